@@ -1,0 +1,291 @@
+//! A WebSocket connection as hosts see it: a cheap handle named by a process-unique `u64` id,
+//! usable from any thread. Sends are queued to the connection's I/O thread (bounded queue with a
+//! backpressure error); a stale id or handle is answered with `NotConnected`, never a crash.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use once_cell::sync::Lazy;
+use parking_lot::{Condvar, Mutex, RwLock};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::Message;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::MessageKind;
+use crate::io::{Cmd, WorkerShared};
+use crate::tls::TlsInfo;
+
+/// Close codes a host may send (RFC 6455 section 7.4).
+pub mod close_code {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// Endpoint going away (server shutdown).
+    pub const GOING_AWAY: u16 = 1001;
+    /// Protocol error.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// Data type not accepted.
+    pub const UNSUPPORTED_DATA: u16 = 1003;
+    /// No status code was present (never sent on the wire).
+    pub const NO_STATUS: u16 = 1005;
+    /// Closed without a close frame (never sent on the wire).
+    pub const ABNORMAL: u16 = 1006;
+    /// Invalid payload data (e.g. bad UTF-8 in a text message).
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// Policy violation.
+    pub const POLICY: u16 = 1008;
+    /// Message too big.
+    pub const TOO_BIG: u16 = 1009;
+    /// Internal server error.
+    pub const INTERNAL: u16 = 1011;
+}
+
+/// Whether `code` may be sent in a close frame.
+pub fn close_code_sendable(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+/// Facts about a connection, fixed when it opens.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// Process-unique id.
+    pub id: u64,
+    /// The peer's address.
+    pub remote: SocketAddr,
+    /// Request path (server: as requested; client: as sent).
+    pub path: String,
+    /// Negotiated subprotocol, if any.
+    pub subprotocol: Option<String>,
+    /// TLS facts; `None` on plain ws.
+    pub tls: Option<TlsInfo>,
+    /// True for the client side of a connection.
+    pub is_client: bool,
+}
+
+pub(crate) const OPEN: u8 = 1;
+pub(crate) const CLOSING: u8 = 2;
+pub(crate) const CLOSED: u8 = 3;
+
+/// State shared between host threads and the connection's I/O thread.
+pub(crate) struct ConnShared {
+    pub info: ConnInfo,
+    pub worker: Arc<WorkerShared>,
+    /// Slab key on the worker (set by the worker when it takes the connection).
+    pub key: AtomicUsize,
+    /// Bytes queued or written into the protocol buffer but not yet handed to the socket.
+    pub buffered: AtomicUsize,
+    pub queue_limit: usize,
+    pub state: AtomicU8,
+    /// Close result once closed, for `wait_closed`.
+    pub closed: Mutex<Option<(u16, String)>>,
+    pub closed_cv: Condvar,
+}
+
+impl ConnShared {
+    pub(crate) fn new(
+        info: ConnInfo,
+        worker: Arc<WorkerShared>,
+        key: usize,
+        queue_limit: usize,
+    ) -> Arc<Self> {
+        Arc::new(ConnShared {
+            info,
+            worker,
+            key: AtomicUsize::new(key),
+            buffered: AtomicUsize::new(0),
+            queue_limit,
+            state: AtomicU8::new(OPEN),
+            closed: Mutex::new(None),
+            closed_cv: Condvar::new(),
+        })
+    }
+
+    /// Record the final close and wake waiters.
+    pub(crate) fn mark_closed(&self, code: u16, reason: &str) {
+        self.state.store(CLOSED, Ordering::Release);
+        *self.closed.lock() = Some((code, reason.to_string()));
+        self.closed_cv.notify_all();
+    }
+}
+
+/// A handle to one WebSocket connection. Cheap to clone; all methods are thread-safe and may be
+/// called from inside handler callbacks.
+#[derive(Clone)]
+pub struct Connection {
+    pub(crate) shared: Arc<ConnShared>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Connection({}, {})",
+            self.shared.info.id, self.shared.info.remote
+        )
+    }
+}
+
+impl Connection {
+    /// The process-unique id.
+    pub fn id(&self) -> u64 {
+        self.shared.info.id
+    }
+
+    /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate.
+    pub fn info(&self) -> &ConnInfo {
+        &self.shared.info
+    }
+
+    /// Whether the connection is open for sending.
+    pub fn is_open(&self) -> bool {
+        self.shared.state.load(Ordering::Acquire) == OPEN
+    }
+
+    /// Bytes queued for sending and not yet handed to the socket.
+    pub fn buffered_amount(&self) -> usize {
+        self.shared.buffered.load(Ordering::Acquire)
+    }
+
+    /// Queue a text message.
+    pub fn send_text(&self, text: &str) -> Result<()> {
+        self.enqueue(Message::text(text), text.len())
+    }
+
+    /// Queue a binary message.
+    pub fn send_binary(&self, data: &[u8]) -> Result<()> {
+        self.enqueue(Message::binary(data.to_vec()), data.len())
+    }
+
+    /// Queue a message of `kind`; text must be valid UTF-8.
+    pub fn send(&self, kind: MessageKind, data: &[u8]) -> Result<()> {
+        match kind {
+            MessageKind::Binary => self.send_binary(data),
+            MessageKind::Text => {
+                let text = std::str::from_utf8(data)
+                    .map_err(|e| Error::invalid(format!("text message is not valid UTF-8: {e}")))?;
+                self.send_text(text)
+            }
+        }
+    }
+
+    /// Queue a ping (payload at most 125 bytes); the answer arrives as `on_pong`.
+    pub fn ping(&self, payload: &[u8]) -> Result<()> {
+        if payload.len() > 125 {
+            return Err(Error::invalid("ping payload must be at most 125 bytes"));
+        }
+        self.enqueue(Message::Ping(payload.to_vec().into()), payload.len())
+    }
+
+    /// Start the closing handshake after everything queued so far is sent. `reason` at most 123
+    /// bytes. Returns at once; `on_close` follows.
+    pub fn close(&self, code: u16, reason: &str) -> Result<()> {
+        if !close_code_sendable(code) {
+            return Err(Error::invalid(format!(
+                "close code {code} may not be sent (use 1000-1003, 1007-1011 or 3000-4999)"
+            )));
+        }
+        if reason.len() > 123 {
+            return Err(Error::invalid("close reason must be at most 123 bytes"));
+        }
+        if self
+            .shared
+            .state
+            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(self.not_connected());
+        }
+        self.shared.worker.submit(Cmd::Close {
+            conn: self.shared.clone(),
+            code: CloseCode::from(code),
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Block until the connection has closed, up to `timeout`. Returns the close code and reason.
+    pub fn wait_closed(&self, timeout: Duration) -> Option<(u16, String)> {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.shared.closed.lock();
+        while g.is_none() {
+            if self
+                .shared
+                .closed_cv
+                .wait_until(&mut g, deadline)
+                .timed_out()
+            {
+                break;
+            }
+        }
+        g.clone()
+    }
+
+    fn not_connected(&self) -> Error {
+        Error::new(
+            ErrorKind::NotConnected,
+            format!("connection {} is closed", self.id()),
+        )
+        .with_peer(Some(self.shared.info.remote))
+    }
+
+    fn enqueue(&self, msg: Message, len: usize) -> Result<()> {
+        let s = &self.shared;
+        if s.state.load(Ordering::Acquire) != OPEN {
+            return Err(self.not_connected());
+        }
+        let before = s.buffered.fetch_add(len, Ordering::AcqRel);
+        if before > 0 && before + len > s.queue_limit {
+            s.buffered.fetch_sub(len, Ordering::AcqRel);
+            return Err(Error::new(
+                ErrorKind::Backpressure,
+                format!(
+                    "send queue of connection {} is full ({before} bytes buffered, limit {})",
+                    self.id(),
+                    s.queue_limit
+                ),
+            ));
+        }
+        s.worker.submit(Cmd::Send {
+            conn: s.clone(),
+            msg,
+            len,
+        });
+        Ok(())
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh process-unique connection id.
+pub(crate) fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
+}
+
+const SHARDS: usize = 16;
+type Shard = RwLock<HashMap<u64, Arc<ConnShared>>>;
+static REGISTRY: Lazy<Vec<Shard>> =
+    Lazy::new(|| (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect());
+
+fn shard(id: u64) -> &'static Shard {
+    &REGISTRY[(id as usize) % SHARDS]
+}
+
+pub(crate) fn register(conn: &Arc<ConnShared>) {
+    shard(conn.info.id)
+        .write()
+        .insert(conn.info.id, conn.clone());
+}
+
+pub(crate) fn unregister(id: u64) {
+    shard(id).write().remove(&id);
+}
+
+/// Look up an open connection by id (as the C ABI does). `None` once it has closed.
+pub fn connection(id: u64) -> Option<Connection> {
+    shard(id)
+        .read()
+        .get(&id)
+        .map(|s| Connection { shared: s.clone() })
+}

@@ -1,0 +1,380 @@
+//! One error type for the whole library, carrying every detail OpenSSL and the OS gave.
+//!
+//! Nothing is swallowed: a TLS failure keeps the full OpenSSL error queue (packed codes with
+//! library and reason strings) and the X509 verify result (code, text, depth and subject of the
+//! failing certificate), wherever it happened (client, server, loader).
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+/// Stable error kinds. The numeric values are part of the C ABI and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorKind {
+    /// A caller passed a bad argument (null, invalid UTF-8, unknown enum, out-of-range value).
+    InvalidArgument = -1,
+    /// A socket or file operation failed; `errno` holds the OS error.
+    Io = -2,
+    /// TLS failed for a reason other than certificate verification (protocol, cipher, alert).
+    Tls = -3,
+    /// The peer's certificate failed verification; `verify` holds the X509 result.
+    CertVerify = -4,
+    /// The HTTP upgrade failed or was refused (`http_status` holds the status if any).
+    Handshake = -5,
+    /// An operation did not finish in time (connect, handshake, close, dead peer).
+    Timeout = -6,
+    /// The connection id does not name an open connection (never existed, or closed).
+    NotConnected = -7,
+    /// The connection's send queue is full; retry after it drains.
+    Backpressure = -8,
+    /// The endpoint (server or client) is closed.
+    Closed = -9,
+    /// The peer violated the WebSocket protocol.
+    Protocol = -10,
+    /// A message or frame exceeded the configured limit.
+    MessageTooBig = -11,
+    /// TLS configuration is unusable: unreadable file, bad format, wrong password, key mismatch.
+    Config = -12,
+    /// An internal bug was caught (a panic); the process is unaffected.
+    Internal = -13,
+    /// The call is not allowed in the current state (e.g. blocking close from inside a callback).
+    InvalidState = -14,
+}
+
+impl ErrorKind {
+    /// Short, stable description of the kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid argument",
+            ErrorKind::Io => "I/O error",
+            ErrorKind::Tls => "TLS error",
+            ErrorKind::CertVerify => "certificate verification failed",
+            ErrorKind::Handshake => "WebSocket handshake failed",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::NotConnected => "not connected",
+            ErrorKind::Backpressure => "send queue full",
+            ErrorKind::Closed => "endpoint closed",
+            ErrorKind::Protocol => "WebSocket protocol violation",
+            ErrorKind::MessageTooBig => "message too big",
+            ErrorKind::Config => "invalid TLS configuration",
+            ErrorKind::Internal => "internal error",
+            ErrorKind::InvalidState => "invalid state",
+        }
+    }
+
+    /// The stable numeric code (the C ABI's `wss_result`).
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// One entry of the OpenSSL error queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSslError {
+    /// Packed code as returned by `ERR_get_error`.
+    pub code: u64,
+    /// Library name (e.g. "SSL routines").
+    pub library: String,
+    /// Reason string (e.g. "certificate verify failed").
+    pub reason: String,
+    /// Function name, if OpenSSL recorded one.
+    pub function: String,
+    /// Extra data attached to the entry, if any.
+    pub data: String,
+}
+
+impl OpenSslError {
+    /// The reason number packed in the code (`ERR_GET_REASON`).
+    pub fn reason_code(&self) -> i32 {
+        (self.code & 0x7F_FFFF) as i32
+    }
+    /// The library number packed in the code (`ERR_GET_LIB`).
+    pub fn library_code(&self) -> i32 {
+        ((self.code >> 23) & 0xFF) as i32
+    }
+}
+
+/// X509 verification result for a failed (or checked) peer certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyFailure {
+    /// `X509_V_ERR_*` number (0 = ok).
+    pub code: i32,
+    /// OpenSSL's text for `code`.
+    pub text: String,
+    /// Depth of the failing certificate in the chain (0 = the peer's own).
+    pub depth: i32,
+    /// Subject (one-line form) of the failing certificate, if known.
+    pub subject: String,
+}
+
+/// The library's error: a stable kind plus every detail that explains it. The detail lives in a
+/// box (so `Result`s stay small) and is reached through `Deref`: `err.kind`, `err.openssl`, ...
+#[derive(Debug, Clone)]
+pub struct Error(Box<ErrorDetail>);
+
+/// Everything an [`Error`] knows.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail {
+    /// Stable kind (its code is the C `wss_result`).
+    pub kind: ErrorKind,
+    /// Human-readable description of what failed.
+    pub message: String,
+    /// One-line advice for common mistakes, when one applies.
+    pub hint: Option<String>,
+    /// The OpenSSL error queue at the time of failure, oldest first.
+    pub openssl: Vec<OpenSslError>,
+    /// X509 verification result, when a certificate was rejected.
+    pub verify: Option<VerifyFailure>,
+    /// OS error number, when the OS reported one.
+    pub errno: Option<i32>,
+    /// The peer's address, when the error concerns a connection.
+    pub peer: Option<SocketAddr>,
+    /// HTTP status of a refused upgrade, when there was one.
+    pub http_status: Option<u16>,
+}
+
+impl Error {
+    /// A new error of `kind` with `message` and no further detail.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(ErrorDetail {
+            kind,
+            message: message.into(),
+            hint: None,
+            openssl: Vec::new(),
+            verify: None,
+            errno: None,
+            peer: None,
+            http_status: None,
+        }))
+    }
+
+    /// Shorthand for an `InvalidArgument` error.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidArgument, message)
+    }
+
+    /// Attach the peer address.
+    pub fn with_peer(mut self, peer: Option<SocketAddr>) -> Self {
+        if self.peer.is_none() {
+            self.peer = peer;
+        }
+        self
+    }
+
+    /// Attach a hint (replacing none).
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        if self.hint.is_none() {
+            self.hint = Some(hint.into());
+        }
+        self
+    }
+
+    /// Prefix the message with context, keeping all detail.
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.message = format!("{what}: {}", self.message);
+        self
+    }
+
+    /// Build from an OpenSSL error stack (e.g. a loader failure).
+    pub fn from_stack(
+        kind: ErrorKind,
+        what: impl fmt::Display,
+        stack: &openssl::error::ErrorStack,
+    ) -> Self {
+        let mut e = Error::new(kind, what.to_string());
+        e.openssl = entries(stack);
+        if let Some(first) = e.openssl.last() {
+            e.message = format!("{}: {}", e.message, first.reason);
+        }
+        e.apply_hints();
+        e
+    }
+
+    /// Build from an I/O error, keeping errno and any OpenSSL error wrapped inside it.
+    pub fn from_io(what: impl fmt::Display, err: &io::Error) -> Self {
+        if let Some(inner) = err.get_ref() {
+            if let Some(ssl) = inner.downcast_ref::<openssl::ssl::Error>() {
+                return Error::from_ssl(what, ssl, None);
+            }
+            if let Some(stack) = inner.downcast_ref::<openssl::error::ErrorStack>() {
+                return Error::from_stack(ErrorKind::Tls, what, stack);
+            }
+        }
+        let kind = match err.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,
+            _ => ErrorKind::Io,
+        };
+        let mut e = Error::new(kind, format!("{what}: {err}"));
+        e.errno = err.raw_os_error();
+        e
+    }
+
+    /// Build from an `openssl::ssl::Error` of a handshake or read/write, adding the verify result
+    /// recorded for `ssl` (see `tls::verify`) when present.
+    pub fn from_ssl(
+        what: impl fmt::Display,
+        err: &openssl::ssl::Error,
+        verify: Option<VerifyFailure>,
+    ) -> Self {
+        let mut e = Error::new(ErrorKind::Tls, what.to_string());
+        if let Some(stack) = err.ssl_error() {
+            e.openssl = entries(stack);
+        }
+        if let Some(io) = err.io_error() {
+            e.errno = io.raw_os_error();
+        }
+        let detail = if let Some(last) = e.openssl.last() {
+            last.reason.clone()
+        } else if let Some(io) = err.io_error() {
+            io.to_string()
+        } else if err.code() == openssl::ssl::ErrorCode::SYSCALL {
+            "connection closed by peer".to_string()
+        } else if err.code() == openssl::ssl::ErrorCode::ZERO_RETURN {
+            "TLS session closed by peer".to_string()
+        } else {
+            format!("SSL error code {}", err.code().as_raw())
+        };
+        e.message = format!("{}: {detail}", e.message);
+        if let Some(v) = verify.filter(|v| v.code != 0) {
+            e.kind = ErrorKind::CertVerify;
+            e.message = format!(
+                "{} (X509 verify error {}: {} at depth {}, subject {})",
+                e.message, v.code, v.text, v.depth, v.subject
+            );
+            e.verify = Some(v);
+        }
+        e.apply_hints();
+        e
+    }
+
+    /// Reason code of the newest OpenSSL entry, if any.
+    pub fn openssl_reason(&self) -> Option<i32> {
+        self.openssl.last().map(|e| e.reason_code())
+    }
+
+    /// Add a hint for common mistakes recognised from the detail.
+    pub(crate) fn apply_hints(&mut self) {
+        if self.hint.is_some() {
+            return;
+        }
+        if let Some(v) = &self.verify {
+            self.hint = verify_hint(v.code).map(str::to_string);
+            if self.hint.is_some() {
+                return;
+            }
+        }
+        let reasons: Vec<&str> = self.openssl.iter().map(|e| e.reason.as_str()).collect();
+        let has = |s: &str| reasons.iter().any(|r| r.contains(s));
+        self.hint = if has("mac verify failure")
+            || has("bad decrypt")
+            || has("pkcs12 cipherfinal error")
+        {
+            Some("the password is wrong for this PFX/PKCS#12 file or encrypted key".into())
+        } else if has("key values mismatch") {
+            Some("the private key does not belong to the certificate: check that the key and certificate files are a pair".into())
+        } else if has("no start line") || has("unsupported") && has("decoder") {
+            Some(
+                "the file is not in the expected format (PEM certificate/key, or DER PKCS#12)"
+                    .into(),
+            )
+        } else if has("alert certificate expired") {
+            Some("the peer rejected our certificate as expired: renew it".into())
+        } else if has("alert unknown ca") {
+            Some("the peer does not trust the CA that issued our certificate: add that CA to the peer's trust store".into())
+        } else if has("alert certificate required") || has("peer did not return a certificate") {
+            Some(
+                "the server requires a client certificate: load one into the client's TLS config"
+                    .into(),
+            )
+        } else if has("alert bad certificate") || has("alert certificate revoked") {
+            Some(
+                "the peer rejected our certificate: check its validity, key usage and revocation"
+                    .into(),
+            )
+        } else if has("wrong version number") || has("packet length too long") {
+            Some("the peer does not speak TLS on this port: check ws:// versus wss://".into())
+        } else if has("no shared cipher")
+            || has("no suitable signature algorithm")
+            || has("no protocols available")
+            || has("unsupported protocol")
+        {
+            Some("client and server have no TLS version/cipher in common: compare min/max version and cipher lists".into())
+        } else {
+            None
+        };
+    }
+}
+
+/// The hint for an X509 verify error code.
+pub(crate) fn verify_hint(code: i32) -> Option<&'static str> {
+    Some(match code {
+        2 | 20 | 21 => "the issuer of the peer's certificate is not trusted: load its CA (a CA folder needs OpenSSL hash names like 1a2b3c4d.0 - run `openssl rehash` - or use plain .pem files)",
+        18 | 19 => "the peer's certificate is self-signed or from an unknown root: load the root CA that issued it",
+        9 => "the peer's certificate is not valid yet: check the clocks of both machines and the certificate's notBefore",
+        10 => "the peer's certificate has expired: renew it",
+        23 => "the peer's certificate was revoked by its CA (found in the loaded CRL)",
+        3 => "a CRL check is enabled but no CRL for the issuer was loaded",
+        62 => "the certificate's names do not match the host: an IP address needs an IP SAN, a name needs a DNS SAN (CN is ignored)",
+        64 => "the certificate has no IP SAN matching the address: connect by a DNS name it lists, or reissue it with an IP SAN",
+        26 => "the certificate's key usage / extended key usage does not allow this purpose (serverAuth/clientAuth)",
+        _ => return None,
+    })
+}
+
+/// The OpenSSL error queue entries of a stack, oldest first.
+pub(crate) fn entries(stack: &openssl::error::ErrorStack) -> Vec<OpenSslError> {
+    stack
+        .errors()
+        .iter()
+        .map(|e| OpenSslError {
+            // c_ulong: 64-bit on Linux/macOS, 32-bit on Windows.
+            #[allow(clippy::unnecessary_cast)]
+            code: e.code() as u64,
+            library: e.library().unwrap_or("").to_string(),
+            reason: e.reason().unwrap_or("").to_string(),
+            function: e.function().unwrap_or("").to_string(),
+            data: e.data().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)?;
+        if let Some(p) = self.peer {
+            write!(f, " [peer {p}]")?;
+        }
+        for e in &self.openssl {
+            write!(f, "; openssl {:#x} {}: {}", e.code, e.library, e.reason)?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
+impl From<openssl::error::ErrorStack> for Error {
+    fn from(stack: openssl::error::ErrorStack) -> Self {
+        Error::from_stack(ErrorKind::Tls, "OpenSSL call failed", &stack)
+    }
+}
+
+/// Result alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

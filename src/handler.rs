@@ -1,0 +1,81 @@
+//! What a host implements to receive events, and what the accept hook sees and decides.
+
+use std::net::SocketAddr;
+
+use crate::conn::Connection;
+use crate::error::Error;
+use crate::http::Request;
+use crate::tls::TlsInfo;
+
+/// Kind of a data message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum MessageKind {
+    /// UTF-8 text (always validated before delivery).
+    Text = 1,
+    /// Binary data.
+    Binary = 2,
+}
+
+/// An upgrade request as the accept hook sees it.
+#[derive(Debug)]
+pub struct UpgradeRequest<'a> {
+    /// The parsed HTTP request (path, query, headers).
+    pub request: &'a Request,
+    /// Subprotocols the client offered, in its order.
+    pub subprotocols: Vec<String>,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// TLS session facts and the (verified, if requested) client certificate; `None` on ws://.
+    pub tls: Option<&'a TlsInfo>,
+}
+
+/// The accept hook's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AcceptDecision {
+    /// Upgrade, optionally choosing one of the offered subprotocols and adding response headers.
+    Accept {
+        /// The chosen subprotocol (must be one the client offered).
+        subprotocol: Option<String>,
+        /// Extra response headers.
+        headers: Vec<(String, String)>,
+    },
+    /// Refuse with an HTTP status (e.g. 401, 403) and reason phrase.
+    Reject {
+        /// HTTP status code, 400..=599.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+    },
+}
+
+impl AcceptDecision {
+    /// Accept without a subprotocol or extra headers.
+    pub fn accept() -> Self {
+        AcceptDecision::Accept {
+            subprotocol: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Event handler for a route (server) or a client connection. Methods run on I/O threads: keep
+/// them short, never block on the network. Sending from inside any of them is allowed.
+pub trait Handler: Send + Sync + 'static {
+    /// Decide whether to upgrade (servers only). Default: accept, no subprotocol.
+    fn on_accept(&self, _req: &UpgradeRequest<'_>) -> AcceptDecision {
+        AcceptDecision::accept()
+    }
+    /// The WebSocket is open.
+    fn on_open(&self, _conn: &Connection) {}
+    /// A complete message arrived; `data` is valid only during the call.
+    fn on_message(&self, _conn: &Connection, _kind: MessageKind, _data: &[u8]) {}
+    /// A pong arrived (answer to our ping).
+    fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
+    /// The connection closed; called once for every opened connection. `code` 1006 means it
+    /// ended without a close handshake.
+    fn on_close(&self, _conn: &Connection, _code: u16, _reason: &str) {}
+    /// Something failed. `conn` is `None` for failures before the WebSocket opened (TLS or HTTP
+    /// handshake, timeouts); the error's `peer` names the remote.
+    fn on_error(&self, _conn: Option<&Connection>, _err: &Error) {}
+}

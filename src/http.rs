@@ -1,0 +1,373 @@
+//! The HTTP/1.1 upgrade exchange, both roles. Parsing is done here (with `httparse`) rather than
+//! inside tungstenite so the server can answer non-upgrade requests (426 + HSTS), unknown paths
+//! (404), refusals from the accept hook, over-limit (503) and oversized headers (431) with a proper
+//! HTTP response, and so the client can keep every TLS error detail while reading the response.
+
+use tungstenite::handshake::client::generate_key;
+use tungstenite::handshake::derive_accept_key;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Most headers accepted in one request or response.
+const MAX_HEADERS: usize = 64;
+
+/// A parsed upgrade request, as the accept hook sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// Request method (`GET` for a valid upgrade).
+    pub method: String,
+    /// Path without the query string, e.g. `/chat`.
+    pub path: String,
+    /// Query string without `?`, if any.
+    pub query: Option<String>,
+    /// All headers in order, names as sent.
+    pub headers: Vec<(String, String)>,
+    pub(crate) minor_version: u8,
+}
+
+impl Request {
+    /// First value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Subprotocols offered in `Sec-WebSocket-Protocol`, in client order.
+    pub fn subprotocols(&self) -> Vec<String> {
+        tokens(self, "Sec-WebSocket-Protocol")
+    }
+
+    fn has_token(&self, name: &str, token: &str) -> bool {
+        tokens(self, name)
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(token))
+    }
+}
+
+fn tokens(req: &Request, name: &str) -> Vec<String> {
+    req.headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+        .flat_map(|(_, v)| v.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Outcome of feeding bytes to the request parser.
+pub(crate) enum Parsed {
+    /// Need more bytes.
+    Partial,
+    /// A complete head; `usize` is its length in the buffer.
+    Complete(Request, usize),
+}
+
+/// What the server must answer instead of upgrading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub status: u16,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(status: u16, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Parse a request head from `buf`; `Err` carries the status to answer (400, 431).
+pub(crate) fn parse_request(
+    buf: &[u8],
+    max_header_size: usize,
+) -> std::result::Result<Parsed, Refusal> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(buf) {
+        Ok(httparse::Status::Partial) => {
+            if buf.len() > max_header_size {
+                Err(Refusal::new(431, "Request Header Fields Too Large"))
+            } else {
+                Ok(Parsed::Partial)
+            }
+        }
+        Ok(httparse::Status::Complete(n)) => {
+            if n > max_header_size {
+                return Err(Refusal::new(431, "Request Header Fields Too Large"));
+            }
+            let target = req.path.unwrap_or("/");
+            let (path, query) = match target.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (target.to_string(), None),
+            };
+            let headers = req
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_string(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            Ok(Parsed::Complete(
+                Request {
+                    method: req.method.unwrap_or("").to_string(),
+                    path,
+                    query,
+                    headers,
+                    minor_version: req.version.unwrap_or(0),
+                },
+                n,
+            ))
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            Err(Refusal::new(431, "Request Header Fields Too Large"))
+        }
+        Err(_) => Err(Refusal::new(400, "Bad Request")),
+    }
+}
+
+/// Check the request is a valid RFC 6455 upgrade. Returns the client's key.
+pub(crate) fn check_upgrade(req: &Request) -> std::result::Result<String, Refusal> {
+    let upgrade = req.has_token("Upgrade", "websocket") && req.has_token("Connection", "upgrade");
+    if !upgrade {
+        return Err(Refusal::new(426, "Upgrade Required"));
+    }
+    if req.method != "GET" || req.minor_version < 1 {
+        return Err(Refusal::new(400, "Bad Request"));
+    }
+    if req.header("Sec-WebSocket-Version").map(str::trim) != Some("13") {
+        return Err(Refusal::new(426, "Upgrade Required"));
+    }
+    match req.header("Sec-WebSocket-Key").map(str::trim) {
+        Some(k) if k.len() == 24 => Ok(k.to_string()),
+        _ => Err(Refusal::new(400, "Bad Request")),
+    }
+}
+
+/// Whether a header name/value is safe to put on the wire (no CR/LF injection).
+pub(crate) fn header_ok(name: &str, value: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
+        && value.bytes().all(|b| b != b'\r' && b != b'\n' && b != 0)
+}
+
+/// The 101 response.
+pub(crate) fn switching_response(
+    key: &str,
+    subprotocol: Option<&str>,
+    extra: &[(String, String)],
+) -> Vec<u8> {
+    let mut r = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    if let Some(p) = subprotocol {
+        r.push_str(&format!("Sec-WebSocket-Protocol: {p}\r\n"));
+    }
+    for (n, v) in extra {
+        r.push_str(&format!("{n}: {v}\r\n"));
+    }
+    r.push_str("\r\n");
+    r.into_bytes()
+}
+
+/// An error response that closes the connection. `hsts` adds Strict-Transport-Security (TLS only).
+pub(crate) fn refusal_response(refusal: &Refusal, hsts: bool) -> Vec<u8> {
+    let body = format!("{} {}\n", refusal.status, refusal.reason);
+    let mut r = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
+        refusal.status,
+        refusal.reason,
+        body.len()
+    );
+    if refusal.status == 426 {
+        r.push_str("Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    }
+    if hsts {
+        r.push_str("Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n");
+    }
+    r.push_str("\r\n");
+    r.push_str(&body);
+    r.into_bytes()
+}
+
+/// A client's upgrade request and the key to check the answer against.
+pub(crate) fn client_request(
+    host_header: &str,
+    resource: &str,
+    subprotocols: &[String],
+    extra: &[(String, String)],
+) -> (Vec<u8>, String) {
+    let key = generate_key();
+    let mut r = format!(
+        "GET {resource} HTTP/1.1\r\nHost: {host_header}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    if !subprotocols.is_empty() {
+        r.push_str(&format!(
+            "Sec-WebSocket-Protocol: {}\r\n",
+            subprotocols.join(", ")
+        ));
+    }
+    for (n, v) in extra {
+        r.push_str(&format!("{n}: {v}\r\n"));
+    }
+    r.push_str("\r\n");
+    (r.into_bytes(), key)
+}
+
+/// Parse the server's answer. `Ok(None)`: need more bytes. `Ok(Some((len, subprotocol)))`: upgraded.
+pub(crate) fn parse_response(
+    buf: &[u8],
+    key: &str,
+    offered: &[String],
+    max: usize,
+) -> Result<Option<(usize, Option<String>)>> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let n = match resp.parse(buf) {
+        Ok(httparse::Status::Partial) if buf.len() > max => {
+            return Err(Error::new(
+                ErrorKind::Handshake,
+                "server response headers exceed the size limit",
+            ))
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Ok(httparse::Status::Complete(n)) => n,
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Handshake,
+                format!("malformed HTTP response from server: {e}"),
+            ))
+        }
+    };
+    let get = |name: &str| {
+        resp.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+    };
+    let code = resp.code.unwrap_or(0);
+    if code != 101 {
+        let mut e = Error::new(
+            ErrorKind::Handshake,
+            format!(
+                "server refused the upgrade: HTTP {code} {}",
+                resp.reason.unwrap_or("")
+            ),
+        );
+        e.http_status = Some(code);
+        if code == 404 {
+            e.hint = Some("the server has no WebSocket route at this path".into());
+        }
+        return Err(e);
+    }
+    let expected = derive_accept_key(key.as_bytes());
+    if get("Sec-WebSocket-Accept").as_deref() != Some(expected.as_str()) {
+        return Err(Error::new(
+            ErrorKind::Handshake,
+            "server sent a wrong Sec-WebSocket-Accept",
+        ));
+    }
+    if !get("Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(Error::new(
+            ErrorKind::Handshake,
+            "server response lacks 'Upgrade: websocket'",
+        ));
+    }
+    let proto = get("Sec-WebSocket-Protocol");
+    if let Some(p) = &proto {
+        if !offered.iter().any(|o| o == p) {
+            return Err(Error::new(
+                ErrorKind::Handshake,
+                format!("server chose subprotocol '{p}' that was not offered"),
+            ));
+        }
+    }
+    Ok(Some((n, proto)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(text: &str) -> Request {
+        match parse_request(text.as_bytes(), 8192) {
+            Ok(Parsed::Complete(r, _)) => r,
+            _ => panic!("not parsed"),
+        }
+    }
+
+    #[test]
+    fn upgrade_checks() {
+        let ok = "GET /chat?x=1 HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: a, b\r\n\r\n";
+        let r = req(ok);
+        assert_eq!(r.path, "/chat");
+        assert_eq!(r.query.as_deref(), Some("x=1"));
+        assert_eq!(r.subprotocols(), vec!["a", "b"]);
+        assert_eq!(check_upgrade(&r).unwrap(), "dGhlIHNhbXBsZSBub25jZQ==");
+        let plain = req("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(check_upgrade(&plain).unwrap_err().status, 426);
+        let v8 = req(&ok.replace("Version: 13", "Version: 8"));
+        assert_eq!(check_upgrade(&v8).unwrap_err().status, 426);
+        let post = req(&ok.replace("GET", "POST"));
+        assert_eq!(check_upgrade(&post).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn header_limits() {
+        let big = format!("GET / HTTP/1.1\r\nX: {}\r\n", "a".repeat(9000));
+        assert_eq!(
+            parse_request(big.as_bytes(), 8192).err().unwrap().status,
+            431
+        );
+        assert!(matches!(
+            parse_request(b"GET / HTTP/1.1\r\nHost", 8192),
+            Ok(Parsed::Partial)
+        ));
+        assert_eq!(
+            parse_request(b"\x00\x01garbage\r\n\r\n", 8192)
+                .err()
+                .unwrap()
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn accept_key_roundtrip() {
+        let (_, key) = client_request("h", "/", &[], &[]);
+        let resp = String::from_utf8(switching_response(&key, Some("p"), &[])).unwrap();
+        let (n, proto) = parse_response(resp.as_bytes(), &key, &["p".into()], 8192)
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, resp.len());
+        assert_eq!(proto.as_deref(), Some("p"));
+        assert!(parse_response(
+            resp.as_bytes(),
+            "AAAAAAAAAAAAAAAAAAAAAA==",
+            &["p".into()],
+            8192
+        )
+        .is_err());
+        let refused = refusal_response(&Refusal::new(404, "Not Found"), true);
+        let e = parse_response(&refused, &key, &[], 8192).unwrap_err();
+        assert_eq!(e.http_status, Some(404));
+        assert!(String::from_utf8(refused)
+            .unwrap()
+            .contains("Strict-Transport-Security"));
+    }
+
+    #[test]
+    fn header_injection_rejected() {
+        assert!(header_ok("X-A", "b"));
+        assert!(!header_ok("X-A", "b\r\nEvil: 1"));
+        assert!(!header_ok("X A", "b"));
+        assert!(!header_ok("", "b"));
+    }
+}

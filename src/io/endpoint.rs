@@ -1,0 +1,101 @@
+//! Settings and state an I/O worker needs for the connections of one server or client.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use openssl::ssl::SslContext;
+use parking_lot::{Condvar, Mutex, RwLock};
+use tungstenite::protocol::WebSocketConfig;
+
+use crate::config::{Keepalive, Limits};
+use crate::handler::Handler;
+
+/// Read chunk per connection: small, because it is allocated for every idle connection too.
+const READ_BUFFER: usize = 4096;
+/// Small messages are batched up to this size before one write (and one TLS record) goes out.
+const WRITE_BATCH: usize = 64 << 10;
+
+/// What every connection of one endpoint shares.
+pub(crate) struct Endpoint {
+    pub limits: Limits,
+    pub keepalive: Option<Keepalive>,
+    pub ws_config: WebSocketConfig,
+    /// Present for servers.
+    pub server: Option<ServerSide>,
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        limits: Limits,
+        keepalive: Option<Keepalive>,
+        server: Option<ServerSide>,
+    ) -> Arc<Self> {
+        let ws_config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BATCH)
+            .max_write_buffer_size(usize::MAX)
+            .max_message_size(Some(limits.max_message_size))
+            .max_frame_size(Some(limits.max_frame_size));
+        Arc::new(Endpoint {
+            limits,
+            keepalive,
+            ws_config,
+            server,
+        })
+    }
+}
+
+/// Server-only state.
+pub(crate) struct ServerSide {
+    pub ssl: Option<SslContext>,
+    pub verify_peer: bool,
+    pub hsts: bool,
+    /// Serves every path while `routes` is empty; receives errors that happen before routing.
+    pub default_handler: Arc<dyn Handler>,
+    pub routes: RwLock<HashMap<String, Arc<dyn Handler>>>,
+    /// Connections accepted and not yet finished (handshaking or open).
+    pub active: AtomicUsize,
+    pub idle_lock: Mutex<()>,
+    pub idle_cv: Condvar,
+    /// Set once shutdown starts: new sockets are refused.
+    pub closing: AtomicBool,
+}
+
+impl ServerSide {
+    pub(crate) fn new(
+        ssl: Option<SslContext>,
+        verify_peer: bool,
+        hsts: bool,
+        default_handler: Arc<dyn Handler>,
+    ) -> Self {
+        ServerSide {
+            ssl,
+            verify_peer,
+            hsts,
+            default_handler,
+            routes: RwLock::new(HashMap::new()),
+            active: AtomicUsize::new(0),
+            idle_lock: Mutex::new(()),
+            idle_cv: Condvar::new(),
+            closing: AtomicBool::new(false),
+        }
+    }
+
+    /// The handler for `path`: the route's, or the default one while no route is set.
+    pub(crate) fn route(&self, path: &str) -> Option<Arc<dyn Handler>> {
+        let routes = self.routes.read();
+        if routes.is_empty() {
+            return Some(self.default_handler.clone());
+        }
+        routes.get(path).cloned()
+    }
+
+    /// One connection finished.
+    pub(crate) fn release(&self) {
+        if self.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _g = self.idle_lock.lock();
+            self.idle_cv.notify_all();
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The I/O engine: a fixed pool of OS threads, each blocking in a `mio` readiness poll over many
+//! non-blocking sockets and woken through a `mio::Waker` when a host thread queues a command.
+//! No async runtime, no thread per connection.
+
+mod endpoint;
+mod worker;
+
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{unbounded, Sender};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Poll, Waker};
+use parking_lot::Mutex;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::{Message, WebSocket};
+
+pub(crate) use endpoint::{Endpoint, ServerSide};
+
+use crate::conn::ConnShared;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::Handler;
+use crate::stream::Stream;
+
+/// Token of each worker's waker.
+const WAKER: mio::Token = mio::Token(usize::MAX);
+/// Token of a listening socket (one per runtime, on worker 0).
+const LISTENER: mio::Token = mio::Token(usize::MAX - 1);
+
+/// A command for a worker, sent from any thread.
+pub(crate) enum Cmd {
+    /// Queue a message on a connection.
+    Send {
+        conn: Arc<ConnShared>,
+        msg: Message,
+        len: usize,
+    },
+    /// Close a connection after its queued messages.
+    Close {
+        conn: Arc<ConnShared>,
+        code: CloseCode,
+        reason: String,
+    },
+    /// Take a freshly accepted socket (server side).
+    Accept {
+        tcp: TcpStream,
+        peer: SocketAddr,
+        ep: Arc<Endpoint>,
+        id: u64,
+    },
+    /// Own a listening socket and spread accepted sockets over `peers`.
+    Listen {
+        listener: TcpListener,
+        ep: Arc<Endpoint>,
+        peers: Vec<Arc<WorkerShared>>,
+    },
+    /// Take an open client connection.
+    Adopt {
+        ws: Box<WebSocket<Stream>>,
+        conn: Arc<ConnShared>,
+        handler: Arc<dyn Handler>,
+        ep: Arc<Endpoint>,
+    },
+    /// Stop listening and close every connection of `ep` with `code` (graceful shutdown).
+    CloseAll { ep: Arc<Endpoint>, code: u16 },
+    /// Drop every connection and end the thread.
+    Stop,
+}
+
+static NEXT_WORKER: AtomicUsize = AtomicUsize::new(1);
+
+thread_local! {
+    /// Unique id of the worker running on this thread (0 = not an I/O thread).
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Whether the calling thread is one of the library's I/O threads (inside a callback).
+pub(crate) fn in_io_thread() -> bool {
+    CURRENT.with(|c| c.get()) != 0
+}
+
+/// The part of a worker other threads use to reach it.
+pub(crate) struct WorkerShared {
+    uid: usize,
+    tx: Sender<Cmd>,
+    waker: Waker,
+    wake_pending: AtomicBool,
+}
+
+impl WorkerShared {
+    /// Queue a command and wake the worker (once per batch; never when called on the worker's
+    /// own thread, which drains its queue before it polls again).
+    pub(crate) fn submit(&self, cmd: Cmd) {
+        if self.tx.send(cmd).is_err() {
+            return; // the worker has ended; its connections are closed already
+        }
+        if CURRENT.with(|c| c.get()) != self.uid && !self.wake_pending.swap(true, Ordering::AcqRel)
+        {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// A pool of I/O threads.
+pub(crate) struct Runtime {
+    pub workers: Vec<Arc<WorkerShared>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    rr: AtomicUsize,
+}
+
+impl Runtime {
+    /// Start `threads` workers (0 = number of cores).
+    pub(crate) fn start(threads: usize, name: &str) -> Result<Arc<Runtime>> {
+        let n = if threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            threads
+        };
+        let mut workers = Vec::with_capacity(n);
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let poll = Poll::new().map_err(|e| Error::from_io("cannot create poller", &e))?;
+            let waker = Waker::new(poll.registry(), WAKER)
+                .map_err(|e| Error::from_io("cannot create waker", &e))?;
+            let (tx, rx) = unbounded();
+            let shared = Arc::new(WorkerShared {
+                uid: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
+                tx,
+                waker,
+                wake_pending: AtomicBool::new(false),
+            });
+            let w = worker::Worker::new(shared.clone(), poll, rx);
+            let h = std::thread::Builder::new()
+                .name(format!("{name}-io-{i}"))
+                .spawn(move || w.run())
+                .map_err(|e| Error::from_io("cannot start I/O thread", &e))?;
+            workers.push(shared);
+            handles.push(h);
+        }
+        Ok(Arc::new(Runtime {
+            workers,
+            threads: Mutex::new(handles),
+            rr: AtomicUsize::new(0),
+        }))
+    }
+
+    /// The next worker, round robin.
+    pub(crate) fn next_worker(&self) -> &Arc<WorkerShared> {
+        let i = self.rr.fetch_add(1, Ordering::Relaxed) % self.workers.len();
+        &self.workers[i]
+    }
+
+    /// Ask every worker to end (does not wait).
+    pub(crate) fn stop(&self) {
+        for w in &self.workers {
+            w.submit(Cmd::Stop);
+        }
+    }
+
+    /// Wait for the threads to end. Must not be called from an I/O thread.
+    pub(crate) fn join(&self) -> Result<()> {
+        if in_io_thread() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "cannot wait for I/O threads from inside a callback",
+            ));
+        }
+        let handles: Vec<_> = std::mem::take(&mut *self.threads.lock());
+        for h in handles {
+            let _ = h.join();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1161 @@
+//! One I/O thread: a mio poll loop driving the connections it owns through their phases
+//! (TLS handshake, HTTP upgrade, open WebSocket, closing), their send queues and their timers.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, TryRecvError};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+use openssl::ssl::{ErrorCode, Ssl, SslStream};
+use slab::Slab;
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::Role;
+use tungstenite::{Message, WebSocket};
+
+use super::{Cmd, Endpoint, WorkerShared, CURRENT, LISTENER, WAKER};
+use crate::conn::{self, close_code, ConnInfo, ConnShared, Connection, CLOSED};
+use crate::error::{Error, ErrorKind};
+use crate::handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
+use crate::http::{self, Parsed, Refusal};
+use crate::stream::Stream;
+use crate::tls::{self, verify};
+
+/// Messages read from one connection before others get a turn.
+const READ_BUDGET: usize = 64;
+/// Bytes read per call while collecting an HTTP request head.
+const HEAD_CHUNK: usize = 2048;
+/// Back-off after the process ran out of descriptors while accepting.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// What is queued for the wire.
+enum Out {
+    Msg(Message, usize),
+    Close(CloseCode, String),
+}
+
+/// Where a connection is in its life.
+enum Phase {
+    /// Server: TLS handshake in progress.
+    Tls(Box<SslStream<TcpStream>>),
+    /// Server: collecting the HTTP upgrade request.
+    Request { stream: Stream, buf: Vec<u8> },
+    /// Server: writing the HTTP answer; then open (`Some`) or close (`None`).
+    Response {
+        stream: Stream,
+        out: Vec<u8>,
+        pos: usize,
+        open: Option<Box<PendingOpen>>,
+    },
+    /// WebSocket open (or closing).
+    Open(Box<WebSocket<Stream>>),
+    /// Transient placeholder while a phase is being replaced.
+    Gone,
+}
+
+/// What the server needs to open the WebSocket after the 101 response is written.
+struct PendingOpen {
+    leftover: Vec<u8>,
+    handler: Arc<dyn Handler>,
+    info: ConnInfo,
+}
+
+struct Conn {
+    id: u64,
+    peer: SocketAddr,
+    ep: Arc<Endpoint>,
+    phase: Phase,
+    handler: Option<Arc<dyn Handler>>,
+    conn: Option<Connection>,
+    queue: VecDeque<Out>,
+    /// Bytes handed to tungstenite since the last complete flush.
+    unflushed: usize,
+    /// Handshake or close deadline.
+    deadline: Option<Instant>,
+    last_rx: Instant,
+    ping_sent: Option<Instant>,
+    close_sent: Option<u16>,
+    /// Reason we sent with our close frame.
+    close_reason: String,
+    /// Counted in the server's active connections.
+    counted: bool,
+    dirty: bool,
+}
+
+/// Why a connection ends.
+struct End {
+    code: u16,
+    reason: String,
+    error: Option<Error>,
+}
+
+impl End {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        End {
+            code,
+            reason: reason.into(),
+            error: None,
+        }
+    }
+    fn err(code: u16, error: Error) -> Self {
+        End {
+            code,
+            reason: String::new(),
+            error: Some(error),
+        }
+    }
+}
+
+pub(crate) struct Worker {
+    shared: Arc<WorkerShared>,
+    poll: Poll,
+    rx: Receiver<Cmd>,
+    conns: Slab<Conn>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    listener: Option<(TcpListener, Arc<Endpoint>, Vec<Arc<WorkerShared>>)>,
+    accept_paused_until: Option<Instant>,
+    rr: usize,
+    again: Vec<usize>,
+    dirty: Vec<usize>,
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+impl Worker {
+    pub(crate) fn new(shared: Arc<WorkerShared>, poll: Poll, rx: Receiver<Cmd>) -> Self {
+        Worker {
+            shared,
+            poll,
+            rx,
+            conns: Slab::new(),
+            timers: BinaryHeap::new(),
+            listener: None,
+            accept_paused_until: None,
+            rr: 0,
+            again: Vec::new(),
+            dirty: Vec::new(),
+        }
+    }
+
+    pub(crate) fn run(mut self) {
+        CURRENT.with(|c| c.set(self.shared.uid));
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = if self.again.is_empty() {
+                self.poll_timeout()
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    WAKER => {}
+                    LISTENER => self.accept_ready(),
+                    Token(k) => {
+                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        self.drive(k, readable, ev.is_writable());
+                    }
+                }
+            }
+            for k in std::mem::take(&mut self.again) {
+                self.drive(k, true, false);
+            }
+            if !self.drain_commands() {
+                break;
+            }
+            self.fire_timers();
+        }
+        self.drop_all();
+    }
+
+    fn poll_timeout(&self) -> Option<Duration> {
+        let mut next = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        if let Some(p) = self.accept_paused_until {
+            next = Some(next.map_or(p, |n| n.min(p)));
+        }
+        next.map(|t| t.saturating_duration_since(Instant::now()))
+    }
+
+    fn set_deadline(&mut self, key: usize, at: Instant) {
+        let c = &mut self.conns[key];
+        c.deadline = Some(at);
+        self.timers.push(Reverse((at, key, c.id)));
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Handle queued commands until the queue is empty; false when told to stop.
+    fn drain_commands(&mut self) -> bool {
+        loop {
+            self.shared.wake_pending.store(false, Ordering::Release);
+            let mut any = false;
+            loop {
+                match self.rx.try_recv() {
+                    Ok(Cmd::Stop) => return false,
+                    Ok(cmd) => {
+                        any = true;
+                        self.command(cmd);
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return false,
+                }
+            }
+            for k in std::mem::take(&mut self.dirty) {
+                if let Some(c) = self.conns.get_mut(k) {
+                    c.dirty = false;
+                    self.pump(k);
+                }
+            }
+            if !any && self.rx.is_empty() {
+                return true;
+            }
+        }
+    }
+
+    fn key_of(&self, conn: &ConnShared) -> Option<usize> {
+        let k = conn.key.load(Ordering::Acquire);
+        self.conns
+            .get(k)
+            .filter(|c| c.id == conn.info.id)
+            .map(|_| k)
+    }
+
+    fn mark_dirty(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        if !c.dirty {
+            c.dirty = true;
+            self.dirty.push(key);
+        }
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Send { conn, msg, len } => match self.key_of(&conn) {
+                Some(k) => {
+                    self.conns[k].queue.push_back(Out::Msg(msg, len));
+                    self.mark_dirty(k);
+                }
+                None => {
+                    conn.buffered.fetch_sub(len, Ordering::AcqRel);
+                }
+            },
+            Cmd::Close { conn, code, reason } => {
+                if let Some(k) = self.key_of(&conn) {
+                    self.conns[k].queue.push_back(Out::Close(code, reason));
+                    self.mark_dirty(k);
+                }
+            }
+            Cmd::Accept { tcp, peer, ep, id } => self.take_socket(tcp, peer, ep, id),
+            Cmd::Listen {
+                mut listener,
+                ep,
+                peers,
+            } => {
+                match self
+                    .poll
+                    .registry()
+                    .register(&mut listener, LISTENER, Interest::READABLE)
+                {
+                    Ok(()) => {
+                        self.listener = Some((listener, ep, peers));
+                        self.accept_ready();
+                    }
+                    Err(e) => {
+                        if let Some(s) = &ep.server {
+                            s.default_handler.on_error(
+                                None,
+                                &Error::from_io("cannot watch the listening socket", &e),
+                            );
+                        }
+                    }
+                }
+            }
+            Cmd::Adopt {
+                ws,
+                conn,
+                handler,
+                ep,
+            } => self.adopt(*ws, conn, handler, ep),
+            Cmd::CloseAll { ep, code } => self.close_all(&ep, code),
+            Cmd::Stop => {}
+        }
+    }
+
+    fn close_all(&mut self, ep: &Arc<Endpoint>, code: u16) {
+        if self
+            .listener
+            .as_ref()
+            .is_some_and(|(_, e, _)| Arc::ptr_eq(e, ep))
+        {
+            if let Some((mut l, _, _)) = self.listener.take() {
+                let _ = self.poll.registry().deregister(&mut l);
+            }
+        }
+        let keys: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| Arc::ptr_eq(&c.ep, ep))
+            .map(|(k, _)| k)
+            .collect();
+        for k in keys {
+            let c = &mut self.conns[k];
+            match &c.phase {
+                Phase::Open(_) => {
+                    if let Some(conn) = &c.conn {
+                        conn.shared.state.store(conn::CLOSING, Ordering::Release);
+                    }
+                    c.queue.push_back(Out::Close(
+                        CloseCode::from(code),
+                        "server shutting down".into(),
+                    ));
+                    self.mark_dirty(k);
+                }
+                _ => self.finish(k, End::new(close_code::ABNORMAL, "server shutting down")),
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- accepting
+
+    fn accept_ready(&mut self) {
+        if let Some(until) = self.accept_paused_until {
+            if Instant::now() < until {
+                return;
+            }
+            self.accept_paused_until = None;
+        }
+        loop {
+            let Some((listener, ep, peers)) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((tcp, peer)) => {
+                    let (ep, id) = (ep.clone(), conn::next_id());
+                    let n = peers.len().max(1);
+                    let target = self.rr % n;
+                    self.rr = self.rr.wrapping_add(1);
+                    let w = peers.get(target).cloned();
+                    match w {
+                        Some(w) if w.uid != self.shared.uid => {
+                            w.submit(Cmd::Accept { tcp, peer, ep, id })
+                        }
+                        _ => self.take_socket(tcp, peer, ep, id),
+                    }
+                }
+                Err(e) if would_block(&e) => return,
+                Err(e)
+                    if e.kind() == io::ErrorKind::Interrupted
+                        || e.kind() == io::ErrorKind::ConnectionAborted =>
+                {
+                    continue
+                }
+                Err(e) => {
+                    // Typically EMFILE: report, pause accepting briefly, keep serving the others.
+                    if let Some(s) = &ep.server {
+                        s.default_handler.on_error(None, &Error::from_io("accept failed", &e).with_hint(
+                            "the process may be out of file descriptors: raise `ulimit -n` or lower max_connections",
+                        ));
+                    }
+                    self.accept_paused_until = Some(Instant::now() + ACCEPT_BACKOFF);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A new server-side socket: start its TLS or HTTP phase.
+    fn take_socket(&mut self, tcp: TcpStream, peer: SocketAddr, ep: Arc<Endpoint>, id: u64) {
+        let Some(server) = &ep.server else { return };
+        if server.closing.load(Ordering::Acquire) {
+            return; // dropped: the server is shutting down
+        }
+        let _ = tcp.set_nodelay(true);
+        server.active.fetch_add(1, Ordering::AcqRel);
+        let phase = match &server.ssl {
+            Some(ctx) => {
+                let stream = Ssl::new(ctx).and_then(|mut ssl| {
+                    verify::attach(&mut ssl);
+                    SslStream::new(ssl, tcp)
+                });
+                match stream {
+                    Ok(s) => Phase::Tls(Box::new(s)),
+                    Err(e) => {
+                        server.default_handler.on_error(
+                            None,
+                            &Error::from_stack(ErrorKind::Tls, "cannot create TLS session", &e)
+                                .with_peer(Some(peer)),
+                        );
+                        server.release();
+                        return;
+                    }
+                }
+            }
+            None => Phase::Request {
+                stream: Stream::Plain(tcp),
+                buf: Vec::new(),
+            },
+        };
+        let now = Instant::now();
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        entry.insert(Conn {
+            id,
+            peer,
+            ep: ep.clone(),
+            phase,
+            handler: None,
+            conn: None,
+            queue: VecDeque::new(),
+            unflushed: 0,
+            deadline: None,
+            last_rx: now,
+            ping_sent: None,
+            close_sent: None,
+            close_reason: String::new(),
+            counted: true,
+            dirty: false,
+        });
+        let c = &mut self.conns[key];
+        let registered = match &mut c.phase {
+            Phase::Tls(s) => self.poll.registry().register(
+                s.get_mut(),
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+            Phase::Request { stream, .. } => self.poll.registry().register(
+                stream.tcp(),
+                Token(key),
+                Interest::READABLE | Interest::WRITABLE,
+            ),
+            _ => Ok(()),
+        };
+        if let Err(e) = registered {
+            self.finish(
+                key,
+                End::err(
+                    close_code::ABNORMAL,
+                    Error::from_io("cannot watch the socket", &e).with_peer(Some(peer)),
+                ),
+            );
+            return;
+        }
+        self.set_deadline(key, now + ep.limits.handshake_timeout);
+        self.drive(key, true, true);
+    }
+
+    /// An open client connection handed over by `client::connect`.
+    fn adopt(
+        &mut self,
+        mut ws: WebSocket<Stream>,
+        shared: Arc<ConnShared>,
+        handler: Arc<dyn Handler>,
+        ep: Arc<Endpoint>,
+    ) {
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        shared.key.store(key, Ordering::Release);
+        let now = Instant::now();
+        if let Err(e) = self.poll.registry().register(
+            ws.get_mut().tcp(),
+            Token(key),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            let conn = Connection {
+                shared: shared.clone(),
+            };
+            conn::unregister(shared.info.id);
+            handler.on_error(Some(&conn), &Error::from_io("cannot watch the socket", &e));
+            shared.state.store(CLOSED, Ordering::Release);
+            handler.on_close(&conn, close_code::ABNORMAL, "");
+            shared.mark_closed(close_code::ABNORMAL, "");
+            return;
+        }
+        entry.insert(Conn {
+            id: shared.info.id,
+            peer: shared.info.remote,
+            ep,
+            phase: Phase::Open(Box::new(ws)),
+            handler: Some(handler),
+            conn: Some(Connection { shared }),
+            queue: VecDeque::new(),
+            unflushed: 0,
+            deadline: None,
+            last_rx: now,
+            ping_sent: None,
+            close_sent: None,
+            close_reason: String::new(),
+            counted: false,
+            dirty: false,
+        });
+        self.opened(key);
+    }
+
+    // ---------------------------------------------------------------- driving phases
+
+    /// Make progress on connection `key` after readiness (or a command).
+    fn drive(&mut self, key: usize, readable: bool, writable: bool) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        match c.phase {
+            Phase::Tls(_) => self.drive_tls(key),
+            Phase::Request { .. } => self.drive_request(key),
+            Phase::Response { .. } => self.drive_response(key),
+            Phase::Open(_) => {
+                if readable {
+                    self.read_messages(key);
+                }
+                if writable && self.conns.contains(key) {
+                    self.pump(key);
+                }
+            }
+            Phase::Gone => {}
+        }
+    }
+
+    fn drive_tls(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let Phase::Tls(s) = &mut c.phase else { return };
+        match s.accept() {
+            Ok(()) => {
+                let Phase::Tls(s) = std::mem::replace(&mut c.phase, Phase::Gone) else {
+                    return;
+                };
+                c.phase = Phase::Request {
+                    stream: Stream::Tls(s),
+                    buf: Vec::new(),
+                };
+                self.drive_request(key);
+            }
+            Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {}
+            Err(e) => {
+                let err = Error::from_ssl(
+                    "TLS handshake with client failed",
+                    &e,
+                    verify::failure(s.ssl()),
+                )
+                .with_peer(Some(c.peer));
+                self.finish(key, End::err(close_code::ABNORMAL, err));
+            }
+        }
+    }
+
+    fn drive_request(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let Phase::Request { stream, buf } = &mut c.phase else {
+            return;
+        };
+        let max = c.ep.limits.max_header_size;
+        let mut chunk = [0u8; HEAD_CHUNK];
+        loop {
+            match stream.read(&mut chunk) {
+                Ok(0) => {
+                    // Closed before sending a full request: nothing to answer.
+                    self.finish(key, End::new(close_code::ABNORMAL, ""));
+                    return;
+                }
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    match http::parse_request(buf, max) {
+                        Ok(Parsed::Partial) => continue,
+                        Ok(Parsed::Complete(req, len)) => {
+                            let leftover = buf.split_off(len);
+                            self.route_request(key, req, leftover);
+                            return;
+                        }
+                        Err(refusal) => {
+                            self.respond(key, &refusal, None);
+                            return;
+                        }
+                    }
+                }
+                Err(e) if would_block(&e) => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let peer = c.peer;
+                    self.finish(
+                        key,
+                        End::err(
+                            close_code::ABNORMAL,
+                            Error::from_io("reading the upgrade request failed", &e)
+                                .with_peer(Some(peer)),
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Decide what to answer to a complete request.
+    fn route_request(&mut self, key: usize, req: http::Request, leftover: Vec<u8>) {
+        let c = &self.conns[key];
+        let ep = c.ep.clone();
+        let Some(server) = ep.server.as_ref() else {
+            return;
+        };
+        let Phase::Request { stream, .. } = &c.phase else {
+            return;
+        };
+        let (id, peer) = (c.id, c.peer);
+        let tls_info = stream
+            .ssl()
+            .map(|ssl| tls::session_info(ssl, server.verify_peer));
+        let key_hdr = match http::check_upgrade(&req) {
+            Ok(k) => k,
+            Err(refusal) => return self.respond(key, &refusal, None),
+        };
+        if server.active.load(Ordering::Acquire) > ep.limits.max_connections {
+            return self.respond(key, &Refusal::new(503, "Service Unavailable"), None);
+        }
+        let Some(handler) = server.route(&req.path) else {
+            return self.respond(key, &Refusal::new(404, "Not Found"), None);
+        };
+        let offered = req.subprotocols();
+        let upgrade = UpgradeRequest {
+            request: &req,
+            subprotocols: offered.clone(),
+            remote: peer,
+            tls: tls_info.as_ref(),
+        };
+        match handler.on_accept(&upgrade) {
+            AcceptDecision::Reject { status, reason } => {
+                let status = if (400..=599).contains(&status) {
+                    status
+                } else {
+                    403
+                };
+                let reason: String = reason
+                    .chars()
+                    .filter(|ch| *ch != '\r' && *ch != '\n')
+                    .collect();
+                self.respond(
+                    key,
+                    &Refusal::new(
+                        status,
+                        if reason.is_empty() {
+                            "Forbidden".into()
+                        } else {
+                            reason
+                        },
+                    ),
+                    None,
+                );
+            }
+            AcceptDecision::Accept {
+                subprotocol,
+                headers,
+            } => {
+                let bad_proto = subprotocol.as_ref().is_some_and(|p| !offered.contains(p));
+                let bad_header = headers.iter().any(|(n, v)| !http::header_ok(n, v));
+                if bad_proto || bad_header {
+                    let what = if bad_proto {
+                        "the accept hook chose a subprotocol the client did not offer"
+                    } else {
+                        "the accept hook returned an invalid header"
+                    };
+                    handler.on_error(None, &Error::invalid(what).with_peer(Some(peer)));
+                    return self.respond(key, &Refusal::new(500, "Internal Server Error"), None);
+                }
+                let response = http::switching_response(&key_hdr, subprotocol.as_deref(), &headers);
+                let info = ConnInfo {
+                    id,
+                    remote: peer,
+                    path: req.path.clone(),
+                    subprotocol,
+                    tls: tls_info,
+                    is_client: false,
+                };
+                let open = PendingOpen {
+                    leftover,
+                    handler,
+                    info,
+                };
+                self.write_response(key, response, Some(Box::new(open)));
+            }
+        }
+    }
+
+    fn respond(&mut self, key: usize, refusal: &Refusal, open: Option<Box<PendingOpen>>) {
+        let c = &self.conns[key];
+        let tls = matches!(
+            &c.phase,
+            Phase::Request {
+                stream: Stream::Tls(_),
+                ..
+            }
+        );
+        let hsts = tls && c.ep.server.as_ref().is_some_and(|s| s.hsts);
+        self.write_response(key, http::refusal_response(refusal, hsts), open);
+    }
+
+    fn write_response(&mut self, key: usize, out: Vec<u8>, open: Option<Box<PendingOpen>>) {
+        let c = &mut self.conns[key];
+        let Phase::Request { stream, .. } = std::mem::replace(&mut c.phase, Phase::Gone) else {
+            return;
+        };
+        c.phase = Phase::Response {
+            stream,
+            out,
+            pos: 0,
+            open,
+        };
+        self.drive_response(key);
+    }
+
+    fn drive_response(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let Phase::Response {
+            stream, out, pos, ..
+        } = &mut c.phase
+        else {
+            return;
+        };
+        while *pos < out.len() {
+            match stream.write(&out[*pos..]) {
+                Ok(n) => *pos += n,
+                Err(e) if would_block(&e) => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let peer = c.peer;
+                    self.finish(
+                        key,
+                        End::err(
+                            close_code::ABNORMAL,
+                            Error::from_io("writing the upgrade response failed", &e)
+                                .with_peer(Some(peer)),
+                        ),
+                    );
+                    return;
+                }
+            }
+        }
+        let Phase::Response { stream, open, .. } = std::mem::replace(&mut c.phase, Phase::Gone)
+        else {
+            return;
+        };
+        match open {
+            None => {
+                c.phase = Phase::Request {
+                    stream,
+                    buf: Vec::new(),
+                };
+                self.finish(key, End::new(close_code::ABNORMAL, ""));
+            }
+            Some(p) => {
+                let PendingOpen {
+                    leftover,
+                    handler,
+                    info,
+                } = *p;
+                let ws = WebSocket::from_partially_read(
+                    stream,
+                    leftover,
+                    Role::Server,
+                    Some(c.ep.ws_config),
+                );
+                c.phase = Phase::Open(Box::new(ws));
+                let shared =
+                    ConnShared::new(info, self.shared.clone(), key, c.ep.limits.send_queue_limit);
+                c.conn = Some(Connection { shared });
+                c.handler = Some(handler);
+                c.deadline = None;
+                self.opened(key);
+                // Frames the client sent right behind its request are already buffered.
+                if self.conns.contains(key) {
+                    self.read_messages(key);
+                }
+            }
+        }
+    }
+
+    /// The WebSocket is open: publish it and tell the host.
+    fn opened(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let (Some(conn), Some(handler)) = (&c.conn, &c.handler) else {
+            return;
+        };
+        conn::register(&conn.shared);
+        c.last_rx = Instant::now();
+        let keepalive = c.ep.keepalive;
+        handler.on_open(conn);
+        if let Some(ka) = keepalive {
+            let at = Instant::now() + ka.interval;
+            let id = self.conns[key].id;
+            self.timers.push(Reverse((at, key, id)));
+        }
+    }
+
+    // ---------------------------------------------------------------- open connections
+
+    fn read_messages(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let Phase::Open(ws) = &mut c.phase else {
+            return;
+        };
+        let (Some(conn), Some(handler)) = (&c.conn, &c.handler) else {
+            return;
+        };
+        let mut received = false;
+        let mut end = None;
+        let mut budget = READ_BUDGET;
+        loop {
+            if budget == 0 {
+                self.again.push(key);
+                break;
+            }
+            match ws.read() {
+                Ok(msg) => {
+                    received = true;
+                    budget -= 1;
+                    match msg {
+                        Message::Text(t) => {
+                            handler.on_message(conn, MessageKind::Text, t.as_bytes())
+                        }
+                        Message::Binary(b) => handler.on_message(conn, MessageKind::Binary, &b),
+                        Message::Ping(_) => {}
+                        Message::Pong(p) => {
+                            c.ping_sent = None;
+                            handler.on_pong(conn, &p);
+                        }
+                        Message::Close(frame) => {
+                            // tungstenite queued the reply; send it, then finish.
+                            let _ = ws.flush();
+                            end = Some(match (frame, c.close_sent) {
+                                (_, Some(ours)) => End::new(ours, c.close_reason.as_str()),
+                                (Some(f), None) => End::new(u16::from(f.code), f.reason.as_str()),
+                                (None, None) => End::new(close_code::NO_STATUS, ""),
+                            });
+                            break;
+                        }
+                        Message::Frame(_) => {}
+                    }
+                }
+                Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
+                Err(e) => {
+                    end = Some(self::protocol_end(
+                        e,
+                        c.close_sent.map(|code| (code, c.close_reason.as_str())),
+                        c.peer,
+                        ws,
+                    ));
+                    break;
+                }
+            }
+        }
+        if received {
+            c.last_rx = Instant::now();
+            c.ping_sent = None;
+        }
+        match end {
+            Some(end) => self.finish(key, end),
+            None => self.pump(key),
+        }
+    }
+
+    /// Move queued messages into the protocol buffer and flush, until the socket is full.
+    fn pump(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let Phase::Open(ws) = &mut c.phase else {
+            return;
+        };
+        let mut failed = None;
+        loop {
+            // Flush what is buffered first, so the socket is the only queue that can be full.
+            match ws.flush() {
+                Ok(()) => {
+                    if c.unflushed > 0 {
+                        if let Some(conn) = &c.conn {
+                            conn.shared
+                                .buffered
+                                .fetch_sub(c.unflushed, Ordering::AcqRel);
+                        }
+                        c.unflushed = 0;
+                    }
+                }
+                Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            let mut wrote = false;
+            while let Some(out) = c.queue.pop_front() {
+                wrote = true;
+                let r = match out {
+                    Out::Msg(msg, len) => {
+                        c.unflushed += len;
+                        ws.write(msg)
+                    }
+                    Out::Close(code, reason) => {
+                        c.close_sent = Some(u16::from(code));
+                        c.close_reason = reason.clone();
+                        let r = ws.close(Some(CloseFrame {
+                            code,
+                            reason: reason.into(),
+                        }));
+                        let at = Instant::now() + c.ep.limits.close_timeout;
+                        c.deadline = Some(at);
+                        self.timers.push(Reverse((at, key, c.id)));
+                        r
+                    }
+                };
+                match r {
+                    Ok(()) => {}
+                    Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+                if c.close_sent.is_some() {
+                    break;
+                }
+            }
+            if failed.is_some() || !wrote {
+                break;
+            }
+        }
+        if let Some(e) = failed {
+            let end = match e {
+                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                    End::new(
+                        c.close_sent.unwrap_or(close_code::NORMAL),
+                        c.close_reason.as_str(),
+                    )
+                }
+                tungstenite::Error::Io(io) => End::err(
+                    close_code::ABNORMAL,
+                    Error::from_io("sending failed", &io).with_peer(Some(c.peer)),
+                ),
+                other => End::err(
+                    close_code::ABNORMAL,
+                    Error::new(ErrorKind::Protocol, format!("sending failed: {other}"))
+                        .with_peer(Some(c.peer)),
+                ),
+            };
+            self.finish(key, end);
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    fn fire_timers(&mut self) {
+        let now = Instant::now();
+        if self.accept_paused_until.is_some_and(|t| t <= now) {
+            self.accept_ready();
+        }
+        while let Some(Reverse((at, key, id))) = self.timers.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if self.conns.get(key).is_some_and(|c| c.id == id) {
+                self.timer(key, now);
+            }
+        }
+    }
+
+    fn timer(&mut self, key: usize, now: Instant) {
+        let c = &mut self.conns[key];
+        if let Some(d) = c.deadline {
+            if d <= now {
+                let peer = c.peer;
+                let end = match (&c.phase, c.close_sent) {
+                    (Phase::Open(_), Some(code)) => End::new(code, c.close_reason.as_str()),
+                    (Phase::Open(_), None) => return self.keepalive(key, now),
+                    _ => End::err(
+                        close_code::ABNORMAL,
+                        Error::new(ErrorKind::Timeout, "handshake did not complete in time")
+                            .with_peer(Some(peer))
+                            .with_hint("a slow or stalled client (or a ws:// client on a wss:// port): the handshake_timeout limit closed it"),
+                    ),
+                };
+                return self.finish(key, end);
+            }
+        }
+        if matches!(c.phase, Phase::Open(_)) {
+            self.keepalive(key, now);
+        }
+    }
+
+    fn keepalive(&mut self, key: usize, now: Instant) {
+        let c = &mut self.conns[key];
+        let Some(ka) = c.ep.keepalive else { return };
+        if c.close_sent.is_some() {
+            return;
+        }
+        if let Some(sent) = c.ping_sent {
+            if now >= sent + ka.timeout {
+                let err = Error::new(
+                    ErrorKind::Timeout,
+                    format!("peer did not answer a ping within {:?}", ka.timeout),
+                )
+                .with_peer(Some(c.peer));
+                return self.finish(key, End::err(close_code::ABNORMAL, err));
+            }
+            self.timers.push(Reverse((sent + ka.timeout, key, c.id)));
+            return;
+        }
+        let due = c.last_rx + ka.interval;
+        if now >= due {
+            c.ping_sent = Some(now);
+            c.queue
+                .push_back(Out::Msg(Message::Ping(Vec::new().into()), 0));
+            self.timers.push(Reverse((now + ka.timeout, key, c.id)));
+            self.pump(key);
+        } else {
+            self.timers.push(Reverse((due, key, c.id)));
+        }
+    }
+
+    // ---------------------------------------------------------------- ending
+
+    /// Remove a connection, tell the host, release its slot.
+    fn finish(&mut self, key: usize, end: End) {
+        let Some(mut c) = self.conns.try_remove(key) else {
+            return;
+        };
+        let stream = match &mut c.phase {
+            Phase::Tls(s) => {
+                let _ = self.poll.registry().deregister(s.get_mut());
+                None
+            }
+            Phase::Request { stream, .. } | Phase::Response { stream, .. } => Some(stream),
+            Phase::Open(ws) => Some(ws.get_mut()),
+            Phase::Gone => None,
+        };
+        if let Some(s) = stream {
+            let _ = self.poll.registry().deregister(s.tcp());
+            if end.code != close_code::ABNORMAL || end.error.is_none() {
+                s.shutdown_tls();
+            }
+        }
+        match (&c.conn, &c.handler) {
+            (Some(conn), Some(handler)) => {
+                conn.shared.state.store(CLOSED, Ordering::Release);
+                conn::unregister(c.id);
+                if let Some(e) = &end.error {
+                    handler.on_error(Some(conn), e);
+                }
+                let (count, bytes) = c.queue.iter().fold((0usize, 0usize), |(n, b), o| match o {
+                    Out::Msg(Message::Text(_) | Message::Binary(_), len) => (n + 1, b + len),
+                    _ => (n, b),
+                });
+                if count > 0 {
+                    let e = Error::new(
+                        ErrorKind::NotConnected,
+                        format!("{count} queued message(s) ({bytes} bytes) were not delivered: the connection closed"),
+                    )
+                    .with_peer(Some(c.peer));
+                    handler.on_error(Some(conn), &e);
+                }
+                conn.shared.buffered.store(0, Ordering::Release);
+                handler.on_close(conn, end.code, &end.reason);
+                conn.shared.mark_closed(end.code, &end.reason);
+            }
+            _ => {
+                if let (Some(e), Some(server)) = (&end.error, &c.ep.server) {
+                    server.default_handler.on_error(None, e);
+                }
+            }
+        }
+        if c.counted {
+            if let Some(server) = &c.ep.server {
+                server.release();
+            }
+        }
+    }
+
+    fn drop_all(&mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for k in keys {
+            self.finish(k, End::new(close_code::ABNORMAL, "endpoint stopped"));
+        }
+    }
+}
+
+/// How a failed read ends the connection: send the matching close code where the protocol allows.
+fn protocol_end(
+    e: tungstenite::Error,
+    close_sent: Option<(u16, &str)>,
+    peer: SocketAddr,
+    ws: &mut WebSocket<Stream>,
+) -> End {
+    use tungstenite::error::{CapacityError, ProtocolError};
+    let (code, err) = match e {
+        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+            return match close_sent {
+                Some((code, reason)) => End::new(code, reason),
+                None => End::new(close_code::NO_STATUS, ""),
+            };
+        }
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            return match close_sent {
+                Some((code, reason)) => End::new(code, reason),
+                None => End::new(close_code::ABNORMAL, ""),
+            };
+        }
+        tungstenite::Error::Io(io) => {
+            return End::err(
+                close_code::ABNORMAL,
+                Error::from_io("connection failed", &io).with_peer(Some(peer)),
+            );
+        }
+        tungstenite::Error::Capacity(c) => {
+            let msg = match c {
+                CapacityError::MessageTooLong { size, max_size } => {
+                    format!("peer sent a message/frame of {size} bytes (limit {max_size})")
+                }
+                other => format!("peer exceeded a limit: {other}"),
+            };
+            (
+                close_code::TOO_BIG,
+                Error::new(ErrorKind::MessageTooBig, msg).with_hint(
+                    "raise limits.max_message_size / max_frame_size if such messages are expected",
+                ),
+            )
+        }
+        tungstenite::Error::Utf8(detail) => (
+            close_code::INVALID_PAYLOAD,
+            Error::new(
+                ErrorKind::Protocol,
+                format!("peer sent invalid UTF-8 in a text message: {detail}"),
+            ),
+        ),
+        other => (
+            close_code::PROTOCOL_ERROR,
+            Error::new(
+                ErrorKind::Protocol,
+                format!("peer violated the protocol: {other}"),
+            ),
+        ),
+    };
+    if close_sent.is_none() {
+        let reason = match code {
+            close_code::TOO_BIG => "message too big",
+            close_code::INVALID_PAYLOAD => "invalid UTF-8",
+            _ => "protocol error",
+        };
+        let _ = ws.close(Some(CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        }));
+        let _ = ws.flush();
+    }
+    End::err(code, err.with_peer(Some(peer)))
+}

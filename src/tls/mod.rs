@@ -1,0 +1,517 @@
+//! TLS configuration: one `TlsConfig` type for servers and clients, loaders for PEM, PFX, CA files
+//! and folders, CRLs and DH parameters, and the hardened OpenSSL contexts built from it.
+//!
+//! Defaults follow Mozilla's "intermediate" profile: TLS 1.2 and 1.3 only, ECDHE/DHE with AEAD
+//! ciphers only, server cipher preference, no renegotiation, no compression. Clients verify the
+//! peer's certificate and its host name unless an `insecure_*` option is set.
+
+mod info;
+mod load;
+pub(crate) mod verify;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use openssl::dh::Dh;
+use openssl::pkey::Params;
+use openssl::ssl::{
+    AlpnError, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslVerifyMode,
+    SslVersion,
+};
+use openssl::stack::Stack;
+use openssl::x509::store::{X509Store, X509StoreBuilder};
+use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::{X509Crl, X509Name, X509};
+
+pub(crate) use info::session_info;
+pub use info::{describe, PeerCertificate, TlsInfo};
+use load::Identity;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Mozilla "intermediate" TLS 1.2 cipher list: forward-secret AEAD suites only.
+pub const DEFAULT_CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:\
+ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
+/// TLS 1.3 suites (all AEAD by definition).
+pub const DEFAULT_CIPHERSUITES: &str =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/// Key-exchange groups offered by default.
+pub const DEFAULT_GROUPS: &str = "X25519:P-256:P-384";
+
+/// How the peer's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(i32)]
+pub enum VerifyMode {
+    /// The role's default: clients verify the server; servers do not ask for a client certificate.
+    #[default]
+    Default = 0,
+    /// Servers: do not ask for a client certificate. (Clients keep verifying the server; to
+    /// disable that, use `set_insecure_skip_peer_verification`.)
+    None = 1,
+    /// Servers: ask for a client certificate; a certificate that is presented must verify.
+    Optional = 2,
+    /// Mutual TLS: the peer must present a certificate that verifies.
+    Required = 3,
+}
+
+/// TLS protocol versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(i32)]
+pub enum TlsVersion {
+    /// TLS 1.2.
+    Tls12 = 12,
+    /// TLS 1.3.
+    Tls13 = 13,
+}
+
+impl TlsVersion {
+    fn ossl(self) -> SslVersion {
+        match self {
+            TlsVersion::Tls12 => SslVersion::TLS1_2,
+            TlsVersion::Tls13 => SslVersion::TLS1_3,
+        }
+    }
+}
+
+/// TLS settings for a server or a client. Loaders parse eagerly and report failures at once.
+#[derive(Clone, Default)]
+pub struct TlsConfig {
+    identity: Option<Identity>,
+    ca_certs: Vec<X509>,
+    crls: Vec<Arc<X509Crl>>,
+    dh: Option<Arc<Dh<Params>>>,
+    verify_mode: VerifyMode,
+    insecure_skip_peer: bool,
+    insecure_skip_hostname: bool,
+    server_name: Option<String>,
+    ciphers: Option<String>,
+    ciphersuites: Option<String>,
+    groups: Option<String>,
+    min_version: Option<TlsVersion>,
+    max_version: Option<TlsVersion>,
+    alpn: Vec<String>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("has_identity", &self.identity.is_some())
+            .field("ca_certs", &self.ca_certs.len())
+            .field("crls", &self.crls.len())
+            .field("verify_mode", &self.verify_mode)
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_name(s: &str, what: &str) -> Result<()> {
+    if s.is_empty() || s.contains('\0') {
+        return Err(Error::invalid(format!(
+            "{what} must be a non-empty string without NUL"
+        )));
+    }
+    Ok(())
+}
+
+impl TlsConfig {
+    /// A configuration with secure defaults and nothing loaded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Load our certificate chain (PEM, leaf first) and private key (PEM, optionally encrypted).
+    pub fn load_pem_chain(
+        &mut self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+        password: Option<&str>,
+    ) -> Result<&mut Self> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let c = load::read_file(cert, "certificate")?;
+        let k = load::read_file(key, "private key")?;
+        self.identity = Some(load::pem_identity(
+            &c,
+            &k,
+            password,
+            &cert.display().to_string(),
+        )?);
+        Ok(self)
+    }
+
+    /// Load our certificate chain and private key from PEM bytes.
+    pub fn load_pem_chain_mem(
+        &mut self,
+        cert: &[u8],
+        key: &[u8],
+        password: Option<&str>,
+    ) -> Result<&mut Self> {
+        self.identity = Some(load::pem_identity(cert, key, password, "PEM data")?);
+        Ok(self)
+    }
+
+    /// Load our certificate, key and chain from a PKCS#12 (.pfx/.p12) file.
+    pub fn load_pfx_file(&mut self, path: impl AsRef<Path>, password: &str) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let der = load::read_file(path, "PKCS#12")?;
+        self.identity = Some(load::pfx_identity(
+            &der,
+            password,
+            &path.display().to_string(),
+        )?);
+        Ok(self)
+    }
+
+    /// Load our certificate, key and chain from PKCS#12 bytes.
+    pub fn load_pfx_mem(&mut self, der: &[u8], password: &str) -> Result<&mut Self> {
+        self.identity = Some(load::pfx_identity(der, password, "PKCS#12 data")?);
+        Ok(self)
+    }
+
+    /// Trust the CA certificates in a PEM file (one or more).
+    pub fn load_ca_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let data = load::read_file(path, "CA")?;
+        let certs = load::certs_from_pem(&data, &path.display().to_string())?;
+        self.ca_certs.extend(certs);
+        Ok(self)
+    }
+
+    /// Trust the CA certificates in PEM bytes.
+    pub fn load_ca_pem_mem(&mut self, pem: &[u8]) -> Result<&mut Self> {
+        self.ca_certs
+            .extend(load::certs_from_pem(pem, "CA PEM data")?);
+        Ok(self)
+    }
+
+    /// Trust every CA in a folder: OpenSSL hashed layout (`<hash>.0`, CRLs as `<hash>.r0`) and
+    /// plain `.pem`/`.crt`/`.cer` files; other files are ignored.
+    pub fn load_ca_dir(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        let (certs, crls) = load::ca_dir(path.as_ref())?;
+        self.ca_certs.extend(certs);
+        self.crls.extend(crls.into_iter().map(Arc::new));
+        Ok(self)
+    }
+
+    /// Load a CRL (PEM or DER); peers whose certificate it lists are rejected.
+    pub fn load_crl_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let data = load::read_file(path, "CRL")?;
+        self.crls.extend(
+            load::crls(&data, &path.display().to_string())?
+                .into_iter()
+                .map(Arc::new),
+        );
+        Ok(self)
+    }
+
+    /// Load DH parameters (PEM) enabling the DHE cipher suites on a server.
+    pub fn load_dhparam_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        let path = path.as_ref();
+        let data = load::read_file(path, "DH parameters")?;
+        self.dh = Some(Arc::new(load::dhparams(
+            &data,
+            &path.display().to_string(),
+        )?));
+        Ok(self)
+    }
+
+    /// How the peer's certificate is requested and checked.
+    pub fn set_verify_mode(&mut self, mode: VerifyMode) -> &mut Self {
+        self.verify_mode = mode;
+        self
+    }
+
+    /// Clients: accept any server certificate. Insecure: for tests and diagnostics only.
+    pub fn set_insecure_skip_peer_verification(&mut self, skip: bool) -> &mut Self {
+        self.insecure_skip_peer = skip;
+        self
+    }
+
+    /// Clients: do not check that the server certificate matches the host name or IP.
+    /// Insecure: any certificate from a trusted CA would be accepted for any host.
+    pub fn set_insecure_skip_hostname_verification(&mut self, skip: bool) -> &mut Self {
+        self.insecure_skip_hostname = skip;
+        self
+    }
+
+    /// Clients: the name sent as SNI and checked against the certificate, instead of the URL host.
+    pub fn set_server_name(&mut self, name: Option<&str>) -> Result<&mut Self> {
+        if let Some(n) = name {
+            check_name(n, "server name")?;
+        }
+        self.server_name = name.map(str::to_string);
+        Ok(self)
+    }
+
+    /// TLS 1.2 cipher list (OpenSSL syntax). Validated now.
+    pub fn set_ciphers(&mut self, list: &str) -> Result<&mut Self> {
+        check_name(list, "cipher list")?;
+        let mut b = scratch()?;
+        b.set_cipher_list(list).map_err(|e| {
+            Error::from_stack(
+                ErrorKind::InvalidArgument,
+                format!("cipher list '{list}' rejected"),
+                &e,
+            )
+        })?;
+        self.ciphers = Some(list.to_string());
+        Ok(self)
+    }
+
+    /// TLS 1.3 cipher suites (OpenSSL syntax). Validated now.
+    pub fn set_ciphersuites(&mut self, list: &str) -> Result<&mut Self> {
+        check_name(list, "cipher suites")?;
+        let mut b = scratch()?;
+        b.set_ciphersuites(list).map_err(|e| {
+            Error::from_stack(
+                ErrorKind::InvalidArgument,
+                format!("TLS 1.3 suites '{list}' rejected"),
+                &e,
+            )
+        })?;
+        self.ciphersuites = Some(list.to_string());
+        Ok(self)
+    }
+
+    /// Key-exchange groups, e.g. `X25519:P-256`. Validated now.
+    pub fn set_groups(&mut self, list: &str) -> Result<&mut Self> {
+        check_name(list, "groups")?;
+        let mut b = scratch()?;
+        b.set_groups_list(list).map_err(|e| {
+            Error::from_stack(
+                ErrorKind::InvalidArgument,
+                format!("groups '{list}' rejected"),
+                &e,
+            )
+        })?;
+        self.groups = Some(list.to_string());
+        Ok(self)
+    }
+
+    /// Lowest protocol version accepted (default TLS 1.2).
+    pub fn set_min_version(&mut self, v: TlsVersion) -> Result<&mut Self> {
+        if self.max_version.is_some_and(|m| m < v) {
+            return Err(Error::invalid("minimum TLS version is above the maximum"));
+        }
+        self.min_version = Some(v);
+        Ok(self)
+    }
+
+    /// Highest protocol version accepted (default: the newest OpenSSL supports).
+    pub fn set_max_version(&mut self, v: Option<TlsVersion>) -> Result<&mut Self> {
+        if let (Some(max), Some(min)) = (v, self.min_version) {
+            if max < min {
+                return Err(Error::invalid("maximum TLS version is below the minimum"));
+            }
+        }
+        self.max_version = v;
+        Ok(self)
+    }
+
+    /// ALPN protocols, in preference order (e.g. `["http/1.1"]`).
+    pub fn set_alpn(&mut self, protocols: &[&str]) -> Result<&mut Self> {
+        for p in protocols {
+            if p.is_empty() || p.len() > 255 {
+                return Err(Error::invalid("each ALPN protocol must be 1 to 255 bytes"));
+            }
+        }
+        self.alpn = protocols.iter().map(|s| s.to_string()).collect();
+        Ok(self)
+    }
+
+    /// Whether a certificate + key is loaded.
+    pub fn has_identity(&self) -> bool {
+        self.identity.is_some()
+    }
+
+    /// The configured SNI / verification name override.
+    pub fn server_name(&self) -> Option<&str> {
+        self.server_name.as_deref()
+    }
+
+    /// Whether clients check the host name (false only with the insecure option).
+    pub fn verifies_hostname(&self) -> bool {
+        !self.insecure_skip_hostname && !self.insecure_skip_peer
+    }
+
+    fn alpn_wire(&self) -> Vec<u8> {
+        let mut w = Vec::new();
+        for p in &self.alpn {
+            w.push(p.len() as u8);
+            w.extend_from_slice(p.as_bytes());
+        }
+        w
+    }
+
+    fn store(&self) -> Result<X509Store> {
+        let mut b = X509StoreBuilder::new()?;
+        for c in &self.ca_certs {
+            // Duplicates (same CA loaded twice) are harmless.
+            let _ = b.add_cert(c.clone());
+        }
+        for crl in &self.crls {
+            crl_add(&mut b, crl)?;
+        }
+        if !self.crls.is_empty() {
+            b.set_flags(X509VerifyFlags::CRL_CHECK)?;
+        }
+        Ok(b.build())
+    }
+
+    fn apply_common(&self, b: &mut SslContextBuilder) -> Result<()> {
+        let min = self.min_version.unwrap_or(TlsVersion::Tls12);
+        b.set_min_proto_version(Some(min.ossl()))?;
+        b.set_max_proto_version(self.max_version.map(TlsVersion::ossl))?;
+        b.set_cipher_list(self.ciphers.as_deref().unwrap_or(DEFAULT_CIPHERS))?;
+        b.set_ciphersuites(self.ciphersuites.as_deref().unwrap_or(DEFAULT_CIPHERSUITES))?;
+        b.set_groups_list(self.groups.as_deref().unwrap_or(DEFAULT_GROUPS))?;
+        b.set_options(
+            SslOptions::NO_COMPRESSION
+                | SslOptions::NO_RENEGOTIATION
+                | SslOptions::CIPHER_SERVER_PREFERENCE,
+        );
+        b.set_mode(
+            SslMode::RELEASE_BUFFERS
+                | SslMode::ACCEPT_MOVING_WRITE_BUFFER
+                | SslMode::ENABLE_PARTIAL_WRITE,
+        );
+        if let Some(id) = &self.identity {
+            b.set_certificate(&id.cert)?;
+            for c in &id.chain {
+                b.add_extra_chain_cert(c.clone())?;
+            }
+            b.set_private_key(&id.key)?;
+            b.check_private_key()?;
+        }
+        b.set_cert_store(self.store()?);
+        Ok(())
+    }
+
+    /// Build the server context. Fails without a certificate.
+    pub(crate) fn server_context(&self) -> Result<SslContext> {
+        if self.identity.is_none() {
+            return Err(Error::new(
+                ErrorKind::Config,
+                "a TLS server needs a certificate and key (load_pem_chain or load_pfx_*)",
+            ));
+        }
+        let build = || -> Result<SslContext> {
+            let mut b = SslContextBuilder::new(SslMethod::tls_server())?;
+            self.apply_common(&mut b)?;
+            let mode = match self.verify_mode {
+                VerifyMode::Default | VerifyMode::None => SslVerifyMode::NONE,
+                VerifyMode::Optional => SslVerifyMode::PEER,
+                VerifyMode::Required => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            };
+            if mode != SslVerifyMode::NONE && self.ca_certs.is_empty() {
+                return Err(Error::new(
+                    ErrorKind::Config,
+                    "client certificates are requested but no CA is loaded to verify them",
+                )
+                .with_hint(
+                    "load_ca_file or load_ca_dir with the CA that issues client certificates",
+                ));
+            }
+            b.set_verify_callback(mode, verify::callback);
+            let mut names = Stack::<X509Name>::new()?;
+            for c in &self.ca_certs {
+                names.push(c.subject_name().to_owned()?)?;
+            }
+            b.set_client_ca_list(names);
+            b.set_session_id_context(b"wss")?;
+            if let Some(dh) = &self.dh {
+                b.set_tmp_dh(dh)?;
+            }
+            if !self.alpn.is_empty() {
+                let wire = self.alpn_wire();
+                b.set_alpn_select_callback(move |_, client| {
+                    select_alpn(&wire, client).ok_or(AlpnError::NOACK)
+                });
+            }
+            Ok(b.build())
+        };
+        build().map_err(|e| e.context("building the TLS server context"))
+    }
+
+    /// Build the client context.
+    pub(crate) fn client_context(&self) -> Result<SslContext> {
+        let build = || -> Result<SslContext> {
+            let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
+            self.apply_common(&mut b)?;
+            if self.ca_certs.is_empty() {
+                b.set_default_verify_paths()?;
+            }
+            let mode = if self.insecure_skip_peer {
+                SslVerifyMode::NONE
+            } else {
+                SslVerifyMode::PEER
+            };
+            b.set_verify_callback(mode, verify::callback);
+            if !self.alpn.is_empty() {
+                b.set_alpn_protos(&self.alpn_wire())?;
+            }
+            Ok(b.build())
+        };
+        build().map_err(|e| e.context("building the TLS client context"))
+    }
+
+    /// Whether a server built from this config checks client certificates.
+    pub(crate) fn server_verifies_peer(&self) -> bool {
+        matches!(
+            self.verify_mode,
+            VerifyMode::Optional | VerifyMode::Required
+        )
+    }
+
+    /// Whether a client built from this config checks the server certificate.
+    pub(crate) fn client_verifies_peer(&self) -> bool {
+        !self.insecure_skip_peer
+    }
+}
+
+/// The first of our protocols (server preference) that the client offered, as a slice of the
+/// client's list (as OpenSSL requires).
+fn select_alpn<'c>(ours: &[u8], client: &'c [u8]) -> Option<&'c [u8]> {
+    let theirs = alpn_list(client);
+    alpn_list(ours)
+        .into_iter()
+        .find_map(|p| theirs.iter().copied().find(|t| *t == p))
+}
+
+/// Split an ALPN wire list (length-prefixed names).
+fn alpn_list(mut wire: &[u8]) -> Vec<&[u8]> {
+    let mut v = Vec::new();
+    while let Some((&n, rest)) = wire.split_first() {
+        let n = n as usize;
+        if rest.len() < n {
+            break;
+        }
+        v.push(&rest[..n]);
+        wire = &rest[n..];
+    }
+    v
+}
+
+fn scratch() -> Result<SslContextBuilder> {
+    Ok(SslContextBuilder::new(SslMethod::tls())?)
+}
+
+extern "C" {
+    fn X509_STORE_add_crl(
+        store: *mut openssl_sys::X509_STORE,
+        crl: *mut openssl_sys::X509_CRL,
+    ) -> std::os::raw::c_int;
+}
+
+fn crl_add(b: &mut X509StoreBuilder, crl: &X509Crl) -> Result<()> {
+    use foreign_types::ForeignType;
+    // SAFETY: both pointers are valid for the call; X509_STORE_add_crl takes its own reference.
+    let rc = unsafe { X509_STORE_add_crl(b.as_ptr(), crl.as_ptr()) };
+    if rc != 1 {
+        return Err(openssl::error::ErrorStack::get().into());
+    }
+    Ok(())
+}

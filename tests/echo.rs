@@ -1,0 +1,127 @@
+//! Echo round trips over ws and wss at the frame-length boundaries and large sizes.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig};
+
+const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 16 << 20];
+
+fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn text(n: usize) -> String {
+    // Multi-byte characters included; length exactly n bytes.
+    let mut s = String::with_capacity(n);
+    let pattern = ['a', 'é', '€', 'z'];
+    let mut i = 0;
+    while s.len() < n {
+        let c = pattern[i % 4];
+        if s.len() + c.len_utf8() > n {
+            s.push('x');
+        } else {
+            s.push(c);
+        }
+        i += 1;
+    }
+    s
+}
+
+fn echo_all(secure: bool) {
+    let (h, _srx) = recorder(true);
+    let config = ServerConfig {
+        tls: secure.then(server_tls),
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", config, h).unwrap();
+    let scheme = if secure { "wss" } else { "ws" };
+    let url = format!("{scheme}://127.0.0.1:{}/echo", server.port());
+    let (ch, crx) = recorder(false);
+    let cconf = ClientConfig {
+        tls: secure.then(client_tls),
+        ..Default::default()
+    };
+    let client = Client::connect(&url, &cconf, ch).unwrap();
+    wait_open(&crx);
+    let conn = client.connection();
+    assert_eq!(conn.info().tls.is_some(), secure);
+    for (i, n) in SIZES.iter().enumerate() {
+        let bin = payload(*n, i as u8);
+        conn.send_binary(&bin).unwrap();
+        let (k, got) = wait_msg(&crx);
+        assert_eq!(k, MessageKind::Binary);
+        assert!(got == bin, "binary echo of {n} bytes differs");
+        let t = text(*n);
+        conn.send_text(&t).unwrap();
+        let (k, got) = wait_msg(&crx);
+        assert_eq!(k, MessageKind::Text);
+        assert!(got == t.as_bytes(), "text echo of {n} bytes differs");
+    }
+    client.close(1000, "bye", WAIT).unwrap();
+    let (code, reason) = wait_close(&crx);
+    assert_eq!((code, reason.as_str()), (1000, "bye"));
+    server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn echo_plain_ws() {
+    echo_all(false);
+}
+
+#[test]
+fn echo_tls_wss() {
+    echo_all(true);
+}
+
+#[test]
+fn server_close_reaches_client_with_code_and_reason() {
+    let (h, srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, crx) = recorder(false);
+    let _client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    let sconn = wait_open(&srx);
+    sconn.close(4001, "custom reason").unwrap();
+    assert_eq!(wait_close(&crx), (4001, "custom reason".to_string()));
+    assert_eq!(wait_close(&srx), (4001, "custom reason".to_string()));
+    assert!(
+        wss::connection(sconn.id()).is_none(),
+        "closed id must not resolve"
+    );
+    assert_eq!(
+        sconn.send_text("late").unwrap_err().kind,
+        wss::ErrorKind::NotConnected
+    );
+    server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn pings_are_answered() {
+    let (h, _srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        Arc::clone(&ch) as _,
+    )
+    .unwrap();
+    wait_open(&crx);
+    client.connection().ping(b"hello").unwrap();
+    let pong = until(&crx, |e| match e {
+        Ev::Pong(_, d) => Some(d.clone()),
+        _ => None,
+    });
+    assert_eq!(pong, b"hello");
+    assert!(client.connection().ping(&[0u8; 126]).is_err());
+    server.shutdown(WAIT).unwrap();
+}
