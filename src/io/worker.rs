@@ -1045,6 +1045,11 @@ impl Worker {
                 s.shutdown_tls();
             }
         }
+        if c.counted {
+            if let Some(server) = &c.ep.server {
+                server.release();
+            }
+        }
         match (&c.conn, &c.handler) {
             (Some(conn), Some(handler)) => {
                 conn.shared.state.store(CLOSED, Ordering::Release);
@@ -1072,11 +1077,6 @@ impl Worker {
                 if let (Some(e), Some(server)) = (&end.error, &c.ep.server) {
                     server.default_handler.on_error(None, e);
                 }
-            }
-        }
-        if c.counted {
-            if let Some(server) = &c.ep.server {
-                server.release();
             }
         }
     }

@@ -1,0 +1,496 @@
+//! Engine behaviour: full duplex from many threads, ordering, backpressure, many clients,
+//! graceful shutdown with messages in flight, keepalive, calls from inside callbacks.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use wss::{
+    Client, ClientConfig, Connection, Error, ErrorKind, Handler, Keepalive, Limits, MessageKind,
+    Server, ServerConfig,
+};
+
+fn seq_msg(tag: u8, i: u32) -> Vec<u8> {
+    let mut v = vec![tag];
+    v.extend_from_slice(&i.to_be_bytes());
+    v.extend(std::iter::repeat_n(tag, (i % 300) as usize));
+    v
+}
+
+fn check_sequence(msgs: &[Vec<u8>], tag: u8, expect: u32) {
+    let got: Vec<u32> = msgs
+        .iter()
+        .filter(|m| m[0] == tag)
+        .map(|m| u32::from_be_bytes([m[1], m[2], m[3], m[4]]))
+        .collect();
+    assert_eq!(got.len() as u32, expect, "tag {tag}: count");
+    for (i, n) in got.iter().enumerate() {
+        assert_eq!(*n, i as u32, "tag {tag}: order");
+    }
+    for m in msgs.iter().filter(|m| m[0] == tag) {
+        assert!(m[5..].iter().all(|b| *b == tag), "payload intact");
+    }
+}
+
+#[test]
+fn full_duplex_two_threads_each_side_nothing_lost_or_reordered() {
+    const N: u32 = 2000;
+    let (sh, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            tls: Some(server_tls()),
+            ..Default::default()
+        },
+        sh,
+    )
+    .unwrap();
+    let (ch, crx) = recorder(false);
+    let cfg = ClientConfig {
+        tls: Some(client_tls()),
+        ..Default::default()
+    };
+    let client = Client::connect(&format!("wss://localhost:{}/", server.port()), &cfg, ch).unwrap();
+    wait_open(&crx);
+    let sconn = wait_open(&srx);
+    let cconn = client.connection().clone();
+    let send_all = |conn: Connection, tag: u8| {
+        std::thread::spawn(move || {
+            for i in 0..N {
+                let m = seq_msg(tag, i);
+                loop {
+                    match conn.send_binary(&m) {
+                        Ok(()) => break,
+                        Err(e) if e.kind == ErrorKind::Backpressure => std::thread::yield_now(),
+                        Err(e) => panic!("send failed: {e}"),
+                    }
+                }
+            }
+        })
+    };
+    let threads = vec![
+        send_all(cconn.clone(), 1),
+        send_all(cconn.clone(), 2),
+        send_all(sconn.clone(), 3),
+        send_all(sconn.clone(), 4),
+    ];
+    let collect = |rx: &crossbeam_channel::Receiver<Ev>| {
+        let mut v = Vec::new();
+        while v.len() < 2 * N as usize {
+            v.push(wait_msg(rx).1);
+        }
+        v
+    };
+    let at_server = collect(&srx);
+    let at_client = collect(&crx);
+    for t in threads {
+        t.join().unwrap();
+    }
+    check_sequence(&at_server, 1, N);
+    check_sequence(&at_server, 2, N);
+    check_sequence(&at_client, 3, N);
+    check_sequence(&at_client, 4, N);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// Upgrade a raw socket and never read from it again.
+fn stalled_peer(port: u16) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").unwrap();
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut b).unwrap();
+        head.push(b[0]);
+    }
+    s
+}
+
+#[test]
+fn backpressure_bounds_the_queue_and_drains() {
+    const LIMIT: usize = 256 << 10;
+    let limits = Limits {
+        send_queue_limit: LIMIT,
+        ..Default::default()
+    };
+    let (h, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            limits,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let mut peer = stalled_peer(server.port());
+    let conn = wait_open(&srx);
+    let msg = vec![0xabu8; 16 << 10];
+    let mut accepted = 0usize;
+    let err = loop {
+        match conn.send_binary(&msg) {
+            Ok(()) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(
+            accepted < 100_000,
+            "queue never filled: memory would grow without bound"
+        );
+    };
+    assert_eq!(err.kind, ErrorKind::Backpressure);
+    assert!(
+        conn.buffered_amount() <= LIMIT,
+        "buffered {} over limit",
+        conn.buffered_amount()
+    );
+    assert!(conn.buffered_amount() > 0);
+    // The peer starts reading: every accepted message arrives, then the queue is empty.
+    let want = accepted * (msg.len() + 4);
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 64 << 10];
+    while got < want {
+        let n = peer.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    let deadline = Instant::now() + WAIT;
+    while conn.buffered_amount() != 0 {
+        assert!(Instant::now() < deadline, "buffered amount never drained");
+        std::thread::yield_now();
+    }
+    conn.send_binary(&msg)
+        .expect("queue accepts again once drained");
+    server.shutdown(Duration::from_millis(100)).unwrap();
+}
+
+#[test]
+fn one_large_message_is_accepted_when_the_queue_is_empty() {
+    let limits = Limits {
+        send_queue_limit: 1024,
+        ..Default::default()
+    };
+    let (h, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            limits,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let _peer = stalled_peer(server.port());
+    let conn = wait_open(&srx);
+    conn.send_binary(&vec![1u8; 1 << 20])
+        .expect("an empty queue takes one oversized message");
+    assert_eq!(
+        conn.send_binary(b"more").unwrap_err().kind,
+        ErrorKind::Backpressure
+    );
+}
+
+#[test]
+fn thousand_concurrent_clients() {
+    const CLIENTS: usize = 1000;
+    let (h, _srx) = recorder(true);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            tls: Some(server_tls()),
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let url = format!("wss://localhost:{}/", server.port());
+    let (ch, crx) = recorder(false);
+    let cfg = ClientConfig {
+        tls: Some(client_tls()),
+        ..Default::default()
+    };
+    let clients: Vec<Client> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, cfg, ch) = (&url, &cfg, ch.clone());
+                s.spawn(move || {
+                    (0..CLIENTS / 4)
+                        .map(|_| Client::connect(url, cfg, ch.clone()).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        hs.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(clients.len(), CLIENTS);
+    let deadline = Instant::now() + WAIT;
+    while server.active_connections() < CLIENTS {
+        assert!(
+            Instant::now() < deadline,
+            "server sees {} of {CLIENTS}",
+            server.active_connections()
+        );
+        std::thread::yield_now();
+    }
+    for (i, c) in clients.iter().enumerate() {
+        c.connection().send_text(&format!("client {i}")).unwrap();
+    }
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < CLIENTS {
+        let (_, data) = wait_msg(&crx);
+        seen.insert(String::from_utf8(data).unwrap());
+    }
+    assert!((0..CLIENTS).all(|i| seen.contains(&format!("client {i}"))));
+    server.shutdown(WAIT).unwrap();
+    for c in &clients {
+        assert!(c.connection().wait_closed(WAIT).is_some());
+    }
+}
+
+#[test]
+fn graceful_shutdown_delivers_queued_messages_then_1001() {
+    const N: usize = 500;
+    let (h, srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, crx) = recorder(false);
+    let _client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    let sconn = wait_open(&srx);
+    for i in 0..N {
+        sconn.send_binary(&vec![(i % 251) as u8; 4096]).unwrap();
+    }
+    server.shutdown(WAIT).unwrap();
+    for i in 0..N {
+        let (_, data) = wait_msg(&crx);
+        assert_eq!(data, vec![(i % 251) as u8; 4096], "message {i} in order");
+    }
+    assert_eq!(wait_close(&crx).0, 1001);
+    assert_eq!(wait_close(&srx).0, 1001);
+    assert_eq!(server.shutdown(WAIT).unwrap_err().kind, ErrorKind::Closed);
+}
+
+#[test]
+fn shutdown_waits_at_most_the_timeout_for_silent_peers() {
+    let (h, srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let _peer = stalled_peer(server.port());
+    wait_open(&srx);
+    let start = Instant::now();
+    server.shutdown(Duration::from_millis(200)).unwrap();
+    assert!(start.elapsed() < WAIT);
+    assert_eq!(
+        wait_close(&srx).0,
+        1006,
+        "a peer that never answers the close is dropped"
+    );
+}
+
+#[test]
+fn keepalive_detects_dead_peer_and_keeps_live_ones() {
+    let ka = Keepalive {
+        interval: Duration::from_millis(50),
+        timeout: Duration::from_millis(150),
+    };
+    let (h, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            keepalive: Some(ka),
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    // A live client answers pings (the server sees pongs) and stays open.
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    let live = wait_open(&srx);
+    for _ in 0..3 {
+        until(&srx, |e| {
+            matches!(e, Ev::Pong(id, _) if *id == live.id()).then_some(())
+        });
+    }
+    assert!(client.connection().is_open());
+    // A peer that never reads (so never answers) is closed with 1006 and a Timeout error.
+    let _dead = stalled_peer(server.port());
+    let dead = wait_open(&srx);
+    let err = until(&srx, |e| match e {
+        Ev::Error(Some(id), err) if *id == dead.id() => Some(err.clone()),
+        _ => None,
+    });
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    let code = until(&srx, |e| match e {
+        Ev::Close(id, code, _) if *id == dead.id() => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1006);
+    assert!(live.is_open(), "the live connection is unaffected");
+}
+
+/// Calls the blocking APIs from inside callbacks.
+struct Reentrant {
+    server: parking_lot::Mutex<Option<Arc<Server>>>,
+    results: crossbeam_channel::Sender<Result<(), Error>>,
+}
+
+impl Handler for Reentrant {
+    fn on_message(&self, conn: &Connection, _kind: MessageKind, data: &[u8]) {
+        let server = self.server.lock().clone().unwrap();
+        let _ = self.results.send(server.shutdown(Duration::from_secs(1)));
+        conn.send_binary(data).unwrap();
+        let _ = self.results.send(conn.close(1000, "from callback"));
+    }
+}
+
+#[test]
+fn blocking_calls_inside_callbacks_fail_cleanly() {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let h = Arc::new(Reentrant {
+        server: parking_lot::Mutex::new(None),
+        results: tx,
+    });
+    let server = Arc::new(Server::bind("127.0.0.1:0", ServerConfig::default(), h.clone()).unwrap());
+    *h.server.lock() = Some(server.clone());
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    client.connection().send_text("x").unwrap();
+    assert_eq!(
+        rx.recv_timeout(WAIT).unwrap().unwrap_err().kind,
+        ErrorKind::InvalidState
+    );
+    assert!(
+        rx.recv_timeout(WAIT).unwrap().is_ok(),
+        "a non-blocking close works from a callback"
+    );
+    assert_eq!(wait_msg(&crx).1, b"x");
+    assert_eq!(wait_close(&crx), (1000, "from callback".to_string()));
+    *h.server.lock() = None;
+    server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn undelivered_messages_are_reported() {
+    let (h, srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let peer = stalled_peer(server.port());
+    let conn = wait_open(&srx);
+    let big = vec![0u8; 1 << 20];
+    let mut queued = 0;
+    while queued < 64 && conn.send_binary(&big).is_ok() {
+        queued += 1;
+    }
+    // Kill the peer with data unread: the queue cannot be delivered and the host is told.
+    drop(peer);
+    let err = until(&srx, |e| match e {
+        Ev::Error(Some(_), err) if err.kind == ErrorKind::NotConnected => Some(err.clone()),
+        _ => None,
+    });
+    assert!(err.message.contains("not delivered"), "{err}");
+    wait_close(&srx);
+}
+
+#[test]
+fn connection_lookup_by_id_and_stale_ids() {
+    let (h, srx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    let s = wait_open(&srx);
+    let by_id = wss::connection(s.id()).expect("open id resolves");
+    by_id.send_text("via id").unwrap();
+    assert_eq!(wait_msg(&crx).1, b"via id");
+    assert_ne!(
+        client.connection().id(),
+        s.id(),
+        "ids are unique across endpoints"
+    );
+    assert!(wss::connection(u64::MAX).is_none());
+    client.close(1000, "", WAIT).unwrap();
+    wait_close(&srx);
+    assert!(wss::connection(s.id()).is_none());
+    assert_eq!(
+        by_id.send_text("late").unwrap_err().kind,
+        ErrorKind::NotConnected
+    );
+    assert_eq!(
+        by_id.close(1000, "").unwrap_err().kind,
+        ErrorKind::NotConnected
+    );
+    assert_eq!(
+        by_id.close(1005, "").unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn many_threads_send_while_others_close() {
+    let (h, _srx) = recorder(true);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, _crx) = recorder(false);
+    let clients: Vec<Client> = (0..8)
+        .map(|_| {
+            Client::connect(
+                &format!("ws://127.0.0.1:{}/", server.port()),
+                &ClientConfig::default(),
+                ch.clone(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let conns: Vec<Connection> = clients.iter().map(|c| c.connection().clone()).collect();
+    let sent = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (conns, sent) = (&conns, &sent);
+            s.spawn(move || {
+                for i in 0..2000 {
+                    let c = &conns[(t + i) % conns.len()];
+                    match c.send_text("payload") {
+                        Ok(()) => {
+                            sent.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(e) => assert!(
+                            matches!(e.kind, ErrorKind::NotConnected | ErrorKind::Backpressure),
+                            "{e}"
+                        ),
+                    }
+                    if t % 4 == 0 && i == 500 + t * 100 {
+                        let _ = c.close(1000, "racing close");
+                    }
+                }
+            });
+        }
+    });
+    assert!(sent.load(Ordering::Relaxed) > 0);
+    for c in &clients {
+        let _ = c.close(1000, "", WAIT);
+    }
+    server.shutdown(WAIT).unwrap();
+}

@@ -1,0 +1,504 @@
+//! Bad peers: oversized messages, invalid UTF-8, protocol violations, slow or oversized
+//! handshakes, non-upgrade requests, unknown paths, too many connections. Each closes only the
+//! offending connection with the right code or HTTP status.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use wss::{
+    AcceptDecision, Client, ClientConfig, ErrorKind, Limits, MessageKind, Server, ServerConfig,
+};
+
+const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+fn upgrade_request(path: &str, extra: &str) -> String {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n"
+    )
+}
+
+fn raw(port: u16) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+/// Read until the peer closes (or the bound passes), return everything.
+fn read_all(s: &mut impl Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Read an HTTP response head.
+fn read_head(s: &mut impl Read) -> String {
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    while !out.ends_with(b"\r\n\r\n") {
+        match s.read(&mut b) {
+            Ok(1) => out.push(b[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A masked client frame.
+fn frame(fin_opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x11u8, 0x22, 0x33, 0x44];
+    let mut f = vec![fin_opcode];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n if n < 65536 => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            f.push(0x80 | 127);
+            f.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+/// The close code in the first close frame found in server output after the 101 head.
+fn close_code_in(bytes: &[u8]) -> Option<u16> {
+    let mut i = 0;
+    while i + 2 <= bytes.len() {
+        let op = bytes[i] & 0x0f;
+        let len = (bytes[i + 1] & 0x7f) as usize;
+        let (hdr, len) = match len {
+            126 => (4, u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize),
+            127 => (
+                10,
+                u64::from_be_bytes(bytes[i + 2..i + 10].try_into().ok()?) as usize,
+            ),
+            n => (2, n),
+        };
+        if op == 8 {
+            return Some(u16::from_be_bytes([bytes[i + hdr], bytes[i + hdr + 1]]));
+        }
+        i += hdr + len;
+    }
+    None
+}
+
+/// Open a raw upgraded connection and return it after the 101.
+fn raw_ws(port: u16) -> TcpStream {
+    let mut s = raw(port);
+    s.write_all(upgrade_request("/", "").as_bytes()).unwrap();
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    s
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_message_size: 1024,
+        max_frame_size: 512,
+        ..Default::default()
+    }
+}
+
+fn server_with(limits: Limits) -> (Server, Arc<Recorder>, crossbeam_channel::Receiver<Ev>) {
+    let (h, rx) = recorder(true);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            limits,
+            ..Default::default()
+        },
+        h.clone(),
+    )
+    .unwrap();
+    (server, h, rx)
+}
+
+/// A second, well-behaved client still gets its echo. Returns it, still open.
+fn assert_server_healthy(port: u16) -> Client {
+    let (ch, crx) = recorder(false);
+    let c = Client::connect(
+        &format!("ws://127.0.0.1:{port}/"),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    c.connection().send_text("still alive").unwrap();
+    assert_eq!(wait_msg(&crx), (MessageKind::Text, b"still alive".to_vec()));
+    c
+}
+
+#[test]
+fn oversized_frame_closes_1009() {
+    let (server, _h, rx) = server_with(small_limits());
+    let mut s = raw_ws(server.port());
+    s.write_all(&frame(0x82, &[7u8; 600])).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1009));
+    let err = wait_error(&rx);
+    assert_eq!(err.kind, ErrorKind::MessageTooBig);
+    assert_eq!(wait_close(&rx).0, 1009);
+    assert_server_healthy(server.port());
+}
+
+#[test]
+fn oversized_fragmented_message_closes_1009() {
+    let (server, _h, rx) = server_with(small_limits());
+    let mut s = raw_ws(server.port());
+    // Three 400-byte fragments: each frame is under the frame limit, the message is over 1024.
+    s.write_all(&frame(0x02, &[1u8; 400])).unwrap();
+    s.write_all(&frame(0x00, &[2u8; 400])).unwrap();
+    s.write_all(&frame(0x80, &[3u8; 400])).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1009));
+    assert_eq!(wait_close(&rx).0, 1009);
+    assert_server_healthy(server.port());
+}
+
+#[test]
+fn invalid_utf8_closes_1007() {
+    let (server, _h, rx) = server_with(Limits::default());
+    let mut s = raw_ws(server.port());
+    s.write_all(&frame(0x81, &[0x68, 0x69, 0xff, 0xfe]))
+        .unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1007));
+    assert_eq!(wait_close(&rx).0, 1007);
+    assert_server_healthy(server.port());
+}
+
+#[test]
+fn invalid_utf8_split_across_fragments_closes_1007() {
+    let (server, _h, rx) = server_with(Limits::default());
+    let mut s = raw_ws(server.port());
+    // '€' is E2 82 AC; send E2 82 then an invalid continuation.
+    s.write_all(&frame(0x01, &[b'a', 0xe2, 0x82])).unwrap();
+    s.write_all(&frame(0x80, &[0x41])).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1007));
+    assert_eq!(wait_close(&rx).0, 1007);
+}
+
+#[test]
+fn protocol_violations_close_1002() {
+    let (server, _h, rx) = server_with(Limits::default());
+    // Unmasked frame from a client.
+    let mut s = raw_ws(server.port());
+    s.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    assert_eq!(wait_close(&rx).0, 1002);
+    // Reserved opcode 0x3.
+    let mut s = raw_ws(server.port());
+    s.write_all(&frame(0x83, b"x")).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    assert_eq!(wait_close(&rx).0, 1002);
+    // RSV1 set without an extension.
+    let mut s = raw_ws(server.port());
+    s.write_all(&frame(0xC1, b"x")).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    // Continuation without a start.
+    let mut s = raw_ws(server.port());
+    s.write_all(&frame(0x80, b"x")).unwrap();
+    assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    assert_server_healthy(server.port());
+}
+
+#[test]
+fn unknown_path_gets_404_and_routes_dispatch() {
+    let (default, _drx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), default).unwrap();
+    let (echo, _erx) = recorder(true);
+    let (chat, chat_rx) = recorder(false);
+    server.add_route("/echo", echo).unwrap();
+    server.add_route("/chat", chat).unwrap();
+    assert!(server.add_route("no-slash", recorder(false).0).is_err());
+
+    let mut s = raw(server.port());
+    s.write_all(upgrade_request("/nope", "").as_bytes())
+        .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 404"), "{resp}");
+
+    let (ch, crx) = recorder(false);
+    let err = Client::connect(
+        &format!("ws://127.0.0.1:{}/nope", server.port()),
+        &ClientConfig::default(),
+        ch.clone(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (err.kind, err.http_status),
+        (ErrorKind::Handshake, Some(404))
+    );
+
+    let c = Client::connect(
+        &format!("ws://127.0.0.1:{}/echo?x=1", server.port()),
+        &ClientConfig::default(),
+        ch.clone(),
+    )
+    .unwrap();
+    wait_open(&crx);
+    c.connection().send_text("to echo").unwrap();
+    assert_eq!(wait_msg(&crx).1, b"to echo");
+
+    let (ch2, crx2) = recorder(false);
+    let c2 = Client::connect(
+        &format!("ws://127.0.0.1:{}/chat", server.port()),
+        &ClientConfig::default(),
+        ch2,
+    )
+    .unwrap();
+    wait_open(&crx2);
+    let sconn = wait_open(&chat_rx);
+    assert_eq!(sconn.info().path, "/chat");
+    c2.connection().send_binary(b"to chat").unwrap();
+    assert_eq!(
+        wait_msg(&chat_rx),
+        (MessageKind::Binary, b"to chat".to_vec())
+    );
+    assert!(server.remove_route("/chat"));
+    let err = Client::connect(
+        &format!("ws://127.0.0.1:{}/chat", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap_err();
+    assert_eq!(err.http_status, Some(404));
+}
+
+#[test]
+fn plain_http_gets_426_and_hsts_on_tls() {
+    let (h, _rx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let mut s = raw(server.port());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 426"), "{resp}");
+    assert!(resp.contains("Upgrade: websocket"));
+    assert!(
+        !resp.contains("Strict-Transport-Security"),
+        "no HSTS over plain HTTP"
+    );
+
+    let (h, _rx) = recorder(false);
+    let tls_server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            tls: Some(server_tls()),
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let mut b = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls()).unwrap();
+    b.set_ca_file(&pki().ca_cert).unwrap();
+    let connector = b.build();
+    let tcp = raw(tls_server.port());
+    let mut tls = connector.connect("localhost", tcp).unwrap();
+    tls.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut tls)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 426"), "{resp}");
+    assert!(
+        resp.contains("Strict-Transport-Security: max-age="),
+        "{resp}"
+    );
+}
+
+#[test]
+fn malformed_and_oversized_heads() {
+    let limits = Limits {
+        max_header_size: 1024,
+        ..Default::default()
+    };
+    let (server, _h, _rx) = server_with(limits);
+    let mut s = raw(server.port());
+    s.write_all(upgrade_request("/", &format!("X-Big: {}\r\n", "a".repeat(2000))).as_bytes())
+        .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 431"), "{resp}");
+
+    let mut s = raw(server.port());
+    s.write_all(b"\x16\x03\x01garbage that is not http\r\n\r\n")
+        .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+
+    let mut s = raw(server.port());
+    s.write_all(
+        upgrade_request("/", "")
+            .replace("Version: 13", "Version: 8")
+            .as_bytes(),
+    )
+    .unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut s)).into_owned();
+    assert!(
+        resp.starts_with("HTTP/1.1 426") && resp.contains("Sec-WebSocket-Version: 13"),
+        "{resp}"
+    );
+    assert_server_healthy(server.port());
+}
+
+#[test]
+fn slow_handshake_times_out_and_others_continue() {
+    let limits = Limits {
+        handshake_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let (server, _h, rx) = server_with(limits);
+    let mut slow = raw(server.port());
+    // Half a request, then silence (slowloris).
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: loc").unwrap();
+    // Meanwhile a good client is served.
+    let healthy = assert_server_healthy(server.port());
+    // The slow one is cut off: EOF without a response, and the host hears a Timeout.
+    assert!(read_all(&mut slow).is_empty());
+    let err = wait_error(&rx);
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.peer.is_some());
+    assert_eq!(
+        server.active_connections(),
+        1,
+        "only the healthy client remains"
+    );
+    assert!(healthy.connection().is_open());
+}
+
+#[test]
+fn tls_handshake_stall_times_out() {
+    let limits = Limits {
+        handshake_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let (h, rx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            tls: Some(server_tls()),
+            limits,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let mut s = raw(server.port());
+    // Connect and send nothing: no ClientHello.
+    assert!(read_all(&mut s).is_empty());
+    assert_eq!(wait_error(&rx).kind, ErrorKind::Timeout);
+}
+
+#[test]
+fn max_connections_gets_503() {
+    let limits = Limits {
+        max_connections: 2,
+        ..Default::default()
+    };
+    let (server, _h, _rx) = server_with(limits);
+    let _a = raw_ws(server.port());
+    let _b = raw_ws(server.port());
+    let mut c = raw(server.port());
+    c.write_all(upgrade_request("/", "").as_bytes()).unwrap();
+    let resp = String::from_utf8_lossy(&read_all(&mut c)).into_owned();
+    assert!(resp.starts_with("HTTP/1.1 503"), "{resp}");
+    let (ch, _crx) = recorder(false);
+    let err = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap_err();
+    assert_eq!(err.http_status, Some(503));
+}
+
+#[test]
+fn accept_hook_sees_request_and_can_reject_or_pick_subprotocol() {
+    let (h, srx) = recorder_with_accept(|req| {
+        assert!(req.remote.ip().is_loopback());
+        if req.request.header("Authorization") != Some("Bearer good") {
+            return AcceptDecision::Reject {
+                status: 401,
+                reason: "Unauthorized".into(),
+            };
+        }
+        let proto = req
+            .subprotocols
+            .iter()
+            .find(|p| p.as_str() == "v2.chat")
+            .cloned();
+        AcceptDecision::Accept {
+            subprotocol: proto,
+            headers: vec![("X-Server".into(), "wss".into())],
+        }
+    });
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let url = format!("ws://127.0.0.1:{}/room", server.port());
+    let (ch, crx) = recorder(false);
+    let mut cfg = ClientConfig::default();
+    let err = Client::connect(&url, &cfg, ch.clone()).unwrap_err();
+    assert_eq!(
+        (err.kind, err.http_status),
+        (ErrorKind::Handshake, Some(401))
+    );
+
+    cfg.headers
+        .push(("Authorization".into(), "Bearer good".into()));
+    cfg.subprotocols = vec!["v1.chat".into(), "v2.chat".into()];
+    let c = Client::connect(&url, &cfg, ch).unwrap();
+    wait_open(&crx);
+    assert_eq!(
+        c.connection().info().subprotocol.as_deref(),
+        Some("v2.chat")
+    );
+    let s = wait_open(&srx);
+    assert_eq!(s.info().subprotocol.as_deref(), Some("v2.chat"));
+    assert_eq!(s.info().path, "/room");
+}
+
+#[test]
+fn accept_hook_choosing_unoffered_subprotocol_is_a_500() {
+    let (h, srx) = recorder_with_accept(|_| AcceptDecision::Accept {
+        subprotocol: Some("never-offered".into()),
+        headers: vec![],
+    });
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let (ch, _crx) = recorder(false);
+    let err = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap_err();
+    assert_eq!(err.http_status, Some(500));
+    assert_eq!(wait_error(&srx).kind, ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn peer_vanishing_gives_1006() {
+    let (h, rx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let s = raw_ws(server.port());
+    wait_open(&rx);
+    drop(s);
+    assert_eq!(wait_close(&rx).0, 1006);
+}
+
+#[test]
+fn frames_pipelined_behind_the_request_are_read() {
+    let (h, rx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    let mut s = raw(server.port());
+    let mut bytes = upgrade_request("/", "").into_bytes();
+    bytes.extend(frame(0x81, b"early"));
+    s.write_all(&bytes).unwrap();
+    assert_eq!(wait_msg(&rx), (MessageKind::Text, b"early".to_vec()));
+}
