@@ -1468,7 +1468,7 @@ mod tests {
 
         // An empty CRL is valid too.
         let empty = X509Crl::from_pem(&pki.ca.crl(&[], 7).unwrap()).unwrap();
-        assert!(empty.get_revoked().map_or(true, |r| r.is_empty()));
+        assert!(empty.get_revoked().is_none_or(|r| r.is_empty()));
 
         if let Some(text) = cli_ok(&["crl", "-in", s(&pki.crl), "-noout", "-text"]) {
             for issued in [&pki.revoked_server, &pki.revoked_client] {
