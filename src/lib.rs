@@ -17,6 +17,7 @@ pub mod client;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod ffi;
 pub mod handler;
 pub mod http;
 mod io;

@@ -1,0 +1,113 @@
+//! Per-connection calls, by `uint64_t` id. Callable from any thread, including inside callbacks;
+//! a stale id gives `WSS_ERR_NOT_CONNECTED`.
+
+use std::ffi::CString;
+use std::os::raw::c_char;
+
+use once_cell::sync::OnceCell;
+
+use super::guard::*;
+use super::result::*;
+use crate::conn::{connection, Connection};
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::MessageKind;
+
+fn conn(id: u64) -> Result<Connection> {
+    connection(id).ok_or_else(|| {
+        Error::new(
+            ErrorKind::NotConnected,
+            format!("connection {id} is not open"),
+        )
+    })
+}
+
+/// Queue a message (`WSS_MESSAGE_TEXT`: must be UTF-8; `WSS_MESSAGE_BINARY`). The data is copied;
+/// `data` may be NULL when `len` is 0. Returns `WSS_ERR_BACKPRESSURE` when the send queue is full.
+///
+/// # Safety
+/// `data` must hold `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wss_send(
+    conn_id: u64,
+    data: *const u8,
+    len: usize,
+    kind: wss_message_kind,
+) -> wss_result {
+    guard(|| {
+        let kind = match kind {
+            WSS_MESSAGE_TEXT => MessageKind::Text,
+            WSS_MESSAGE_BINARY => MessageKind::Binary,
+            other => return Err(Error::invalid(format!("unknown message kind {other}"))),
+        };
+        let data = bytes_arg(data, len, "data")?;
+        conn(conn_id)?.send(kind, data)
+    })
+}
+
+/// Queue a NUL-terminated UTF-8 text message.
+///
+/// # Safety
+/// `text` a valid NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn wss_send_text(conn_id: u64, text: *const c_char) -> wss_result {
+    guard(|| {
+        let t = str_arg(text, "text")?;
+        conn(conn_id)?.send_text(t)
+    })
+}
+
+/// Start closing after the queued messages: `code` 1000, 1001-1003, 1007-1011 or 3000-4999,
+/// `reason` NULL or at most 123 bytes. `on_close` follows.
+///
+/// # Safety
+/// `reason` NULL or a valid string.
+#[no_mangle]
+pub unsafe extern "C" fn wss_close_conn(
+    conn_id: u64,
+    code: u16,
+    reason: *const c_char,
+) -> wss_result {
+    guard(|| {
+        let r = opt_str_arg(reason, "reason")?.unwrap_or("");
+        conn(conn_id)?.close(code, r)
+    })
+}
+
+/// Queue a ping (payload at most 125 bytes); the answer arrives as `on_pong`.
+///
+/// # Safety
+/// `data` must hold `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wss_ping(conn_id: u64, data: *const u8, len: usize) -> wss_result {
+    guard(|| {
+        let d = bytes_arg(data, len, "data")?;
+        conn(conn_id)?.ping(d)
+    })
+}
+
+/// Bytes queued for sending and not yet handed to the socket.
+///
+/// # Safety
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_conn_buffered_amount(conn_id: u64, out: *mut usize) -> wss_result {
+    guard(|| {
+        let o = out_arg(out, "out")?;
+        *o = conn(conn_id)?.buffered_amount();
+        Ok(())
+    })
+}
+
+/// The library version, e.g. "0.1.0" (static string).
+#[no_mangle]
+pub extern "C" fn wss_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The OpenSSL version in use, e.g. "OpenSSL 3.0.15 3 Sep 2024" (static string).
+#[no_mangle]
+pub extern "C" fn wss_openssl_version() -> *const c_char {
+    static V: OnceCell<CString> = OnceCell::new();
+    V.get_or_init(|| CString::new(openssl::version::version()).unwrap_or_default())
+        .as_ptr()
+}

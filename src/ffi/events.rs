@@ -1,0 +1,497 @@
+//! Delivering events to C hosts: push mode (a `wss_callbacks` struct of function pointers plus
+//! `user_data`, called on I/O threads) or pull mode (events queued, taken with
+//! `wss_*_next_event` on the host's own thread).
+
+use std::os::raw::{c_char, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
+use parking_lot::RwLock;
+
+use super::guard::*;
+use super::info::{wss_peer_cert, CPeerCert, Strings};
+use super::result::*;
+use crate::conn::Connection;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
+use crate::io::in_io_thread;
+
+/// One request header.
+#[repr(C)]
+pub struct wss_header {
+    /// Header name as sent.
+    pub name: *const c_char,
+    /// Header value.
+    pub value: *const c_char,
+}
+
+/// An upgrade request, as `on_accept` sees it. Valid only during the callback.
+#[repr(C)]
+pub struct wss_upgrade_request {
+    /// Request path without query, e.g. "/chat".
+    pub path: *const c_char,
+    /// Query string without '?', or NULL.
+    pub query: *const c_char,
+    /// Client address, "ip:port".
+    pub remote_address: *const c_char,
+    /// All request headers in order.
+    pub headers: *const wss_header,
+    /// Number of headers.
+    pub header_count: usize,
+    /// Subprotocols the client offered, in its order.
+    pub subprotocols: *const *const c_char,
+    /// Number of offered subprotocols.
+    pub subprotocol_count: usize,
+    /// True over TLS.
+    pub is_tls: bool,
+    /// The client's certificate (verified when the server requests one), or NULL.
+    pub peer_certificate: *const wss_peer_cert,
+}
+
+/// What `on_accept` decides. Pre-filled with "accept, no subprotocol".
+#[repr(C)]
+pub struct wss_accept_decision {
+    /// 0 to accept; 400..599 to refuse with that HTTP status.
+    pub status: u16,
+    /// Index into the offered subprotocols to select, or -1 for none.
+    pub subprotocol_index: i32,
+}
+
+/// Event callbacks for an endpoint or route. Every member may be NULL. They run on the library's
+/// I/O threads: keep them short and never let an exception or longjmp escape them (C++/C#
+/// wrappers catch everything in their trampolines). Data pointers are valid only during the call.
+/// `wss_send`, `wss_close_conn` and `wss_ping` may be called from inside any callback.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wss_callbacks {
+    /// Servers: decide whether to upgrade; fill `decision`.
+    pub on_accept: Option<
+        extern "C" fn(
+            user_data: *mut c_void,
+            request: *const wss_upgrade_request,
+            decision: *mut wss_accept_decision,
+        ),
+    >,
+    /// A connection opened.
+    pub on_open: Option<extern "C" fn(user_data: *mut c_void, conn: u64)>,
+    /// A complete message arrived (`kind` is `WSS_MESSAGE_TEXT` or `WSS_MESSAGE_BINARY`).
+    pub on_message: Option<
+        extern "C" fn(
+            user_data: *mut c_void,
+            conn: u64,
+            kind: wss_message_kind,
+            data: *const u8,
+            len: usize,
+        ),
+    >,
+    /// A connection closed (`code` 1006: without a close handshake). Called once per opened
+    /// connection.
+    pub on_close:
+        Option<extern "C" fn(user_data: *mut c_void, conn: u64, code: u16, reason: *const c_char)>,
+    /// Something failed; `conn` is 0 for failures before a connection opened (TLS handshake,
+    /// timeouts), with the peer address in `error->peer_address`.
+    pub on_error:
+        Option<extern "C" fn(user_data: *mut c_void, conn: u64, error: *const wss_error_info)>,
+    /// A pong arrived.
+    pub on_pong:
+        Option<extern "C" fn(user_data: *mut c_void, conn: u64, data: *const u8, len: usize)>,
+}
+
+/// An event taken in pull mode; free with `wss_event_free`.
+#[repr(C)]
+pub struct wss_event {
+    /// `WSS_EVENT_*`.
+    pub event_type: wss_event_type,
+    /// Connection id (0 for errors before a connection opened).
+    pub conn: u64,
+    /// Message kind (`WSS_EVENT_MESSAGE`).
+    pub kind: wss_message_kind,
+    /// Message or pong payload, or NULL.
+    pub data: *const u8,
+    /// Payload length.
+    pub len: usize,
+    /// Close code (`WSS_EVENT_CLOSE`).
+    pub close_code: u16,
+    /// Close reason (`WSS_EVENT_CLOSE`), or NULL.
+    pub reason: *const c_char,
+    /// Error detail (`WSS_EVENT_ERROR`), or NULL.
+    pub error: *const wss_error_info,
+}
+
+/// Owned event data; `ev` first so the C pointer is a pointer to the box.
+#[repr(C)]
+struct EventBox {
+    ev: wss_event,
+    _data: Vec<u8>,
+    _reason: Strings,
+    _error: Option<Box<CError>>,
+}
+
+/// An event as queued in pull mode.
+pub(crate) enum Pulled {
+    Open(u64),
+    Message(u64, MessageKind, Vec<u8>),
+    Pong(u64, Vec<u8>),
+    Close(u64, u16, String),
+    Error(u64, Error),
+}
+
+fn boxed(p: Pulled) -> *mut wss_event {
+    let mut ev = wss_event {
+        event_type: 0,
+        conn: 0,
+        kind: 0,
+        data: ptr::null(),
+        len: 0,
+        close_code: 0,
+        reason: ptr::null(),
+        error: ptr::null(),
+    };
+    let mut strings = Strings::default();
+    let (data, error) = match p {
+        Pulled::Open(id) => {
+            (ev.event_type, ev.conn) = (WSS_EVENT_OPEN, id);
+            (Vec::new(), None)
+        }
+        Pulled::Message(id, kind, data) => {
+            (ev.event_type, ev.conn, ev.kind) = (WSS_EVENT_MESSAGE, id, kind as i32);
+            (data, None)
+        }
+        Pulled::Pong(id, data) => {
+            (ev.event_type, ev.conn) = (WSS_EVENT_PONG, id);
+            (data, None)
+        }
+        Pulled::Close(id, code, reason) => {
+            (ev.event_type, ev.conn, ev.close_code) = (WSS_EVENT_CLOSE, id, code);
+            ev.reason = strings.keep(&reason);
+            (Vec::new(), None)
+        }
+        Pulled::Error(id, e) => {
+            (ev.event_type, ev.conn) = (WSS_EVENT_ERROR, id);
+            (Vec::new(), Some(CError::new(&e)))
+        }
+    };
+    if !data.is_empty() {
+        ev.data = data.as_ptr();
+    }
+    ev.len = data.len();
+    if let Some(e) = &error {
+        ev.error = &e.info;
+    }
+    Box::into_raw(Box::new(EventBox {
+        ev,
+        _data: data,
+        _reason: strings,
+        _error: error,
+    }))
+    .cast()
+}
+
+/// The pull-mode queue of an endpoint.
+pub(crate) struct PullQueue {
+    tx: Sender<Pulled>,
+    rx: Receiver<Pulled>,
+}
+
+impl PullQueue {
+    pub(crate) fn new() -> Self {
+        let (tx, rx) = unbounded();
+        PullQueue { tx, rx }
+    }
+
+    /// Wait up to `timeout_ms` (0 = don't wait) for the next event.
+    pub(crate) fn next(
+        &self,
+        timeout_ms: u32,
+        out: &mut *mut wss_event,
+        closed: bool,
+    ) -> Result<()> {
+        let got = if timeout_ms == 0 {
+            self.rx.try_recv().map_err(|_| RecvTimeoutError::Timeout)
+        } else {
+            self.rx
+                .recv_timeout(Duration::from_millis(timeout_ms as u64))
+        };
+        match got {
+            Ok(p) => {
+                *out = boxed(p);
+                Ok(())
+            }
+            Err(_) if closed => Err(Error::new(
+                ErrorKind::Closed,
+                "the endpoint is closed and has no more events",
+            )),
+            Err(_) => Err(Error::new(
+                ErrorKind::Timeout,
+                "no event within the timeout",
+            )),
+        }
+    }
+}
+
+/// Where an endpoint's events go.
+pub(crate) enum Sink {
+    Callbacks {
+        cb: wss_callbacks,
+        user_data: *mut c_void,
+    },
+    Pull(std::sync::Arc<PullQueue>),
+}
+
+/// A `Handler` that forwards to C. `gate` lets `*_free` wait for running callbacks and then
+/// stop further ones, so `user_data` is never used after free.
+pub(crate) struct CHandler {
+    sink: Sink,
+    alive: AtomicBool,
+    gate: RwLock<()>,
+}
+
+// SAFETY: the host promises its callbacks and user_data may be used from the library's threads
+// (documented on `wss_callbacks`); pull queues are thread-safe.
+unsafe impl Send for CHandler {}
+unsafe impl Sync for CHandler {}
+
+impl CHandler {
+    pub(crate) fn new(sink: Sink) -> Self {
+        CHandler {
+            sink,
+            alive: AtomicBool::new(true),
+            gate: RwLock::new(()),
+        }
+    }
+
+    /// Stop delivering events. Waits for callbacks running on other threads to return, except
+    /// when called from an I/O thread (inside a callback), where waiting could deadlock.
+    pub(crate) fn disable(&self) {
+        self.alive.store(false, Ordering::Release);
+        if !in_io_thread() {
+            drop(self.gate.write());
+        }
+    }
+
+    fn emit(&self, f: impl FnOnce(&wss_callbacks, *mut c_void), p: impl FnOnce() -> Pulled) {
+        let _g = self.gate.read_recursive();
+        if !self.alive.load(Ordering::Acquire) {
+            return;
+        }
+        match &self.sink {
+            Sink::Callbacks { cb, user_data } => contain(|| f(cb, *user_data)),
+            Sink::Pull(q) => {
+                let _ = q.tx.send(p());
+            }
+        }
+    }
+}
+
+impl Handler for CHandler {
+    fn on_accept(&self, req: &UpgradeRequest<'_>) -> AcceptDecision {
+        let Sink::Callbacks { cb, user_data } = &self.sink else {
+            return AcceptDecision::accept();
+        };
+        let Some(f) = cb.on_accept else {
+            return AcceptDecision::accept();
+        };
+        let _g = self.gate.read_recursive();
+        if !self.alive.load(Ordering::Acquire) {
+            return AcceptDecision::Reject {
+                status: 503,
+                reason: "Service Unavailable".into(),
+            };
+        }
+        let mut s = Strings::default();
+        let headers: Vec<wss_header> = req
+            .request
+            .headers
+            .iter()
+            .map(|(n, v)| wss_header {
+                name: s.keep(n),
+                value: s.keep(v),
+            })
+            .collect();
+        let protos: Vec<*const c_char> = req.subprotocols.iter().map(|p| s.keep(p)).collect();
+        let peer = req
+            .tls
+            .and_then(|t| t.peer_certificate.as_ref())
+            .map(CPeerCert::new);
+        let view = wss_upgrade_request {
+            path: s.keep(&req.request.path),
+            query: s.opt(req.request.query.as_deref()),
+            remote_address: s.keep(&req.remote.to_string()),
+            headers: if headers.is_empty() {
+                ptr::null()
+            } else {
+                headers.as_ptr()
+            },
+            header_count: headers.len(),
+            subprotocols: if protos.is_empty() {
+                ptr::null()
+            } else {
+                protos.as_ptr()
+            },
+            subprotocol_count: protos.len(),
+            is_tls: req.tls.is_some(),
+            peer_certificate: peer.as_ref().map_or(ptr::null(), |p| &p.cert),
+        };
+        let mut d = wss_accept_decision {
+            status: 0,
+            subprotocol_index: -1,
+        };
+        let mut ok = false;
+        contain(|| {
+            f(*user_data, &view, &mut d);
+            ok = true;
+        });
+        if !ok {
+            return AcceptDecision::Reject {
+                status: 500,
+                reason: "Internal Server Error".into(),
+            };
+        }
+        match d.status {
+            0 | 101 | 200 => {
+                let subprotocol = match d.subprotocol_index {
+                    -1 => None,
+                    i if i >= 0 && (i as usize) < req.subprotocols.len() => {
+                        Some(req.subprotocols[i as usize].clone())
+                    }
+                    i => {
+                        let e = Error::invalid(format!(
+                            "on_accept chose subprotocol_index {i} but the client offered {}",
+                            req.subprotocols.len()
+                        ))
+                        .with_peer(Some(req.remote));
+                        if let Some(f) = cb.on_error {
+                            let c = CError::new(&e);
+                            contain(|| f(*user_data, 0, &c.info));
+                        }
+                        return AcceptDecision::Reject {
+                            status: 500,
+                            reason: "Internal Server Error".into(),
+                        };
+                    }
+                };
+                AcceptDecision::Accept {
+                    subprotocol,
+                    headers: Vec::new(),
+                }
+            }
+            s @ 400..=599 => AcceptDecision::Reject {
+                status: s,
+                reason: String::new(),
+            },
+            _ => AcceptDecision::Reject {
+                status: 500,
+                reason: "Internal Server Error".into(),
+            },
+        }
+    }
+
+    fn on_open(&self, conn: &Connection) {
+        let id = conn.id();
+        self.emit(
+            |cb, ud| {
+                if let Some(f) = cb.on_open {
+                    f(ud, id)
+                }
+            },
+            || Pulled::Open(id),
+        );
+    }
+
+    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+        let id = conn.id();
+        self.emit(
+            |cb, ud| {
+                if let Some(f) = cb.on_message {
+                    f(
+                        ud,
+                        id,
+                        kind as i32,
+                        if data.is_empty() {
+                            ptr::null()
+                        } else {
+                            data.as_ptr()
+                        },
+                        data.len(),
+                    )
+                }
+            },
+            || Pulled::Message(id, kind, data.to_vec()),
+        );
+    }
+
+    fn on_pong(&self, conn: &Connection, data: &[u8]) {
+        let id = conn.id();
+        self.emit(
+            |cb, ud| {
+                if let Some(f) = cb.on_pong {
+                    f(
+                        ud,
+                        id,
+                        if data.is_empty() {
+                            ptr::null()
+                        } else {
+                            data.as_ptr()
+                        },
+                        data.len(),
+                    )
+                }
+            },
+            || Pulled::Pong(id, data.to_vec()),
+        );
+    }
+
+    fn on_close(&self, conn: &Connection, code: u16, reason: &str) {
+        let id = conn.id();
+        self.emit(
+            |cb, ud| {
+                if let Some(f) = cb.on_close {
+                    let mut s = Strings::default();
+                    f(ud, id, code, s.keep(reason))
+                }
+            },
+            || Pulled::Close(id, code, reason.to_string()),
+        );
+    }
+
+    fn on_error(&self, conn: Option<&Connection>, err: &Error) {
+        let id = conn.map_or(0, |c| c.id());
+        self.emit(
+            |cb, ud| {
+                if let Some(f) = cb.on_error {
+                    let c = CError::new(err);
+                    f(ud, id, &c.info)
+                }
+            },
+            || Pulled::Error(id, err.clone()),
+        );
+    }
+}
+
+/// Build the sink for `callbacks` (NULL = pull mode).
+pub(crate) fn sink(
+    callbacks: *const wss_callbacks,
+    user_data: *mut c_void,
+) -> (Sink, Option<std::sync::Arc<PullQueue>>) {
+    // SAFETY: NULL or a valid struct, by contract; copied here.
+    match unsafe { callbacks.as_ref() } {
+        Some(cb) => (Sink::Callbacks { cb: *cb, user_data }, None),
+        None => {
+            let q = std::sync::Arc::new(PullQueue::new());
+            (Sink::Pull(q.clone()), Some(q))
+        }
+    }
+}
+
+/// Free an event from `wss_*_next_event`. NULL is a no-op.
+///
+/// # Safety
+/// `event` NULL or a pointer from `wss_*_next_event`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn wss_event_free(event: *mut wss_event) {
+    if !event.is_null() {
+        contain(|| drop(unsafe { Box::from_raw(event.cast::<EventBox>()) }));
+    }
+}

@@ -1,0 +1,297 @@
+//! `wss_options`: endpoint settings (limits, threads, keepalive, client headers/subprotocols).
+//! One builder for servers and clients; each uses the settings that apply to it.
+
+use std::os::raw::c_char;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::guard::*;
+use super::result::*;
+use crate::config::{ClientConfig, Keepalive, ServerConfig};
+use crate::error::{Error, Result};
+use crate::http;
+
+/// Opaque endpoint settings. Servers and clients copy them when created.
+pub struct wss_options {
+    pub(crate) server: Mutex<ServerConfig>,
+    pub(crate) client: Mutex<ClientConfig>,
+}
+
+impl wss_options {
+    fn both(&self, f: impl Fn(&mut crate::config::Limits)) {
+        f(&mut self.server.lock().limits);
+        f(&mut self.client.lock().limits);
+    }
+}
+
+fn with(opts: *mut wss_options, f: impl FnOnce(&wss_options) -> Result<()>) -> wss_result {
+    guard(|| f(handle(opts, "options")?))
+}
+
+fn positive(v: u64, what: &str) -> Result<usize> {
+    if v == 0 {
+        return Err(Error::invalid(format!("{what} must be greater than 0")));
+    }
+    usize::try_from(v).map_err(|_| Error::invalid(format!("{what} is too large")))
+}
+
+fn millis(v: u32, what: &str) -> Result<Duration> {
+    if v == 0 {
+        return Err(Error::invalid(format!("{what} must be greater than 0 ms")));
+    }
+    Ok(Duration::from_millis(v as u64))
+}
+
+/// Create settings with the defaults (64 MiB messages, 16 MiB frames, 16 KiB headers, 10 s
+/// handshake timeout, 16 MiB send queue, I/O threads = cores, no keepalive, HSTS on).
+///
+/// # Safety
+/// `out` must be NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_new(out: *mut *mut wss_options) -> wss_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let o = wss_options {
+            server: Mutex::new(ServerConfig::default()),
+            client: Mutex::new(ClientConfig::default()),
+        };
+        *out = Box::into_raw(Box::new(o));
+        Ok(())
+    })
+}
+
+/// Free settings. NULL is a no-op.
+///
+/// # Safety
+/// `opts` NULL or a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_free(opts: *mut wss_options) {
+    if !opts.is_null() {
+        contain(|| drop(unsafe { Box::from_raw(opts) }));
+    }
+}
+
+/// Largest incoming message in bytes (larger closes with 1009).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_max_message_size(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = positive(bytes, "max_message_size")?;
+        o.both(|l| l.max_message_size = v);
+        Ok(())
+    })
+}
+
+/// Largest incoming frame payload in bytes (larger closes with 1009).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_max_frame_size(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = positive(bytes, "max_frame_size")?;
+        o.both(|l| l.max_frame_size = v);
+        Ok(())
+    })
+}
+
+/// Largest HTTP upgrade head in bytes (servers answer 431 above it).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_max_header_size(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = positive(bytes, "max_header_size")?;
+        o.both(|l| l.max_header_size = v);
+        Ok(())
+    })
+}
+
+/// Servers: most simultaneous connections (more get HTTP 503).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_max_connections(
+    opts: *mut wss_options,
+    count: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = positive(count, "max_connections")?;
+        o.both(|l| l.max_connections = v);
+        Ok(())
+    })
+}
+
+/// Bytes a connection may queue for sending before `wss_send` returns `WSS_ERR_BACKPRESSURE`.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_send_queue_limit(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = positive(bytes, "send_queue_limit")?;
+        o.both(|l| l.send_queue_limit = v);
+        Ok(())
+    })
+}
+
+/// Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_handshake_timeout_ms(
+    opts: *mut wss_options,
+    ms: u32,
+) -> wss_result {
+    with(opts, |o| {
+        let d = millis(ms, "handshake_timeout")?;
+        o.both(|l| l.handshake_timeout = d);
+        Ok(())
+    })
+}
+
+/// Time to wait for the peer's close frame after sending ours.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_close_timeout_ms(
+    opts: *mut wss_options,
+    ms: u32,
+) -> wss_result {
+    with(opts, |o| {
+        let d = millis(ms, "close_timeout")?;
+        o.both(|l| l.close_timeout = d);
+        Ok(())
+    })
+}
+
+/// Clients: time allowed for TCP connect + TLS + upgrade.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_connect_timeout_ms(
+    opts: *mut wss_options,
+    ms: u32,
+) -> wss_result {
+    with(opts, |o| {
+        o.client.lock().connect_timeout = millis(ms, "connect_timeout")?;
+        Ok(())
+    })
+}
+
+/// Ping after `interval_ms` of silence; close (1006, `WSS_ERR_TIMEOUT`) when nothing arrives
+/// within `timeout_ms` after a ping. `interval_ms` 0 turns keepalive off.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_keepalive(
+    opts: *mut wss_options,
+    interval_ms: u32,
+    timeout_ms: u32,
+) -> wss_result {
+    with(opts, |o| {
+        let ka = if interval_ms == 0 {
+            None
+        } else {
+            Some(Keepalive {
+                interval: millis(interval_ms, "interval")?,
+                timeout: millis(timeout_ms, "keepalive timeout")?,
+            })
+        };
+        o.server.lock().keepalive = ka;
+        o.client.lock().keepalive = ka;
+        Ok(())
+    })
+}
+
+/// Servers: number of I/O threads (0 = number of cores).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_io_threads(
+    opts: *mut wss_options,
+    threads: u32,
+) -> wss_result {
+    with(opts, |o| {
+        if threads > 1024 {
+            return Err(Error::invalid("io_threads must be at most 1024"));
+        }
+        o.server.lock().io_threads = threads as usize;
+        Ok(())
+    })
+}
+
+/// Servers: send Strict-Transport-Security on HTTP answers over TLS (default on).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_hsts(opts: *mut wss_options, on: bool) -> wss_result {
+    with(opts, |o| {
+        o.server.lock().hsts = on;
+        Ok(())
+    })
+}
+
+/// Clients: add a request header.
+///
+/// # Safety
+/// `name`, `value` valid strings; `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_add_header(
+    opts: *mut wss_options,
+    name: *const c_char,
+    value: *const c_char,
+) -> wss_result {
+    with(opts, |o| {
+        let (n, v) = (str_arg(name, "name")?, str_arg(value, "value")?);
+        if !http::header_ok(n, v) {
+            return Err(Error::invalid(format!(
+                "invalid header '{n}': names are visible ASCII without ':', values hold no CR/LF"
+            )));
+        }
+        o.client.lock().headers.push((n.to_string(), v.to_string()));
+        Ok(())
+    })
+}
+
+/// Clients: offer a subprotocol (in preference order of the calls).
+///
+/// # Safety
+/// `protocol` a valid string; `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_add_subprotocol(
+    opts: *mut wss_options,
+    protocol: *const c_char,
+) -> wss_result {
+    with(opts, |o| {
+        let p = str_arg(protocol, "protocol")?;
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b',') {
+            return Err(Error::invalid(format!("invalid subprotocol '{p}'")));
+        }
+        o.client.lock().subprotocols.push(p.to_string());
+        Ok(())
+    })
+}
