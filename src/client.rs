@@ -385,8 +385,17 @@ impl Link {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    // The server may have rejected us with a TLS alert that is still readable
+                    // (TLS 1.3 checks client certificates after our handshake completed).
+                    let mut probe = [0u8; 256];
+                    if let Err(alert) = stream.read(&mut probe) {
+                        let err = Error::from_io("the server rejected the connection", &alert);
+                        if !err.openssl.is_empty() {
+                            return Err(err.with_peer(Some(self.peer)));
+                        }
+                    }
                     return Err(Error::from_io("sending the upgrade request failed", &e)
-                        .with_peer(Some(self.peer)))
+                        .with_peer(Some(self.peer)));
                 }
             }
         }

@@ -31,6 +31,8 @@ use crate::tls::{self, verify};
 const READ_BUDGET: usize = 64;
 /// Bytes read per call while collecting an HTTP request head.
 const HEAD_CHUNK: usize = 2048;
+/// How long a refused connection is drained before it is closed.
+const LINGER: Duration = Duration::from_secs(2);
 /// Back-off after the process ran out of descriptors while accepting.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -55,6 +57,11 @@ enum Phase {
     },
     /// WebSocket open (or closing).
     Open(Box<WebSocket<Stream>>),
+    /// Server: refused or failed handshake. Our answer (HTTP response or TLS alert) is out and
+    /// our side is shut down; unread input is drained until the peer closes or `LINGER` passes,
+    /// because closing with unread data would send a TCP reset that can destroy the answer
+    /// before the peer reads it.
+    Drain(Stream),
     /// Transient placeholder while a phase is being replaced.
     Gone,
 }
@@ -521,8 +528,57 @@ impl Worker {
                     self.pump(key);
                 }
             }
+            Phase::Drain(_) => self.drain(key),
             Phase::Gone => {}
         }
+    }
+
+    /// Report `err` (if any) and let the peer read our answer before closing.
+    fn linger(&mut self, key: usize, err: Option<Error>) {
+        let c = &mut self.conns[key];
+        let stream = match std::mem::replace(&mut c.phase, Phase::Gone) {
+            Phase::Tls(s) => Stream::Tls(s),
+            Phase::Request { stream, .. } | Phase::Response { stream, .. } => stream,
+            other => {
+                c.phase = other;
+                return self.finish(
+                    key,
+                    End {
+                        code: close_code::ABNORMAL,
+                        reason: String::new(),
+                        error: err,
+                    },
+                );
+            }
+        };
+        c.phase = Phase::Drain(stream);
+        if let (Some(e), Some(server)) = (&err, &c.ep.server) {
+            server.default_handler.on_error(None, e);
+        }
+        let at = Instant::now() + LINGER;
+        self.set_deadline(key, at);
+        if let Phase::Drain(stream) = &mut self.conns[key].phase {
+            let _ = stream.tcp().shutdown(std::net::Shutdown::Write);
+        }
+        self.drain(key);
+    }
+
+    /// Discard input of a lingering connection; close at EOF or error.
+    fn drain(&mut self, key: usize) {
+        let Phase::Drain(stream) = &mut self.conns[key].phase else {
+            return;
+        };
+        let mut scratch = [0u8; 4096];
+        loop {
+            match stream.tcp().read(&mut scratch) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e) if would_block(&e) => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        self.finish(key, End::new(close_code::ABNORMAL, ""));
     }
 
     fn drive_tls(&mut self, key: usize) {
@@ -547,7 +603,7 @@ impl Worker {
                     verify::failure(s.ssl()),
                 )
                 .with_peer(Some(c.peer));
-                self.finish(key, End::err(close_code::ABNORMAL, err));
+                self.linger(key, Some(err));
             }
         }
     }
@@ -748,11 +804,13 @@ impl Worker {
         };
         match open {
             None => {
+                let mut stream = stream;
+                stream.shutdown_tls();
                 c.phase = Phase::Request {
                     stream,
                     buf: Vec::new(),
                 };
-                self.finish(key, End::new(close_code::ABNORMAL, ""));
+                self.linger(key, None);
             }
             Some(p) => {
                 let PendingOpen {
@@ -978,6 +1036,7 @@ impl Worker {
                 let end = match (&c.phase, c.close_sent) {
                     (Phase::Open(_), Some(code)) => End::new(code, c.close_reason.as_str()),
                     (Phase::Open(_), None) => return self.keepalive(key, now),
+                    (Phase::Drain(_), _) => End::new(close_code::ABNORMAL, ""),
                     _ => End::err(
                         close_code::ABNORMAL,
                         Error::new(ErrorKind::Timeout, "handshake did not complete in time")
@@ -1035,7 +1094,9 @@ impl Worker {
                 let _ = self.poll.registry().deregister(s.get_mut());
                 None
             }
-            Phase::Request { stream, .. } | Phase::Response { stream, .. } => Some(stream),
+            Phase::Request { stream, .. }
+            | Phase::Response { stream, .. }
+            | Phase::Drain(stream) => Some(stream),
             Phase::Open(ws) => Some(ws.get_mut()),
             Phase::Gone => None,
         };

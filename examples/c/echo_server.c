@@ -1,0 +1,62 @@
+/*
+ * A wss echo server written against the C ABI, as a C host would: used by the benchmark
+ * harness (benches/) so our numbers are taken through the same interface hosts use.
+ *
+ *   echo_server CERT.pem KEY.pem     prints "PORT <n>" once listening on 127.0.0.1, then serves
+ *                                    until stdin closes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "wss.h"
+
+static void on_message(void *user_data, uint64_t conn, wss_message_kind kind, const uint8_t *data, size_t len) {
+    (void)user_data;
+    wss_result r = wss_send(conn, data, len, kind);
+    if (r != WSS_OK && r != WSS_ERR_NOT_CONNECTED) {
+        fprintf(stderr, "send failed: %s\n", wss_result_str(r));
+    }
+}
+
+static void on_error(void *user_data, uint64_t conn, const wss_error_info *e) {
+    (void)user_data;
+    fprintf(stderr, "error on %llu: %s\n", (unsigned long long)conn, e->message);
+}
+
+static int fail(const char *what) {
+    wss_error_info e;
+    wss_last_error(&e);
+    fprintf(stderr, "%s: %s%s%s\n", what, e.message, e.hint ? " hint: " : "", e.hint ? e.hint : "");
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s CERT.pem KEY.pem\n", argv[0]);
+        return 2;
+    }
+    wss_tls_config *tls = NULL;
+    wss_options *opts = NULL;
+    wss_server *server = NULL;
+    if (wss_tls_config_new(&tls) != WSS_OK) return fail("tls config");
+    if (wss_tls_config_load_pem_chain(tls, argv[1], argv[2], NULL) != WSS_OK) return fail("load certificate");
+    if (wss_options_new(&opts) != WSS_OK) return fail("options");
+    wss_options_set_max_message_size(opts, 64u << 20);
+    wss_options_set_max_connections(opts, 20000);
+    const char *threads = getenv("WSS_IO_THREADS");
+    if (threads) wss_options_set_io_threads(opts, (uint32_t)atoi(threads));
+    wss_callbacks cb = {0};
+    cb.on_message = on_message;
+    cb.on_error = getenv("WSS_QUIET") ? NULL : on_error;
+    if (wss_server_new("127.0.0.1:0", tls, opts, &cb, NULL, &server) != WSS_OK) return fail("server");
+    wss_tls_config_free(tls);
+    wss_options_free(opts);
+    uint16_t port = 0;
+    wss_server_port(server, &port);
+    printf("PORT %u\n", port);
+    fflush(stdout);
+    while (getchar() != EOF) {
+    }
+    wss_server_close(server, 2000);
+    wss_server_free(server);
+    return 0;
+}
