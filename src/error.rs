@@ -282,24 +282,36 @@ impl Error {
             Some("the peer rejected our certificate as expired: renew it".into())
         } else if has("alert unknown ca") {
             Some("the peer does not trust the CA that issued our certificate: add that CA to the peer's trust store".into())
-        } else if has("alert certificate required") || has("peer did not return a certificate") {
+        } else if has("alert certificate required") {
             Some(
                 "the server requires a client certificate: load one into the client's TLS config"
                     .into(),
             )
-        } else if has("alert bad certificate") || has("alert certificate revoked") {
+        } else if has("peer did not return a certificate") {
+            Some("the client sent no certificate but this server requires one (VerifyMode::Required): the client must load a certificate issued by a CA this server trusts".into())
+        } else if has("alert bad certificate")
+            || has("alert certificate revoked")
+            || has("alert certificate unknown")
+            || has("alert unsupported certificate")
+        {
             Some(
-                "the peer rejected our certificate: check its validity, key usage and revocation"
+                "the peer rejected our certificate: check its validity dates, names (SAN), key usage and revocation; the peer's log has the exact reason"
                     .into(),
             )
         } else if has("wrong version number") || has("packet length too long") {
             Some("the peer does not speak TLS on this port: check ws:// versus wss://".into())
+        } else if has("http request") || has("https proxy request") {
+            Some("a plain HTTP / ws:// client connected to this TLS port: the client must use wss:// (check ws:// versus wss://)".into())
         } else if has("no shared cipher")
             || has("no suitable signature algorithm")
             || has("no protocols available")
             || has("unsupported protocol")
+            || has("alert protocol version")
+            || has("alert insufficient security")
         {
             Some("client and server have no TLS version/cipher in common: compare min/max version and cipher lists".into())
+        } else if has("alert handshake failure") {
+            Some("the peer aborted the handshake: usually no cipher suite, group or signature algorithm in common (compare cipher lists and min/max versions); the peer's log has the exact reason".into())
         } else {
             None
         };

@@ -53,7 +53,10 @@ pub(crate) fn key_from_pem(
 ) -> Result<PKey<Private>> {
     let parsed = match password {
         Some(p) => PKey::private_key_from_pem_passphrase(data, p.as_bytes()),
-        None => PKey::private_key_from_pem(data),
+        // Never the null callback: OpenSSL's default then prompts "Enter PEM pass phrase:" on the
+        // controlling terminal and blocks the host process. An encrypted key without a password
+        // must fail (with OpenSSL's detail) instead.
+        None => PKey::private_key_from_pem_callback(data, |_buf| Ok(0)),
     };
     parsed.map_err(|e| {
         let mut err = config_err(format!("{origin}: cannot load private key"), &e);
@@ -84,15 +87,17 @@ pub(crate) fn check_pair(identity: &Identity, origin: &str) -> Result<()> {
         })
 }
 
-/// Load a PEM certificate chain (leaf first) and its key.
+/// Load a PEM certificate chain (leaf first) and its key. `origin` names the certificate (and the
+/// pair), `key_origin` the key.
 pub(crate) fn pem_identity(
     cert_pem: &[u8],
     key_pem: &[u8],
     password: Option<&str>,
     origin: &str,
+    key_origin: &str,
 ) -> Result<Identity> {
     let mut certs = certs_from_pem(cert_pem, origin)?;
-    let key = key_from_pem(key_pem, password, origin)?;
+    let key = key_from_pem(key_pem, password, key_origin)?;
     let cert = certs.remove(0);
     let identity = Identity {
         cert,

@@ -137,6 +137,7 @@ impl TlsConfig {
             &k,
             password,
             &cert.display().to_string(),
+            &key.display().to_string(),
         )?);
         Ok(self)
     }
@@ -148,7 +149,13 @@ impl TlsConfig {
         key: &[u8],
         password: Option<&str>,
     ) -> Result<&mut Self> {
-        self.identity = Some(load::pem_identity(cert, key, password, "PEM data")?);
+        self.identity = Some(load::pem_identity(
+            cert,
+            key,
+            password,
+            "PEM certificate data",
+            "PEM key data",
+        )?);
         Ok(self)
     }
 

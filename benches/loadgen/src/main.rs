@@ -4,7 +4,7 @@
 //! throw-away) + a WebSocket upgrade to `wss://localhost:<port>/` on 127.0.0.1.
 //!
 //! Subcommands (see `loadgen help`):
-//!   echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--sync]
+//!   echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync]
 //!   connect --port P --count N [--resume] [--concurrency C]
 //!   idle    --port P --count N [--hold-file F] [--threads T]
 //!
@@ -83,8 +83,10 @@ fn die(msg: &str) -> ! {
 
 const USAGE: &str = "\
 usage:
-  loadgen echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--sync]
+  loadgen echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync]
       M is the total number of messages (split over the N connections).
+      Every echo is verified byte-for-byte (and its opcode); --text sends
+      ASCII text messages instead of binary ones.
       --rate R: open-loop schedule of R msgs/s in total; latency is measured
       from the scheduled send time (no coordinated omission).
   loadgen connect --port P --count N [--resume] [--concurrency C (default 2)]
@@ -117,6 +119,13 @@ fn connector(resume: bool) -> SslConnector {
 
 fn ws_config(read_buf: usize) -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(read_buf).max_message_size(Some(256 << 20)).max_frame_size(Some(256 << 20))
+}
+
+/// "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519"-style description of a connection.
+fn tls_desc(ws: &Ws) -> String {
+    let ssl = ws.get_ref().ssl();
+    let cipher = ssl.current_cipher().map(|c| c.name()).unwrap_or("?");
+    format!("{} {}", ssl.version_str(), cipher)
 }
 
 fn connect_ws(
@@ -175,7 +184,17 @@ fn println_flush(s: &str) {
 
 // ---------------------------------------------------------------- echo
 
-fn pattern(conn: usize, size: usize) -> Vec<u8> {
+fn pattern(conn: usize, size: usize, text: bool) -> Vec<u8> {
+    let mut v = pattern_bin(conn, size);
+    if text {
+        for b in v.iter_mut() {
+            *b = b'a' + (*b % 26);
+        }
+    }
+    v
+}
+
+fn pattern_bin(conn: usize, size: usize) -> Vec<u8> {
     // xorshift stream seeded by the connection id: verifiable, not compressible.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ ((conn as u64 + 1) * 0x1000_0000_01B3);
     let mut v = Vec::with_capacity(size);
@@ -194,24 +213,38 @@ fn pattern(conn: usize, size: usize) -> Vec<u8> {
 
 const HDR: usize = 12; // u32 connection id + u64 sequence number
 
-fn make_msg(pat: &[u8], conn: usize, seq: u64) -> Vec<u8> {
+/// Per-message header. Binary: u32 connection id + u64 sequence number, both
+/// little-endian. Text: the low 48 bits of (conn << 32 | seq) as 12 letters
+/// 'a'..'p' (one per nibble), so the message stays valid UTF-8.
+fn header(conn: usize, seq: u64, text: bool) -> [u8; HDR] {
+    let mut h = [0u8; HDR];
+    if text {
+        let v = ((conn as u64) << 32) ^ seq;
+        for (i, b) in h.iter_mut().enumerate() {
+            *b = b'a' + ((v >> (4 * i)) & 0xF) as u8;
+        }
+    } else {
+        h[0..4].copy_from_slice(&(conn as u32).to_le_bytes());
+        h[4..12].copy_from_slice(&seq.to_le_bytes());
+    }
+    h
+}
+
+fn make_msg(pat: &[u8], conn: usize, seq: u64, text: bool) -> Vec<u8> {
     let mut m = pat.to_vec();
     if m.len() >= HDR {
-        m[0..4].copy_from_slice(&(conn as u32).to_le_bytes());
-        m[4..12].copy_from_slice(&seq.to_le_bytes());
+        m[0..HDR].copy_from_slice(&header(conn, seq, text));
     }
     m
 }
 
-fn verify(pat: &[u8], conn: usize, seq: u64, got: &[u8]) -> Res<()> {
+fn verify(pat: &[u8], conn: usize, seq: u64, got: &[u8], text: bool) -> Res<()> {
     if got.len() != pat.len() {
         return Err(format!("conn {conn} seq {seq}: length {} != {}", got.len(), pat.len()));
     }
     if pat.len() >= HDR {
-        let c = u32::from_le_bytes(got[0..4].try_into().unwrap());
-        let s = u64::from_le_bytes(got[4..12].try_into().unwrap());
-        if c as usize != conn || s != seq {
-            return Err(format!("conn {conn} seq {seq}: header says conn {c} seq {s}"));
+        if got[0..HDR] != header(conn, seq, text) {
+            return Err(format!("conn {conn} seq {seq}: wrong header (reordered or corrupted)"));
         }
         if got[HDR..] != pat[HDR..] {
             return Err(format!("conn {conn} seq {seq}: payload mismatch"));
@@ -236,6 +269,7 @@ fn echo(a: &Args) {
     let rate: f64 = a.num("rate", Some(0.0));
     let pipeline: usize = a.num::<usize>("pipeline", Some(1)).max(1);
     let sync = a.flag("sync");
+    let text = a.flag("text");
     if conns == 0 {
         die("--conns must be > 0");
     }
@@ -248,11 +282,12 @@ fn echo(a: &Args) {
     let connect_errors = Arc::new(AtomicU64::new(0));
     let close_gate = Arc::new(Barrier::new(conns + 1));
     let results: Arc<Mutex<Vec<ConnResult>>> = Arc::new(Mutex::new(Vec::new()));
+    let tls_used: Arc<Mutex<String>> = Arc::new(Mutex::new(String::new()));
 
     let mut handles = Vec::new();
     for c in 0..conns {
         let my = total / conns as u64 + if (c as u64) < total % conns as u64 { 1 } else { 0 };
-        let (results, close_gate) = (results.clone(), close_gate.clone());
+        let (results, close_gate, tls_used) = (results.clone(), close_gate.clone(), tls_used.clone());
         let (tls, ready, go, finish, start_at, cerr) = (
             tls.clone(),
             ready.clone(),
@@ -265,8 +300,12 @@ fn echo(a: &Args) {
             .stack_size(512 * 1024)
             .spawn(move || {
                 let ws = connect_ws(port, &tls, None, 128 * 1024);
-                if ws.is_err() {
-                    cerr.fetch_add(1, Ordering::Relaxed);
+                match &ws {
+                    Ok(w) if c == 0 => *tls_used.lock().unwrap() = tls_desc(w),
+                    Ok(_) => {}
+                    Err(_) => {
+                        cerr.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
                 ready.wait();
                 go.wait();
@@ -280,7 +319,7 @@ fn echo(a: &Args) {
                         return;
                     }
                 };
-                let r = echo_conn(&mut ws, c, conns, size, my, rate, pipeline, t0);
+                let r = echo_conn(&mut ws, c, conns, size, my, rate, pipeline, text, t0);
                 results.lock().unwrap().push(r);
                 finish.wait();
                 close_gate.wait();
@@ -325,13 +364,14 @@ fn echo(a: &Args) {
     };
     let bytes = done * size as u64;
     let json = format!(
-        "{{\"mode\":\"echo\",\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"rate\":{rate},\
+        "{{\"mode\":\"echo\",\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"text\":{text},\"rate\":{rate},\
 \"messages\":{done},\"expected\":{total},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
-\"msgs_per_s\":{:.1},\"mib_per_s\":{:.2},\"errors\":{errors},\"first_error\":{},\
+\"msgs_per_s\":{:.1},\"mib_per_s\":{:.2},\"errors\":{errors},\"first_error\":{},\"tls\":{},\
 \"latency_us\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}}}}",
         done as f64 / elapsed,
         bytes as f64 / elapsed / 1048576.0,
         json_str(first_err.as_deref()),
+        json_str(Some(&tls_used.lock().unwrap())),
         pct(0.50),
         pct(0.90),
         pct(0.99),
@@ -356,9 +396,10 @@ fn echo_conn(
     my: u64,
     rate: f64,
     pipeline: usize,
+    text: bool,
     t0: Instant,
 ) -> ConnResult {
-    let pat = pattern(c, size);
+    let pat = pattern(c, size, text);
     let mut lat = Vec::with_capacity(my as usize);
     // Per-connection schedule: conn c sends at t0 + (c/conns + i) * period.
     let period = if rate > 0.0 { conns as f64 / rate } else { 0.0 };
@@ -383,7 +424,13 @@ fn echo_conn(
                 } else {
                     Instant::now()
                 };
-                ws.write(Message::Binary(make_msg(&pat, c, sent).into()))
+                let m = make_msg(&pat, c, sent, text);
+                let m = if text {
+                    Message::Text(String::from_utf8(m).expect("ascii").into())
+                } else {
+                    Message::Binary(m.into())
+                };
+                ws.write(m)
                     .map_err(|e| format!("conn {c}: write: {e}"))?;
                 inflight.push_back((sent, stamp));
                 sent += 1;
@@ -393,16 +440,18 @@ fn echo_conn(
                 ws.flush().map_err(|e| format!("conn {c}: flush: {e}"))?;
             }
             match ws.read().map_err(|e| format!("conn {c}: read: {e}"))? {
-                Message::Binary(b) => {
+                m @ (Message::Binary(_) | Message::Text(_)) => {
+                    if m.is_text() != text {
+                        return Err(format!("conn {c}: echo came back with the wrong opcode"));
+                    }
                     let (seq, stamp) = inflight
                         .pop_front()
                         .ok_or_else(|| format!("conn {c}: unexpected message"))?;
-                    verify(&pat, c, seq, &b)?;
+                    verify(&pat, c, seq, &m.into_data(), text)?;
                     lat.push(stamp.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     done += 1;
                 }
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
-                Message::Text(_) => return Err(format!("conn {c}: got text, expected binary")),
                 Message::Close(f) => return Err(format!("conn {c}: server closed: {f:?}")),
             }
         }
