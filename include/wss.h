@@ -1129,8 +1129,6 @@ wss_result wss_tls_config_set_alpn(struct wss_tls_config *cfg,
                                    const char *const *protocols,
                                    size_t count);
 
-extern int X509_STORE_add_crl(X509_STORE *store, X509_CRL *crl);
-
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -3,9 +3,12 @@
  * harness (benches/) so our numbers are taken through the same interface hosts use.
  *
  *   echo_server CERT.pem KEY.pem     prints "PORT <n>" once listening on 127.0.0.1, then serves
- *                                    until stdin closes.
+ *                                    until SIGINT or SIGTERM, and closes gracefully.
  */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include "wss.h"
 
@@ -34,6 +37,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s CERT.pem KEY.pem\n", argv[0]);
         return 2;
     }
+    /* Block the stop signals before the library starts its threads, then wait for them here. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
     wss_tls_config *tls = NULL;
     wss_options *opts = NULL;
     wss_server *server = NULL;
@@ -54,8 +63,8 @@ int main(int argc, char **argv) {
     wss_server_port(server, &port);
     printf("PORT %u\n", port);
     fflush(stdout);
-    while (getchar() != EOF) {
-    }
+    int sig = 0;
+    sigwait(&stop, &sig);
     wss_server_close(server, 2000);
     wss_server_free(server);
     return 0;

@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""Side-by-side wss (WebSocket over TLS) benchmark driver. Python 3.11, std lib only.
+
+Normally started through scripts/bench.sh, which installs the apt packages and
+builds the load generator first. Run `python3 benches/run.py --help` for options.
+
+For every repetition, every scenario and every server (interleaved: rep 1 /
+scenario 1 / server A, server B, ...; rep 1 / scenario 2 / ...), a fresh server
+process is started, the load generator (benches/loadgen) drives it over
+wss://127.0.0.1, and the server's own CPU time (utime+stime from
+/proc/PID/stat) and RSS (VmRSS from /proc/PID/status) are sampled around the
+measured phase. Medians over repetitions and ratios between servers are
+written to bench-results/results.json and bench-results/results.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import resource
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent          # repo root
+BENCHES = ROOT / "benches"
+BUILD = BENCHES / ".build"                             # peer binaries + copy of ours
+LOADGEN = BENCHES / "loadgen" / "target" / "release" / "loadgen"
+
+# ----------------------------------------------------------------------------
+# Servers under test. The first *available* entry is the reference ("ours")
+# that ratios are computed against. Each entry:
+#   name:     label
+#   build:    shell command run in the repo root (None = nothing to build);
+#             a failing build skips the server with a message
+#   artifact: optional path (relative to the repo root) of the built binary;
+#             it is copied to benches/.build/<name> so that a concurrent
+#             rebuild cannot swap the binary in the middle of a run
+#   cmd:      argv; {cert} {key} {build} {root} are substituted. The server
+#             must print `PORT <n>` as its first stdout line once listening.
+#             If cmd starts a wrapper (e.g. `cargo run`), the measured PID is
+#             the wrapper's single deepest descendant.
+# ----------------------------------------------------------------------------
+SERVERS = [
+    {
+        "name": "wss",
+        # Ours through the C ABI, as a C host uses it: examples/c/echo_server.c linked against
+        # a copy of the release libwss.so (so a concurrent cargo build cannot swap it mid-run).
+        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
+                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
+                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "cmd": ["{build}/wss_echo", "{cert}", "{key}"],
+    },
+    {
+        "name": "websocketpp",
+        "build": "g++ -O2 -std=c++17 -o {build}/websocketpp_echo benches/peers/websocketpp_echo.cpp "
+                 "-lssl -lcrypto -lpthread",
+        "src": "benches/peers/websocketpp_echo.cpp",
+        "bin": "websocketpp_echo",
+        "cmd": ["{build}/websocketpp_echo", "{cert}", "{key}"],
+    },
+    {
+        "name": "libwebsockets",
+        "build": "gcc -O2 -Wall -o {build}/lws_echo benches/peers/lws_echo.c "
+                 "$(pkg-config --cflags --libs libwebsockets)",
+        "src": "benches/peers/lws_echo.c",
+        "bin": "lws_echo",
+        "cmd": ["{build}/lws_echo", "{cert}", "{key}"],
+    },
+]
+
+MIB = 1024 * 1024
+
+# kind, loadgen parameters (full run, --quick run)
+SCENARIOS = [
+    {"id": "echo_64B", "desc": "64 B echo, 50 conns", "kind": "echo",
+     "full": {"conns": 50, "size": 64, "messages": 200_000},
+     "quick": {"conns": 50, "size": 64, "messages": 5_000}},
+    {"id": "echo_16KiB", "desc": "16 KiB echo, 50 conns", "kind": "echo",
+     "full": {"conns": 50, "size": 16 * 1024, "messages": 50_000},
+     "quick": {"conns": 50, "size": 16 * 1024, "messages": 1_000}},
+    {"id": "echo_1MiB", "desc": "1 MiB echo, 4 conns", "kind": "echo",
+     "full": {"conns": 4, "size": MIB, "messages": 1_000},
+     "quick": {"conns": 4, "size": MIB, "messages": 40}},
+    {"id": "connect_full", "desc": "new connections, full TLS handshake", "kind": "connect",
+     "full": {"count": 2_000, "concurrency": 2},
+     "quick": {"count": 100, "concurrency": 2}},
+    {"id": "connect_resume", "desc": "new connections, TLS session resumption", "kind": "connect",
+     "full": {"count": 2_000, "concurrency": 2, "resume": True},
+     "quick": {"count": 100, "concurrency": 2, "resume": True}},
+    {"id": "idle", "desc": "idle connections held open", "kind": "idle",
+     "full": {"count": 10_000, "threads": 4},
+     "quick": {"count": 200, "threads": 4}},
+    {"id": "latency_5k", "desc": "64 B, 50 conns, fixed 5,000 msg/s", "kind": "echo",
+     "full": {"conns": 50, "size": 64, "messages": 25_000, "rate": 5000},
+     "quick": {"conns": 50, "size": 64, "messages": 5_000, "rate": 5000}},
+]
+
+# metric key -> (label, unit, lower_is_better, scenario ids it applies to)
+METRICS = [
+    ("cpu_us_per_msg", "server CPU per message", "µs", True, ["echo_64B", "echo_16KiB", "latency_5k"]),
+    ("cpu_ms_per_mib", "server CPU per MiB echoed", "ms", True, ["echo_16KiB", "echo_1MiB"]),
+    ("cpu_us_per_handshake", "server CPU per connection (TLS+WS upgrade+close)", "µs", True,
+     ["connect_full", "connect_resume"]),
+    ("resumed_frac", "handshakes actually resumed", "", False, ["connect_resume"]),
+    ("rss_kib_per_conn", "server RSS per idle connection", "KiB", True, ["idle"]),
+    ("p50_us", "round-trip latency p50", "µs", True, ["latency_5k"]),
+    ("p99_us", "round-trip latency p99", "µs", True, ["latency_5k"]),
+    ("msgs_per_s", "throughput (info; client shares the 2 cores)", "msg/s", False,
+     ["echo_64B", "echo_16KiB"]),
+    ("mib_per_s", "throughput (info)", "MiB/s", False, ["echo_1MiB"]),
+    ("handshakes_per_s", "handshake rate (info)", "/s", False, ["connect_full", "connect_resume"]),
+    ("server_cpu_util", "server CPU utilisation (info; cores)", "", False,
+     ["echo_64B", "echo_16KiB", "echo_1MiB"]),
+]
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- /proc helpers
+
+def proc_cpu_s(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        data = f.read()
+    fields = data[data.rindex(")") + 2:].split()
+    # fields[0] is field 3 (state); utime = field 14, stime = field 15
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def children_of(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                data = f.read()
+            ppid = int(data[data.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(d))
+    return out
+
+
+def measured_pid(pid: int) -> int:
+    """Follow single-child chains (cargo run, sh -c, env ...) to the server."""
+    for _ in range(5):
+        kids = children_of(pid)
+        if len(kids) != 1:
+            break
+        pid = kids[0]
+    return pid
+
+
+def readline_timeout(stream, timeout: float) -> str | None:
+    """Read one line from a pipe with a timeout (None on timeout/EOF)."""
+    deadline = time.monotonic() + timeout
+    buf = b""
+    fd = stream.fileno()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            return None
+        ch = os.read(fd, 1)
+        if not ch:
+            return buf.decode(errors="replace") if buf else None
+        if ch == b"\n":
+            return buf.decode(errors="replace")
+        buf += ch
+
+
+# ---------------------------------------------------------------- build
+
+def run_shell(cmd: str, cwd: Path, timeout: int = 1800) -> tuple[bool, str]:
+    try:
+        p = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, "timeout"
+    return p.returncode == 0, (p.stdout + p.stderr)[-3000:]
+
+
+def build_servers(names: list[str] | None) -> list[dict]:
+    BUILD.mkdir(parents=True, exist_ok=True)
+    avail = []
+    for s in SERVERS:
+        if names and s["name"] not in names:
+            continue
+        subst = {"build": str(BUILD), "root": str(ROOT)}
+        cmd = s.get("build")
+        if cmd:
+            out_bin = BUILD / s["bin"] if s.get("bin") else None
+            src = ROOT / s["src"] if s.get("src") else None
+            if out_bin and src and out_bin.exists() and out_bin.stat().st_mtime > src.stat().st_mtime:
+                log(f"[build] {s['name']}: up to date")
+            else:
+                log(f"[build] {s['name']}: {cmd.format(**subst)}")
+                ok, out = run_shell(cmd.format(**subst), ROOT)
+                if not ok:
+                    log(f"[build] SKIPPING {s['name']}: build failed:\n{out.strip()[-1500:]}\n")
+                    continue
+        if s.get("artifact"):
+            art = ROOT / s["artifact"]
+            if not art.exists():
+                log(f"[build] SKIPPING {s['name']}: {art} not found")
+                continue
+            shutil.copy2(art, BUILD / s["name"])
+        avail.append(s)
+    return avail
+
+
+# ---------------------------------------------------------------- server
+
+class Server:
+    def __init__(self, spec: dict, cert: str, key: str, logdir: Path):
+        self.spec = spec
+        argv = [a.format(cert=cert, key=key, build=str(BUILD), root=str(ROOT)) for a in spec["cmd"]]
+        self.errlog = open(logdir / f"{spec['name']}.stderr.log", "ab")
+        self.proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=self.errlog)
+        line = readline_timeout(self.proc.stdout, 120)
+        if not line or not line.startswith("PORT "):
+            self.stop()
+            raise RuntimeError(f"{spec['name']}: no `PORT <n>` line (got {line!r}); see {self.errlog.name}")
+        self.port = int(line.split()[1])
+        self.pid = measured_pid(self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            # terminate the measured process too, in case cmd was a wrapper
+            for pid in {self.pid, self.proc.pid} if hasattr(self, "pid") else {self.proc.pid}:
+                try:
+                    os.kill(pid, 15)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errlog.close()
+
+
+# ---------------------------------------------------------------- scenarios
+
+def loadgen_args(kind: str, port: int, p: dict) -> list[str]:
+    a = [str(LOADGEN), kind, "--port", str(port)]
+    for k, v in p.items():
+        if v is True:
+            a.append(f"--{k}")
+        else:
+            a += [f"--{k}", str(v)]
+    return a
+
+
+def run_echo(srv: Server, p: dict, timeout: float) -> dict:
+    lg = subprocess.Popen(loadgen_args("echo", srv.port, p) + ["--sync"], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = readline_timeout(lg.stdout, 60)
+        if line != "CONNECTED":
+            raise RuntimeError(f"loadgen did not connect (got {line!r})")
+        rss0 = proc_rss_kib(srv.pid)
+        cpu0, t0 = proc_cpu_s(srv.pid), time.monotonic()
+        lg.stdin.write(b"go\n")
+        lg.stdin.flush()
+        line = readline_timeout(lg.stdout, timeout)
+        cpu1, t1 = proc_cpu_s(srv.pid), time.monotonic()
+        rss1 = proc_rss_kib(srv.pid)
+        if not line:
+            raise RuntimeError("loadgen timed out / produced no result")
+        r = json.loads(line)
+        lg.stdin.close()
+        lg.wait(timeout=60)
+    finally:
+        if lg.poll() is None:
+            lg.kill()
+            lg.wait()
+    cpu = cpu1 - cpu0
+    msgs = max(r["messages"], 1)
+    r.update({
+        "server_cpu_s": cpu,
+        "wall_s": t1 - t0,
+        "server_cpu_util": cpu / max(t1 - t0, 1e-9),
+        "server_rss_kib_start": rss0,
+        "server_rss_kib_end": rss1,
+        "cpu_us_per_msg": cpu / msgs * 1e6,
+        "cpu_ms_per_mib": cpu / max(r["bytes"] / MIB, 1e-12) * 1e3,
+        "p50_us": r["latency_us"]["p50"],
+        "p99_us": r["latency_us"]["p99"],
+    })
+    if r["messages"] != r["expected"] and not r["errors"]:
+        r["errors"] = 1
+    return r
+
+
+def run_connect(srv: Server, p: dict, timeout: float) -> dict:
+    cpu0, t0 = proc_cpu_s(srv.pid), time.monotonic()
+    out = subprocess.run(loadgen_args("connect", srv.port, p), capture_output=True, text=True, timeout=timeout)
+    cpu1, t1 = proc_cpu_s(srv.pid), time.monotonic()
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"loadgen connect failed: {out.stderr[-500:]}")
+    r = json.loads(lines[-1])
+    cpu = cpu1 - cpu0
+    r.update({
+        "server_cpu_s": cpu,
+        "wall_s": t1 - t0,
+        "cpu_us_per_handshake": cpu / max(r["ok"], 1) * 1e6,
+        "resumed_frac": r["resumed"] / max(r["ok"], 1),
+    })
+    return r
+
+
+def run_idle(srv: Server, p: dict, timeout: float, workdir: Path) -> dict:
+    hold = workdir / f"hold-{srv.spec['name']}"
+    hold.write_text("hold\n")
+    time.sleep(0.2)
+    rss0 = proc_rss_kib(srv.pid)
+    cpu0 = proc_cpu_s(srv.pid)
+    lg = subprocess.Popen(loadgen_args("idle", srv.port, p) + ["--hold-file", str(hold)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = readline_timeout(lg.stdout, timeout)
+        if not line or not line.startswith("READY"):
+            raise RuntimeError(f"idle loadgen failed (got {line!r})")
+        r = json.loads(line.split(" ", 1)[1])
+        time.sleep(1.0)  # let the server settle
+        rss1 = proc_rss_kib(srv.pid)
+        cpu1 = proc_cpu_s(srv.pid)
+        alive = srv.alive()
+    finally:
+        hold.unlink(missing_ok=True)
+        try:
+            lg.stdin.close()
+        except OSError:
+            pass
+        try:
+            lg.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            lg.kill()
+            lg.wait()
+    n = max(r["open"], 1)
+    r.update({
+        "server_rss_kib_before": rss0,
+        "server_rss_kib_open": rss1,
+        "rss_kib_per_conn": (rss1 - rss0) / n,
+        "server_cpu_s_opening": cpu1 - cpu0,
+        "cpu_us_per_handshake_opening": (cpu1 - cpu0) / n * 1e6,
+    })
+    if r["open"] != r["count"] and not r["errors"]:
+        r["errors"] = r["count"] - r["open"]
+    if not alive:
+        r["errors"] += 1
+        r["first_error"] = "server died"
+    return r
+
+
+# ---------------------------------------------------------------- openssl floors
+
+def openssl_floors() -> dict:
+    res: dict = {"note": "physical floors from `openssl speed` on this machine, one core"}
+    try:
+        for alg in ("aes-128-gcm", "aes-256-gcm"):
+            out = subprocess.run(["openssl", "speed", "-elapsed", "-seconds", "1", "-evp", alg],
+                                 capture_output=True, text=True, timeout=120).stdout
+            for line in out.splitlines():
+                if line.lower().startswith(alg):
+                    cols = line.split()
+                    res[f"{alg.replace('-', '')}_16KiB_bytes_per_s"] = float(cols[-1].rstrip("k")) * 1000
+        out = subprocess.run(["openssl", "speed", "-seconds", "1", "ecdhx25519", "ecdsap256", "rsa2048"],
+                             capture_output=True, text=True, timeout=120).stdout
+        m = re.search(r"rsa\s+2048 bits\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", out)
+        if m:
+            res["rsa2048_sign_per_s"], res["rsa2048_verify_per_s"] = float(m[1]), float(m[2])
+        m = re.search(r"256 bits ecdsa \(nistp256\)\s+\S+\s+\S+\s+([\d.]+)\s+([\d.]+)", out)
+        if m:
+            res["ecdsa_p256_sign_per_s"], res["ecdsa_p256_verify_per_s"] = float(m[1]), float(m[2])
+        m = re.search(r"bits ecdh \(X25519\)\s+\S+\s+([\d.]+)", out)
+        if m:
+            res["x25519_ops_per_s"] = float(m[1])
+    except (OSError, subprocess.TimeoutExpired, ValueError) as e:
+        res["error"] = str(e)
+    for bits in ("128", "256"):
+        k = f"aes{bits}gcm_16KiB_bytes_per_s"
+        if k in res:
+            res[f"cpu_ms_per_mib_echo_floor_aes{bits}"] = 2 * MIB / res[k] * 1e3
+    res["cpu_ms_per_mib_echo_floor_note"] = (
+        "AES-GCM decrypt + re-encrypt of each echoed MiB: 2 x (1 MiB / encrypt speed at 16 KiB blocks); "
+        "decrypt cost assumed equal to encrypt. OpenSSL's default TLS 1.3 suite order negotiates "
+        "TLS_AES_256_GCM_SHA384, so the aes256 floor is the one that applies unless a server prefers AES-128.")
+    if "x25519_ops_per_s" in res and "ecdsa_p256_sign_per_s" in res:
+        res["cpu_us_per_full_handshake_floor"] = (1 / res["x25519_ops_per_s"] + 1 / res["ecdsa_p256_sign_per_s"]) * 1e6
+        res["cpu_us_per_resumed_handshake_floor"] = 1 / res["x25519_ops_per_s"] * 1e6
+        res["handshake_floor_note"] = ("full: one X25519 ECDHE + one ECDSA P-256 sign; resumed (TLS 1.3 "
+                                       "psk_dhe_ke): one X25519 ECDHE")
+    return res
+
+
+# ---------------------------------------------------------------- main
+
+def make_cert(d: Path) -> tuple[str, str]:
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+                    "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def raise_nofile() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def env_info() -> dict:
+    def sh(c: str) -> str:
+        try:
+            return subprocess.run(["bash", "-c", c], capture_output=True, text=True, timeout=20).stdout.strip()
+        except Exception:  # noqa: BLE001
+            return ""
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "openssl": sh("openssl version"),
+        "libwebsockets": sh("dpkg-query -W -f='${Version}' libwebsockets-dev"),
+        "websocketpp": sh("dpkg-query -W -f='${Version}' libwebsocketpp-dev"),
+        "boost": sh("dpkg-query -W -f='${Version}' libboost-dev"),
+        "rustc": sh("rustc --version"),
+        "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+        "loadavg_1_5_15": os.getloadavg(),
+    }
+
+
+def fmt(v, unit: str = "") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        if unit == "" and v <= 1.0:
+            return f"{v:.2f}"
+        a = abs(v)
+        s = f"{v:,.0f}" if a >= 100 else f"{v:.1f}" if a >= 10 else f"{v:.2f}" if a >= 1 else f"{v:.3f}"
+        return s
+    return str(v)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 repetition, tiny counts (CI smoke)")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 with --quick)")
+    ap.add_argument("--servers", default="", help="comma-separated subset of server names")
+    ap.add_argument("--scenarios", default="", help="comma-separated subset of scenario ids")
+    ap.add_argument("--out", default=str(ROOT / "bench-results"), help="output directory")
+    ap.add_argument("--no-speed", action="store_true", help="skip `openssl speed` floors")
+    args = ap.parse_args()
+    reps = args.reps or (1 if args.quick else 3)
+    mode = "quick" if args.quick else "full"
+
+    raise_nofile()
+    if not LOADGEN.exists():
+        log(f"loadgen not built: {LOADGEN} (run scripts/bench.sh, or cargo build --release "
+            f"--manifest-path benches/loadgen/Cargo.toml)")
+        return 2
+
+    servers = build_servers([s for s in args.servers.split(",") if s] or None)
+    if not servers:
+        log("no server available")
+        return 2
+    scen = [s for s in SCENARIOS if not args.scenarios or s["id"] in args.scenarios.split(",")]
+    names = [s["name"] for s in servers]
+    log(f"servers: {', '.join(names)}; scenarios: {', '.join(s['id'] for s in scen)}; reps: {reps}; mode: {mode}")
+
+    outdir = Path(args.out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="wss-bench-"))
+    cert, key = make_cert(workdir)
+    logdir = outdir / "logs"
+    logdir.mkdir(exist_ok=True)
+
+    load0 = os.getloadavg()
+    if load0[0] > 1.0:
+        log(f"warning: load average {load0[0]:.1f} before starting: other work on the machine will skew "
+            f"CPU-time figures (both through cache/frequency effects and scheduling)")
+    floors = {} if args.no_speed else openssl_floors()
+    raw: dict = {s["id"]: {n: [] for n in names} for s in scen}
+    t_start = time.monotonic()
+    for rep in range(reps):
+        for sc in scen:
+            p = sc[mode]
+            for spec in servers:
+                name = spec["name"]
+                tag = f"[rep {rep + 1}/{reps}] {sc['id']:<15} {name:<14}"
+                try:
+                    srv = Server(spec, cert, key, logdir)
+                except Exception as e:  # noqa: BLE001
+                    log(f"{tag} server failed to start: {e}")
+                    raw[sc["id"]][name].append({"errors": 1, "first_error": str(e)})
+                    continue
+                try:
+                    timeout = 600
+                    if sc["kind"] == "echo":
+                        r = run_echo(srv, p, timeout)
+                    elif sc["kind"] == "connect":
+                        r = run_connect(srv, p, timeout)
+                    else:
+                        r = run_idle(srv, p, timeout, workdir)
+                    if not srv.alive():
+                        r["errors"] = r.get("errors", 0) + 1
+                        r["first_error"] = r.get("first_error") or "server exited during the run"
+                except Exception as e:  # noqa: BLE001
+                    r = {"errors": 1, "first_error": f"{type(e).__name__}: {e}"}
+                finally:
+                    srv.stop()
+                raw[sc["id"]][name].append(r)
+                keys = [m[0] for m in METRICS if sc["id"] in m[4]]
+                summary = "  ".join(f"{k}={fmt(r.get(k))}" for k in keys if k in r)
+                err = f"  ERRORS={r.get('errors')} ({r.get('first_error')})" if r.get("errors") else ""
+                log(f"{tag} {summary}{err}")
+
+    # medians + ratios
+    med: dict = {}
+    total_errors = 0
+    for sc in scen:
+        med[sc["id"]] = {}
+        for n in names:
+            runs = raw[sc["id"]][n]
+            errs = sum(int(r.get("errors") or 0) for r in runs)
+            total_errors += errs
+            m = {"errors": errs, "reps": len(runs)}
+            for key_, *_ in METRICS:
+                vals = [r[key_] for r in runs if key_ in r and not r.get("errors")]
+                if vals:
+                    m[key_] = statistics.median(vals)
+            med[sc["id"]][n] = m
+
+    rows = []  # (scenario, metric key, label, unit, lower_better, {server: value})
+    for sc in scen:
+        for key_, label, unit, lower, ids in METRICS:
+            if sc["id"] in ids:
+                vals = {n: med[sc["id"]][n].get(key_) for n in names}
+                rows.append((sc, key_, label, unit, lower, vals))
+
+    ratios = {}
+    for sc, key_, label, unit, lower, vals in rows:
+        for a in names:
+            for b in names:
+                if a != b and vals.get(a) and vals.get(b):
+                    ratios.setdefault(f"{sc['id']}.{key_}", {})[f"{a}/{b}"] = vals[a] / vals[b]
+
+    result = {
+        "mode": mode,
+        "reps": reps,
+        "env": env_info(),
+        "servers": [{"name": s["name"], "cmd": s["cmd"], "build": s.get("build")} for s in servers],
+        "skipped_servers": [s["name"] for s in SERVERS if s["name"] not in names],
+        "scenarios": {sc["id"]: {"desc": sc["desc"], "kind": sc["kind"], "params": sc[mode]} for sc in scen},
+        "floors": floors,
+        "median": med,
+        "ratios": ratios,
+        "raw": raw,
+        "total_errors": total_errors,
+        "loadavg_start": load0,
+        "loadavg_end": os.getloadavg(),
+        "duration_s": time.monotonic() - t_start,
+    }
+    (outdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    ref, others = names[0], names[1:]
+    md = []
+    e = result["env"]
+    md.append(f"# wss benchmark ({mode}, {reps} rep{'s' if reps > 1 else ''}, medians)\n")
+    md.append(f"Machine: {e['cpus']} cores ({e['cpu_model']}), kernel {e['kernel']}, {e['openssl']}; "
+              f"libwebsockets {e['libwebsockets']}, websocketpp {e['websocketpp']}. "
+              f"Server and load generator share the machine; all traffic is wss over 127.0.0.1.\n")
+    if load0[0] > 1.0:
+        md.append(f"**Warning**: 1-min load average was {load0[0]:.1f} when the run started (other work on "
+                  f"the machine); treat the figures with care.\n")
+    if result["skipped_servers"]:
+        md.append(f"Skipped (build/artifact missing): {', '.join(result['skipped_servers'])}.\n")
+    hdr = "| scenario | figure | " + " | ".join(names) + " | " + " | ".join(f"{ref}/{o}" for o in others) + " |"
+    md.append(hdr)
+    md.append("|" + "---|" * (2 + len(names) + len(others)))
+    for sc, key_, label, unit, lower, vals in rows:
+        cells = [fmt(vals[n], unit) for n in names]
+        rts = []
+        for o in others:
+            r = ratios.get(f"{sc['id']}.{key_}", {}).get(f"{ref}/{o}")
+            rts.append(f"{r:.2f}" if r is not None else "–")
+        u = f" ({unit})" if unit else ""
+        better = " ↓" if lower else ""
+        md.append(f"| {sc['id']} | {label}{u}{better} | " + " | ".join(cells) + " | " + " | ".join(rts) + " |")
+    md.append("")
+    md.append("↓ = lower is better. Ratios are the reference server (first column) divided by the other; "
+              "for ↓ figures < 1 means the reference is cheaper. CPU figures are the server process's own "
+              "utime+stime (/proc/PID/stat) over the measured phase only.\n")
+    errs = {f"{sid}/{n}": med[sid][n]["errors"] for sid in med for n in names if med[sid][n]["errors"]}
+    md.append(f"Payload/connection errors: {errs if errs else 'none'}.\n")
+    tls_by_server = {}
+    for n in names:
+        seen = sorted({r.get("tls") for sid in raw for r in raw[sid][n] if r.get("tls")})
+        tls_by_server[n] = seen
+    result["tls_negotiated"] = tls_by_server
+    (outdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
+    md.append("Negotiated (as seen by the load generator): " +
+              "; ".join(f"{n}: {', '.join(v) or '?'}" for n, v in tls_by_server.items()) + ".\n")
+    if floors and any(k.startswith("cpu_ms_per_mib_echo_floor_aes") for k in floors):
+        md.append("Physical floors (`openssl speed`, one core):\n")
+        for bits in ("256", "128"):
+            k = f"aes{bits}gcm_16KiB_bytes_per_s"
+            if k in floors:
+                md.append(f"- AES-{bits}-GCM at 16 KiB blocks: {floors[k] / MIB:,.0f} MiB/s → "
+                          f"**{floors[f'cpu_ms_per_mib_echo_floor_aes{bits}']:.3f} ms CPU per MiB echoed** "
+                          f"(decrypt + re-encrypt; decrypt ≈ encrypt cost assumed)")
+    if floors and "cpu_us_per_full_handshake_floor" in floors:
+        md.append(f"- X25519 {floors['x25519_ops_per_s']:,.0f} op/s, ECDSA P-256 sign "
+                  f"{floors['ecdsa_p256_sign_per_s']:,.0f}/s → **{floors['cpu_us_per_full_handshake_floor']:.1f} µs "
+                  f"per full handshake** (one ECDHE + one ECDSA sign), "
+                  f"{floors['cpu_us_per_resumed_handshake_floor']:.1f} µs per resumed one (one ECDHE)")
+        if "rsa2048_sign_per_s" in floors:
+            md.append(f"- (info) RSA-2048 sign {floors['rsa2048_sign_per_s']:,.0f}/s")
+    md.append("")
+    (outdir / "results.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+    log(f"wrote {outdir / 'results.json'} and {outdir / 'results.md'} "
+        f"({result['duration_s']:.0f} s, total errors: {total_errors})")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if total_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
