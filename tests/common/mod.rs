@@ -132,10 +132,34 @@ pub fn wait_error(rx: &Receiver<Ev>) -> Error {
 }
 
 static PKI: Lazy<(TempDir, TestPki)> = Lazy::new(|| {
-    let dir = TempDir::new("wss-test-pki").expect("temp dir");
+    // Statics are never dropped, so a TempDir here would outlive the process: remove the
+    // folders of earlier test processes that are gone, then make this process's own.
+    sweep_stale_pki_dirs();
+    let dir = TempDir::new(PKI_PREFIX).expect("temp dir");
     let pki = TestPki::generate(dir.path()).expect("test PKI");
     (dir, pki)
 });
+
+const PKI_PREFIX: &str = "wss-test-pki";
+
+/// Delete `<temp>/wss-test-pki-<pid>-...` folders whose process no longer exists.
+fn sweep_stale_pki_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&format!("{PKI_PREFIX}-")) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
 
 /// The test PKI, generated once per test binary.
 pub fn pki() -> &'static TestPki {
