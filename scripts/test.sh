@@ -1,33 +1,56 @@
 #!/usr/bin/env bash
-# Runs every test: formatting, lints, Rust unit/integration tests (including interop with
-# Python `websockets` and Node `ws`), the C ABI tests, and a short smoke of the benchmark harness.
-# Installs what it needs: apt packages when run as root (non-root users: install the packages
-# listed in README.md first), Python and npm packages into user/project locations.
+# Runs every test: formatting, lints, Rust unit and integration tests (TLS faults, limits,
+# engine, interop with Python `websockets` and Node `ws`, the C ABI programs under valgrind,
+# header freshness) and a short smoke run of the benchmark harness.
+#
+#   ./scripts/test.sh           the full test command (CI runs exactly this)
+#   ./scripts/test.sh --soak    also the long runs: 10,000 concurrent wss connections
+#
+# Installs what it needs: Debian packages with apt-get when run as root (non-root users: install
+# the packages listed in README.md first), the Python `websockets` package with pip and Node `ws`
+# with npm (into tests/interop/node_modules, pinned by its lockfile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SOAK=0
+for arg in "$@"; do
+  case "$arg" in
+    --soak) SOAK=1 ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf '\n==> %s\n' "$*"; }
 
 # ---- dependencies --------------------------------------------------------------------------
-APT_PKGS=(pkg-config libssl-dev valgrind)
+# Build: pkg-config + libssl-dev. C ABI tests: gcc/g++ and valgrind. Interop: python3-pip, node.
+# Benchmark smoke: websocketpp, asio, boost headers, libwebsockets.
+APT_PKGS=(pkg-config libssl-dev gcc g++ valgrind openssl
+          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev)
+# Node and pip may come from elsewhere than Debian's packages: accept any working ones.
+command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
+python3 -m pip --version >/dev/null 2>&1 || APT_PKGS+=(python3-pip)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     log "installing apt packages: ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "missing packages (install as root): ${missing[*]}" >&2
+    echo "missing packages (install them as root first): ${missing[*]}" >&2
     exit 1
   fi
 fi
 if ! python3 -c 'import websockets' 2>/dev/null; then
   log "installing Python websockets"
-  python3 -m pip install -q websockets || echo "warning: could not install websockets (interop tests will fail)" >&2
+  python3 -m pip install -q websockets 2>/dev/null \
+    || python3 -m pip install -q --user websockets 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages websockets
 fi
-if [ ! -d tests/interop/node_modules/ws ] && command -v npm >/dev/null; then
-  log "installing Node ws"
-  (cd tests/interop && npm install --silent --no-audit --no-fund ws@8 >/dev/null) || echo "warning: could not install ws" >&2
+if [ ! -d tests/interop/node_modules/ws ]; then
+  log "installing Node ws (pinned by tests/interop/package-lock.json)"
+  (cd tests/interop && npm ci --silent --no-audit --no-fund)
 fi
 
 # ---- checks --------------------------------------------------------------------------------
@@ -37,4 +60,10 @@ log "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 log "cargo test"
 cargo test
+if [ "$SOAK" = 1 ]; then
+  log "soak: 10,000 concurrent wss connections"
+  cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections
+fi
+log "benchmark harness smoke (--quick)"
+./scripts/bench.sh --quick
 log "all tests passed"
