@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::http;
 use crate::io::{in_io_thread, Cmd, Endpoint, Runtime};
-use crate::stream::Stream;
+use crate::stream::{Stream, Tcp};
 use crate::tls::{self, verify, TlsConfig};
 
 /// A parsed `ws://` / `wss://` URL.
@@ -168,7 +168,7 @@ impl Client {
         let (stream, tls_info) = if url.secure {
             link.tls(&url, tls, deadline)?
         } else {
-            (Stream::Plain(link.take_tcp()), None)
+            (Stream::Plain(Tcp::new(link.take_tcp())), None)
         };
         let (stream, leftover, subprotocol) = link.upgrade(stream, &url, config, deadline)?;
         let ep = Endpoint::new(config.limits.clone(), config.keepalive, None);
@@ -331,7 +331,7 @@ impl Link {
                 None => ssl.param_mut().set_host(&name)?,
             }
         }
-        let mut s = SslStream::new(ssl, self.take_tcp())?;
+        let mut s = SslStream::new(ssl, Tcp::new(self.take_tcp()))?;
         loop {
             match s.connect() {
                 Ok(()) => break,

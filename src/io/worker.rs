@@ -24,7 +24,7 @@ use crate::conn::{self, close_code, ConnInfo, ConnShared, Connection, CLOSED};
 use crate::error::{Error, ErrorKind};
 use crate::handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
 use crate::http::{self, Parsed, Refusal};
-use crate::stream::Stream;
+use crate::stream::{Stream, Tcp};
 use crate::tls::{self, verify};
 
 /// Messages read from one connection before others get a turn.
@@ -45,7 +45,7 @@ enum Out {
 /// Where a connection is in its life.
 enum Phase {
     /// Server: TLS handshake in progress.
-    Tls(Box<SslStream<TcpStream>>),
+    Tls(Box<SslStream<Tcp>>),
     /// Server: collecting the HTTP upgrade request.
     Request { stream: Stream, buf: Vec<u8> },
     /// Server: writing the HTTP answer; then open (`Some`) or close (`None`).
@@ -394,7 +394,7 @@ impl Worker {
             Some(ctx) => {
                 let stream = Ssl::new(ctx).and_then(|mut ssl| {
                     verify::attach(&mut ssl);
-                    SslStream::new(ssl, tcp)
+                    SslStream::new(ssl, Tcp::tracked(tcp))
                 });
                 match stream {
                     Ok(s) => Phase::Tls(Box::new(s)),
@@ -410,7 +410,7 @@ impl Worker {
                 }
             }
             None => Phase::Request {
-                stream: Stream::Plain(tcp),
+                stream: Stream::Plain(Tcp::tracked(tcp)),
                 buf: Vec::new(),
             },
         };
@@ -437,7 +437,7 @@ impl Worker {
         let c = &mut self.conns[key];
         let registered = match &mut c.phase {
             Phase::Tls(s) => self.poll.registry().register(
-                s.get_mut(),
+                s.get_mut().sock_mut(),
                 Token(key),
                 Interest::READABLE | Interest::WRITABLE,
             ),
@@ -474,6 +474,7 @@ impl Worker {
         let key = entry.key();
         shared.key.store(key, Ordering::Release);
         let now = Instant::now();
+        ws.get_mut().track_short_reads();
         if let Err(e) = self.poll.registry().register(
             ws.get_mut().tcp(),
             Token(key),
@@ -516,6 +517,16 @@ impl Worker {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
+        if readable {
+            match &mut c.phase {
+                Phase::Tls(s) => s.get_mut().readable(),
+                Phase::Request { stream, .. }
+                | Phase::Response { stream, .. }
+                | Phase::Drain(stream) => stream.readable(),
+                Phase::Open(ws) => ws.get_mut().readable(),
+                Phase::Gone => {}
+            }
+        }
         match c.phase {
             Phase::Tls(_) => self.drive_tls(key),
             Phase::Request { .. } => self.drive_request(key),
@@ -1091,7 +1102,7 @@ impl Worker {
         };
         let stream = match &mut c.phase {
             Phase::Tls(s) => {
-                let _ = self.poll.registry().deregister(s.get_mut());
+                let _ = self.poll.registry().deregister(s.get_mut().sock_mut());
                 None
             }
             Phase::Request { stream, .. }

@@ -380,6 +380,9 @@ impl TlsConfig {
                 | SslOptions::NO_RENEGOTIATION
                 | SslOptions::CIPHER_SERVER_PREFERENCE,
         );
+        // Read whole socket buffers instead of record header and body separately (one recv per
+        // batch of records instead of two per record).
+        b.set_read_ahead(true);
         b.set_mode(
             SslMode::RELEASE_BUFFERS
                 | SslMode::ACCEPT_MOVING_WRITE_BUFFER
