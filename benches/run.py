@@ -57,7 +57,9 @@ SERVERS = [
         "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
                  "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
                  "-L{build} -lwss -Wl,-rpath,{build}",
-        "cmd": ["{build}/wss_echo", "{cert}", "{key}"],
+        # One I/O thread, like the two peers' single event loop (the library's default is one
+        # per core); `env` execs, so the measured PID is the server itself.
+        "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_echo", "{cert}", "{key}"],
     },
     {
         "name": "websocketpp",

@@ -135,7 +135,22 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),
-            Stream::Tls(s) => s.write(buf),
+            // SSL_write takes at most one record (16 KiB) per call, and the caller (tungstenite)
+            // shifts its whole output buffer after every write: for a 1 MiB message that was
+            // 32 MiB of memmove. Write as many records as the socket takes in one call instead.
+            Stream::Tls(s) => {
+                let mut total = 0;
+                while total < buf.len() {
+                    match s.write(&buf[total..]) {
+                        Ok(0) => break,
+                        Ok(n) => total += n,
+                        // Progress was made: report it; the error recurs on the next call.
+                        Err(_) if total > 0 => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(total)
+            }
         }
     }
 

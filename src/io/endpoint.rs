@@ -12,7 +12,7 @@ use crate::config::{Keepalive, Limits};
 use crate::handler::Handler;
 
 /// Read chunk per connection: small, because it is allocated for every idle connection too.
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 2048;
 /// Small messages are batched up to this size before one write (and one TLS record) goes out.
 const WRITE_BATCH: usize = 64 << 10;
 
