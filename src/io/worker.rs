@@ -544,6 +544,18 @@ impl Worker {
         }
     }
 
+    /// End connection `key` after a socket error.
+    fn io_failed(&mut self, key: usize, what: &str, e: &io::Error) {
+        let peer = self.conns[key].peer;
+        self.finish(
+            key,
+            End::err(
+                close_code::ABNORMAL,
+                Error::from_io(what, e).with_peer(Some(peer)),
+            ),
+        );
+    }
+
     /// Report `err` (if any) and let the peer read our answer before closing.
     fn linger(&mut self, key: usize, err: Option<Error>) {
         let c = &mut self.conns[key];
@@ -650,18 +662,7 @@ impl Worker {
                 }
                 Err(e) if would_block(&e) => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let peer = c.peer;
-                    self.finish(
-                        key,
-                        End::err(
-                            close_code::ABNORMAL,
-                            Error::from_io("reading the upgrade request failed", &e)
-                                .with_peer(Some(peer)),
-                        ),
-                    );
-                    return;
-                }
+                Err(e) => return self.io_failed(key, "reading the upgrade request failed", &e),
             }
         }
     }
@@ -795,18 +796,7 @@ impl Worker {
                 Ok(n) => *pos += n,
                 Err(e) if would_block(&e) => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let peer = c.peer;
-                    self.finish(
-                        key,
-                        End::err(
-                            close_code::ABNORMAL,
-                            Error::from_io("writing the upgrade response failed", &e)
-                                .with_peer(Some(peer)),
-                        ),
-                    );
-                    return;
-                }
+                Err(e) => return self.io_failed(key, "writing the upgrade response failed", &e),
             }
         }
         let Phase::Response { stream, open, .. } = std::mem::replace(&mut c.phase, Phase::Gone)
