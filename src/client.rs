@@ -190,6 +190,9 @@ impl Client {
             usize::MAX,
             config.limits.send_queue_limit,
         );
+        // Registered before returning: the host may use the id at once (its commands queue
+        // behind the adoption on the same worker).
+        conn::register(&shared);
         worker.submit(Cmd::Adopt {
             ws: Box::new(ws),
             conn: shared.clone(),

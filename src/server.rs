@@ -37,7 +37,11 @@ impl Server {
     ) -> Result<Server> {
         let addr = addr
             .to_socket_addrs()
-            .map_err(|e| Error::from_io("cannot resolve the bind address", &e))?
+            .map_err(|e| {
+                let mut err = Error::from_io("cannot resolve the bind address", &e);
+                err.kind = ErrorKind::InvalidArgument;
+                err
+            })?
             .next()
             .ok_or_else(|| Error::invalid("the bind address resolved to nothing"))?;
         let ssl = match &config.tls {

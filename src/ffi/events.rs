@@ -208,7 +208,8 @@ impl PullQueue {
         out: &mut *mut wss_event,
         closed: bool,
     ) -> Result<()> {
-        let got = if timeout_ms == 0 {
+        // A closed endpoint produces no more events: answer at once instead of waiting.
+        let got = if timeout_ms == 0 || closed {
             self.rx.try_recv().map_err(|_| RecvTimeoutError::Timeout)
         } else {
             self.rx

@@ -953,7 +953,12 @@ impl Worker {
                 }
             }
             let mut wrote = false;
-            while let Some(out) = c.queue.pop_front() {
+            // After our close frame nothing more may be sent: messages that raced with the close
+            // stay queued and are reported as undelivered when the connection finishes.
+            while c.close_sent.is_none() {
+                let Some(out) = c.queue.pop_front() else {
+                    break;
+                };
                 wrote = true;
                 let r = match out {
                     Out::Msg(msg, len) => {
