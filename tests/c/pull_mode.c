@@ -1,0 +1,229 @@
+/*
+ * Pull mode (callbacks NULL) on both ends, everything handled on this thread:
+ * OPEN, MESSAGE (echoed by the host with wss_send after wss_server_next_event), PONG and CLOSE
+ * arrive in order; next_event with timeout 0 on an idle server gives WSS_ERR_TIMEOUT; after
+ * wss_server_close and draining, WSS_ERR_CLOSED; a callback-mode server or client gives
+ * WSS_ERR_INVALID_STATE.
+ */
+#include "check.h"
+
+/* Timeout given to next_event on a closed endpoint (it must not be waited out). */
+#define CLOSED_TIMEOUT_MS 4000u
+
+/* Next server event (bounded wait); NULL on failure (counted). */
+static wss_event *server_event(wss_server *s) {
+    wss_event *ev = NULL;
+    if (!CHECK_OK(wss_server_next_event(s, WAIT_MS, &ev))) return NULL;
+    CHECK(ev != NULL);
+    return ev;
+}
+
+static wss_event *client_event(wss_client *c) {
+    wss_event *ev = NULL;
+    if (!CHECK_OK(wss_client_next_event(c, WAIT_MS, &ev))) return NULL;
+    CHECK(ev != NULL);
+    return ev;
+}
+
+static int is_event(const wss_event *ev, wss_event_type type, uint64_t conn) {
+    if (ev == NULL) return 0;
+    if (ev->event_type != type || ev->conn != conn) {
+        fprintf(stderr, "  got event type %d on conn %llu, wanted type %d on conn %llu\n",
+                (int)ev->event_type, (unsigned long long)ev->conn, (int)type,
+                (unsigned long long)conn);
+        if (ev->event_type == WSS_EVENT_ERROR && ev->error)
+            fprintf(stderr, "  error: %s\n", ev->error->message);
+        return 0;
+    }
+    return 1;
+}
+
+static int same_payload(const wss_event *ev, const void *data, size_t len) {
+    return ev->len == len && (len == 0 || (ev->data != NULL && memcmp(ev->data, data, len) == 0));
+}
+
+/* One message from the client, echoed by the host via the server's queue. */
+static void round_trip(wss_server *server, wss_client *client, uint64_t sconn, uint64_t cconn,
+                       wss_message_kind kind, const unsigned char *data, size_t len) {
+    wss_event *ev;
+    CHECK_OK(wss_send(cconn, data, len, kind));
+    ev = server_event(server);
+    if (CHECK(is_event(ev, WSS_EVENT_MESSAGE, sconn))) {
+        CHECK(ev->kind == kind);
+        CHECK(same_payload(ev, data, len));
+        CHECK(ev->reason == NULL && ev->error == NULL);
+        /* Echo from the host thread, using the event's data before freeing it. */
+        CHECK_OK(wss_send(sconn, ev->data, ev->len, ev->kind));
+    }
+    wss_event_free(ev);
+    ev = client_event(client);
+    if (CHECK(is_event(ev, WSS_EVENT_MESSAGE, cconn))) {
+        CHECK(ev->kind == kind);
+        CHECK(same_payload(ev, data, len));
+    }
+    wss_event_free(ev);
+}
+
+static void callback_mode_rejects_pull(void) {
+    wss_server *server = NULL;
+    wss_client *client = NULL;
+    wss_callbacks cb;
+    wss_event *ev = (wss_event *)&cb; /* must be reset to NULL */
+    uint16_t port = 0;
+    char url[64];
+
+    memset(&cb, 0, sizeof cb); /* all members NULL: still callback mode */
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &cb, NULL, &server))) return;
+    CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_INVALID_STATE);
+    CHECK(ev == NULL);
+    CHECK_ERR(wss_server_next_event(server, 10, &ev), WSS_ERR_INVALID_STATE);
+    CHECK_OK(wss_server_port(server, &port));
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
+    if (CHECK_OK(wss_client_connect(url, NULL, NULL, &cb, NULL, &client))) {
+        CHECK_ERR(wss_client_next_event(client, 0, &ev), WSS_ERR_INVALID_STATE);
+        CHECK(ev == NULL);
+        CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
+    }
+    wss_client_free(client);
+    CHECK_OK(wss_server_close(server, WAIT_MS));
+    CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_INVALID_STATE);
+    wss_server_free(server);
+}
+
+int main(void) {
+    const char *ca = need_env("WSS_CA_PEM");
+    wss_tls_config *stls = NULL, *ctls = NULL;
+    wss_server *server = NULL;
+    wss_client *client = NULL;
+    wss_event *ev = NULL;
+    wss_options *opts = generous_options();
+    uint16_t port = 0;
+    uint64_t sconn = 0, cconn = 0, active = 99;
+    char url[64];
+    unsigned char buf[300];
+    int drained, i;
+    wss_result rc;
+
+    CHECK(opts != NULL);
+    CHECK_OK(wss_tls_config_new(&stls));
+    CHECK_OK(wss_tls_config_load_pfx_file(stls, need_env("WSS_SERVER_P12"),
+                                          need_env("WSS_PFX_PASSWORD")));
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, NULL, NULL, &server))) goto out;
+    CHECK_OK(wss_server_port(server, &port));
+
+    /* Idle: nothing to take. */
+    ev = (wss_event *)&port;
+    CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_TIMEOUT);
+    CHECK(ev == NULL);
+    CHECK_ERR(wss_server_next_event(server, 20, &ev), WSS_ERR_TIMEOUT);
+    CHECK(ev == NULL);
+
+    CHECK_OK(wss_tls_config_new(&ctls));
+    CHECK_OK(wss_tls_config_load_ca_file(ctls, ca));
+    snprintf(url, sizeof url, "wss://localhost:%u/pull?x=1", (unsigned)port);
+    if (!CHECK_OK(wss_client_connect(url, ctls, opts, NULL, NULL, &client))) goto out;
+    CHECK_OK(wss_client_conn_id(client, &cconn));
+
+    /* OPEN first, on both ends. */
+    ev = server_event(server);
+    if (CHECK(ev != NULL && ev->event_type == WSS_EVENT_OPEN)) sconn = ev->conn;
+    CHECK(sconn != 0 && sconn != cconn);
+    wss_event_free(ev);
+    ev = client_event(client);
+    CHECK(is_event(ev, WSS_EVENT_OPEN, cconn));
+    wss_event_free(ev);
+    CHECK_OK(wss_server_active_connections(server, &active));
+    CHECK(active == 1);
+
+    /* Info is available for a pulled connection id. */
+    {
+        wss_conn_info *info = NULL;
+        if (CHECK_OK(wss_conn_info_get(sconn, &info))) {
+            CHECK(info->path && strcmp(info->path, "/pull") == 0);
+            CHECK(info->peer_certificate == NULL); /* no client certificate requested */
+            CHECK(nonempty(info->tls_version));
+        }
+        wss_conn_info_free(info);
+    }
+
+    /* MESSAGE events, echoed by this thread; order is kept. */
+    round_trip(server, client, sconn, cconn, WSS_MESSAGE_TEXT, (const unsigned char *)"hi", 2);
+    fill_pattern(buf, sizeof buf, 5);
+    round_trip(server, client, sconn, cconn, WSS_MESSAGE_BINARY, buf, sizeof buf);
+    round_trip(server, client, sconn, cconn, WSS_MESSAGE_BINARY, NULL, 0);
+    for (i = 0; i < 5; i++) {
+        buf[0] = (unsigned char)('0' + i);
+        CHECK_OK(wss_send(cconn, buf, 1, WSS_MESSAGE_TEXT));
+    }
+    for (i = 0; i < 5; i++) {
+        ev = server_event(server);
+        if (CHECK(is_event(ev, WSS_EVENT_MESSAGE, sconn)))
+            CHECK(ev->len == 1 && ev->data[0] == (unsigned char)('0' + i));
+        wss_event_free(ev);
+    }
+
+    /* PONG answers a ping (the server answers by itself, no server event). */
+    CHECK_OK(wss_ping(cconn, (const uint8_t *)"ping!", 5));
+    ev = client_event(client);
+    if (CHECK(is_event(ev, WSS_EVENT_PONG, cconn))) CHECK(same_payload(ev, "ping!", 5));
+    wss_event_free(ev);
+
+    /* CLOSE on both ends; then the client has no more events. */
+    CHECK_OK(wss_client_close(client, 1000, "done", WAIT_MS));
+    ev = server_event(server);
+    if (CHECK(is_event(ev, WSS_EVENT_CLOSE, sconn))) {
+        CHECK(ev->close_code == 1000);
+        CHECK(ev->reason && strcmp(ev->reason, "done") == 0);
+    }
+    wss_event_free(ev);
+    ev = client_event(client);
+    if (CHECK(is_event(ev, WSS_EVENT_CLOSE, cconn))) CHECK(ev->close_code == 1000);
+    wss_event_free(ev);
+    ev = NULL;
+    CHECK_ERR(wss_client_next_event(client, 0, &ev), WSS_ERR_CLOSED);
+    CHECK(ev == NULL);
+    CHECK_ERR(wss_client_next_event(client, 10, &ev), WSS_ERR_CLOSED);
+    CHECK_ERR(wss_send(sconn, buf, 1, WSS_MESSAGE_BINARY), WSS_ERR_NOT_CONNECTED);
+
+    /* Server: idle again, then closed and drained. Once wss_server_close has returned, every
+     * event is queued, so draining with timeout 0 sees them all. */
+    CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_TIMEOUT);
+    CHECK_OK(wss_server_close(server, WAIT_MS));
+    drained = 0;
+    for (i = 0; i < 100; i++) {
+        rc = wss_server_next_event(server, 0, &ev);
+        if (rc != WSS_OK) {
+            drained = rc == WSS_ERR_CLOSED;
+            if (!drained) dump_last_error("drain");
+            break;
+        }
+        wss_event_free(ev);
+        ev = NULL;
+    }
+    CHECK(drained);
+    CHECK(ev == NULL);
+    /* A closed, drained endpoint answers WSS_ERR_CLOSED at once, whatever the timeout (a host
+     * loop `while (wss_server_next_event(s, long_timeout, &ev) == WSS_OK)` must not stall). */
+    {
+        double t0 = now_ms(), took;
+        CHECK_ERR(wss_server_next_event(server, CLOSED_TIMEOUT_MS, &ev), WSS_ERR_CLOSED);
+        took = now_ms() - t0;
+        if (!CHECK(took < CLOSED_TIMEOUT_MS / 2))
+            fprintf(stderr, "  wss_server_next_event on a closed server took %.0f ms\n", took);
+        t0 = now_ms();
+        CHECK_ERR(wss_client_next_event(client, CLOSED_TIMEOUT_MS, &ev), WSS_ERR_CLOSED);
+        took = now_ms() - t0;
+        if (!CHECK(took < CLOSED_TIMEOUT_MS / 2))
+            fprintf(stderr, "  wss_client_next_event on a closed client took %.0f ms\n", took);
+    }
+
+    callback_mode_rejects_pull();
+
+out:
+    wss_client_free(client);
+    wss_server_free(server);
+    wss_tls_config_free(ctls);
+    wss_tls_config_free(stls);
+    wss_options_free(opts);
+    return check_summary();
+}
