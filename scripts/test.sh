@@ -59,7 +59,8 @@ cargo fmt --all -- --check
 log "cargo clippy"
 cargo clippy --all-targets -- -D warnings
 log "cargo test"
-cargo test
+mkdir -p target
+cargo test 2>&1 | tee target/test-output.txt
 if [ "$SOAK" = 1 ]; then
   log "soak: 10,000 concurrent wss connections"
   cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections
@@ -67,3 +68,6 @@ fi
 log "benchmark harness smoke (--quick)"
 ./scripts/bench.sh --quick
 log "all tests passed"
+# One closing line for the whole run: the sum of every cargo test result line.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' target/test-output.txt
