@@ -393,7 +393,9 @@ impl Worker {
         let phase = match &server.ssl {
             Some(ctx) => {
                 let stream = Ssl::new(ctx).and_then(|mut ssl| {
-                    verify::attach(&mut ssl);
+                    if server.verify_peer {
+                        verify::attach(&mut ssl);
+                    }
                     SslStream::new(ssl, Tcp::tracked(tcp))
                 });
                 match stream {

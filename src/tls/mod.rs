@@ -432,6 +432,9 @@ impl TlsConfig {
             }
             b.set_client_ca_list(names);
             b.set_session_id_context(b"wss")?;
+            // One TLS 1.3 session ticket per handshake (OpenSSL sends two by default): each is
+            // encrypted and sent by the server, and a client resumes with one at a time.
+            b.set_num_tickets(1)?;
             if let Some(dh) = &self.dh {
                 b.set_tmp_dh(dh)?;
             }
