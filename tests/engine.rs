@@ -495,3 +495,41 @@ fn many_threads_send_while_others_close() {
     }
     server.shutdown(WAIT).unwrap();
 }
+
+/// Echoes, but panics on the message "boom".
+struct Panicky;
+
+impl Handler for Panicky {
+    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+        if data == b"boom" {
+            panic!("host handler bug");
+        }
+        conn.send(kind, data).unwrap();
+    }
+}
+
+#[test]
+fn a_panicking_handler_closes_only_its_connection_with_1011() {
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            io_threads: 1,
+            ..Default::default()
+        },
+        Arc::new(Panicky),
+    )
+    .unwrap();
+    let url = format!("ws://127.0.0.1:{}/", server.port());
+    let (h1, rx1) = recorder(false);
+    let (h2, rx2) = recorder(false);
+    let victim = Client::connect(&url, &ClientConfig::default(), h1).unwrap();
+    let bystander = Client::connect(&url, &ClientConfig::default(), h2).unwrap();
+    wait_open(&rx1);
+    wait_open(&rx2);
+    victim.connection().send_text("boom").unwrap();
+    assert_eq!(wait_close(&rx1).0, 1011);
+    // Same I/O thread, still serving.
+    bystander.connection().send_text("still here").unwrap();
+    assert_eq!(wait_msg(&rx2).1, b"still here");
+    server.shutdown(WAIT).unwrap();
+}

@@ -5,6 +5,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -169,15 +170,15 @@ impl Worker {
             for ev in events.iter() {
                 match ev.token() {
                     WAKER => {}
-                    LISTENER => self.accept_ready(),
+                    LISTENER => self.guarded(None, |w| w.accept_ready()),
                     Token(k) => {
                         let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-                        self.drive(k, readable, ev.is_writable());
+                        self.guarded(Some(k), |w| w.drive(k, readable, ev.is_writable()));
                     }
                 }
             }
             for k in std::mem::take(&mut self.again) {
-                self.drive(k, true, false);
+                self.guarded(Some(k), |w| w.drive(k, true, false));
             }
             if !self.drain_commands() {
                 break;
@@ -185,6 +186,58 @@ impl Worker {
             self.fire_timers();
         }
         self.drop_all();
+    }
+
+    /// Run one step for connection `key` (or for the worker), containing panics from host
+    /// handlers or from this library: the connection concerned is closed with 1011 and an
+    /// `Internal` error, the thread and every other connection carry on.
+    fn guarded(&mut self, key: Option<usize>, f: impl FnOnce(&mut Self)) {
+        let Err(panic) = catch_unwind(AssertUnwindSafe(|| f(self))) else {
+            return;
+        };
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let Some(key) = key.filter(|k| self.conns.contains(*k)) else {
+            return;
+        };
+        let peer = self.conns[key].peer;
+        let err = Error::new(
+            ErrorKind::Internal,
+            format!("a callback or internal step panicked: {what}"),
+        )
+        .with_peer(Some(peer))
+        .with_hint("the connection was closed with 1011; other connections are unaffected");
+        let ending = catch_unwind(AssertUnwindSafe(|| {
+            if let Phase::Open(ws) = &mut self.conns[key].phase {
+                let frame = CloseFrame {
+                    code: CloseCode::from(close_code::INTERNAL),
+                    reason: "internal error".into(),
+                };
+                let _ = ws.close(Some(frame));
+                let _ = ws.flush();
+            }
+            self.finish(key, End::err(close_code::INTERNAL, err));
+        }));
+        if ending.is_err() {
+            // The close callbacks panicked too: drop the connection without further calls.
+            if let Some(mut c) = self.conns.try_remove(key) {
+                if let Phase::Open(ws) = &mut c.phase {
+                    let _ = self.poll.registry().deregister(ws.get_mut().tcp());
+                }
+                if let Some(conn) = &c.conn {
+                    conn::unregister(c.id);
+                    conn.shared.mark_closed(close_code::INTERNAL, "");
+                }
+                if c.counted {
+                    if let Some(server) = &c.ep.server {
+                        server.release();
+                    }
+                }
+            }
+        }
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
@@ -213,7 +266,7 @@ impl Worker {
                     Ok(Cmd::Stop) => return false,
                     Ok(cmd) => {
                         any = true;
-                        self.command(cmd);
+                        self.guarded(None, |w| w.command(cmd));
                     }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return false,
@@ -222,7 +275,7 @@ impl Worker {
             for k in std::mem::take(&mut self.dirty) {
                 if let Some(c) = self.conns.get_mut(k) {
                     c.dirty = false;
-                    self.pump(k);
+                    self.guarded(Some(k), |w| w.pump(k));
                 }
             }
             if !any && self.rx.is_empty() {
@@ -1031,7 +1084,7 @@ impl Worker {
             }
             self.timers.pop();
             if self.conns.get(key).is_some_and(|c| c.id == id) {
-                self.timer(key, now);
+                self.guarded(Some(key), |w| w.timer(key, now));
             }
         }
     }
