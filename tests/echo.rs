@@ -125,3 +125,32 @@ fn pings_are_answered() {
     assert!(client.connection().ping(&[0u8; 126]).is_err());
     server.shutdown(WAIT).unwrap();
 }
+
+#[test]
+fn wss_over_ipv6_loopback_verifies_the_ip_san() {
+    let (h, _srx) = recorder(true);
+    let config = ServerConfig {
+        tls: Some(server_tls()),
+        ..Default::default()
+    };
+    let server = match Server::bind("[::1]:0", config, h) {
+        Ok(s) => s,
+        // A machine without IPv6 loopback cannot run this test; everything else still does.
+        Err(e) if e.kind == wss::ErrorKind::Io => {
+            eprintln!("skipping: no IPv6 loopback ({e})");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let (ch, crx) = recorder(false);
+    let cconf = ClientConfig {
+        tls: Some(client_tls()),
+        ..Default::default()
+    };
+    let client = Client::connect(&format!("wss://[::1]:{}/v6", server.port()), &cconf, ch).unwrap();
+    wait_open(&crx);
+    assert!(client.connection().info().remote.is_ipv6());
+    client.connection().send_text("over v6").unwrap();
+    assert_eq!(wait_msg(&crx).1, b"over v6");
+    server.shutdown(WAIT).unwrap();
+}
