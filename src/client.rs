@@ -187,6 +187,7 @@ impl Client {
         let shared = ConnShared::new(
             info,
             worker.clone(),
+            handler.clone(),
             usize::MAX,
             config.limits.send_queue_limit,
         );
@@ -196,7 +197,6 @@ impl Client {
         worker.submit(Cmd::Adopt {
             ws: Box::new(ws),
             conn: shared.clone(),
-            handler,
             ep,
         });
         Ok(Client {

@@ -14,7 +14,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::Message;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::MessageKind;
+use crate::handler::{Handler, MessageKind};
 use crate::io::{Cmd, WorkerShared};
 use crate::tls::TlsInfo;
 
@@ -72,6 +72,8 @@ pub(crate) const CLOSED: u8 = 3;
 pub(crate) struct ConnShared {
     pub info: ConnInfo,
     pub worker: Arc<WorkerShared>,
+    /// The connection's handler, also told about sends that raced with the end.
+    pub handler: Arc<dyn Handler>,
     /// Slab key on the worker (set by the worker when it takes the connection).
     pub key: AtomicUsize,
     /// Bytes queued or written into the protocol buffer but not yet handed to the socket.
@@ -87,12 +89,14 @@ impl ConnShared {
     pub(crate) fn new(
         info: ConnInfo,
         worker: Arc<WorkerShared>,
+        handler: Arc<dyn Handler>,
         key: usize,
         queue_limit: usize,
     ) -> Arc<Self> {
         Arc::new(ConnShared {
             info,
             worker,
+            handler,
             key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,

@@ -22,7 +22,6 @@ pub(crate) use endpoint::{Endpoint, ServerSide};
 
 use crate::conn::ConnShared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::Handler;
 use crate::stream::Stream;
 
 /// Token of each worker's waker.
@@ -61,7 +60,6 @@ pub(crate) enum Cmd {
     Adopt {
         ws: Box<WebSocket<Stream>>,
         conn: Arc<ConnShared>,
-        handler: Arc<dyn Handler>,
         ep: Arc<Endpoint>,
     },
     /// Stop listening and close every connection of `ep` with `code` (graceful shutdown).

@@ -79,7 +79,6 @@ struct Conn {
     peer: SocketAddr,
     ep: Arc<Endpoint>,
     phase: Phase,
-    handler: Option<Arc<dyn Handler>>,
     conn: Option<Connection>,
     queue: VecDeque<Out>,
     /// Bytes handed to tungstenite since the last complete flush.
@@ -308,7 +307,22 @@ impl Worker {
                     self.mark_dirty(k);
                 }
                 None => {
+                    // The send passed the open check just before the connection ended: too late
+                    // to deliver, so say so (this may follow on_close).
                     conn.buffered.fetch_sub(len, Ordering::AcqRel);
+                    if matches!(msg, Message::Text(_) | Message::Binary(_)) {
+                        let e = Error::new(
+                            ErrorKind::NotConnected,
+                            format!("a {len}-byte message was not delivered: the connection closed while it was being queued"),
+                        )
+                        .with_peer(Some(conn.info.remote));
+                        conn.handler.on_error(
+                            Some(&Connection {
+                                shared: conn.clone(),
+                            }),
+                            &e,
+                        );
+                    }
                 }
             },
             Cmd::Close { conn, code, reason } => {
@@ -342,12 +356,7 @@ impl Worker {
                     }
                 }
             }
-            Cmd::Adopt {
-                ws,
-                conn,
-                handler,
-                ep,
-            } => self.adopt(*ws, conn, handler, ep),
+            Cmd::Adopt { ws, conn, ep } => self.adopt(*ws, conn, ep),
             Cmd::CloseAll { ep, code } => self.close_all(&ep, code),
             Cmd::Stop => {}
         }
@@ -477,7 +486,6 @@ impl Worker {
             peer,
             ep: ep.clone(),
             phase,
-            handler: None,
             conn: None,
             queue: VecDeque::new(),
             unflushed: 0,
@@ -518,13 +526,8 @@ impl Worker {
     }
 
     /// An open client connection handed over by `client::connect`.
-    fn adopt(
-        &mut self,
-        mut ws: WebSocket<Stream>,
-        shared: Arc<ConnShared>,
-        handler: Arc<dyn Handler>,
-        ep: Arc<Endpoint>,
-    ) {
+    fn adopt(&mut self, mut ws: WebSocket<Stream>, shared: Arc<ConnShared>, ep: Arc<Endpoint>) {
+        let handler = shared.handler.clone();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         shared.key.store(key, Ordering::Release);
@@ -550,7 +553,6 @@ impl Worker {
             peer: shared.info.remote,
             ep,
             phase: Phase::Open(Box::new(ws)),
-            handler: Some(handler),
             conn: Some(Connection { shared }),
             queue: VecDeque::new(),
             unflushed: 0,
@@ -881,10 +883,14 @@ impl Worker {
                     Some(c.ep.ws_config),
                 );
                 c.phase = Phase::Open(Box::new(ws));
-                let shared =
-                    ConnShared::new(info, self.shared.clone(), key, c.ep.limits.send_queue_limit);
+                let shared = ConnShared::new(
+                    info,
+                    self.shared.clone(),
+                    handler,
+                    key,
+                    c.ep.limits.send_queue_limit,
+                );
                 c.conn = Some(Connection { shared });
-                c.handler = Some(handler);
                 c.deadline = None;
                 self.opened(key);
                 // Frames the client sent right behind its request are already buffered.
@@ -898,13 +904,13 @@ impl Worker {
     /// The WebSocket is open: publish it and tell the host.
     fn opened(&mut self, key: usize) {
         let c = &mut self.conns[key];
-        let (Some(conn), Some(handler)) = (&c.conn, &c.handler) else {
+        let Some(conn) = &c.conn else {
             return;
         };
         conn::register(&conn.shared);
         c.last_rx = Instant::now();
         let keepalive = c.ep.keepalive;
-        handler.on_open(conn);
+        conn.shared.handler.on_open(conn);
         if let Some(ka) = keepalive {
             let at = Instant::now() + ka.interval;
             let id = self.conns[key].id;
@@ -919,7 +925,7 @@ impl Worker {
         let Phase::Open(ws) = &mut c.phase else {
             return;
         };
-        let (Some(conn), Some(handler)) = (&c.conn, &c.handler) else {
+        let Some(conn) = &c.conn else {
             return;
         };
         let mut received = false;
@@ -936,13 +942,19 @@ impl Worker {
                     budget -= 1;
                     match msg {
                         Message::Text(t) => {
-                            handler.on_message(conn, MessageKind::Text, t.as_bytes())
+                            conn.shared
+                                .handler
+                                .on_message(conn, MessageKind::Text, t.as_bytes())
                         }
-                        Message::Binary(b) => handler.on_message(conn, MessageKind::Binary, &b),
+                        Message::Binary(b) => {
+                            conn.shared
+                                .handler
+                                .on_message(conn, MessageKind::Binary, &b)
+                        }
                         Message::Ping(_) => {}
                         Message::Pong(p) => {
                             c.ping_sent = None;
-                            handler.on_pong(conn, &p);
+                            conn.shared.handler.on_pong(conn, &p);
                         }
                         Message::Close(frame) => {
                             // tungstenite queued the reply; send it, then finish.
@@ -1172,8 +1184,9 @@ impl Worker {
                 server.release();
             }
         }
-        match (&c.conn, &c.handler) {
-            (Some(conn), Some(handler)) => {
+        match &c.conn {
+            Some(conn) => {
+                let handler = &conn.shared.handler;
                 conn.shared.state.store(CLOSED, Ordering::Release);
                 conn::unregister(c.id);
                 if let Some(e) = &end.error {
