@@ -706,8 +706,9 @@ wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
 
 /**
  * Free a server. NULL is a no-op. Never blocks on the I/O threads (safe from a finalizer); a
- * server not closed first is stopped abruptly (peers see 1006). After it returns no callback
- * runs with this server's `user_data` (from inside a callback: none after that callback).
+ * server not closed first is stopped abruptly (peers see 1006). It waits (up to 2 s) for
+ * callbacks already running on I/O threads; after it returns no new callback starts with this
+ * server's `user_data`.
  *
  * # Safety
  * `server` NULL or a live handle, freed once.
@@ -765,7 +766,8 @@ wss_result wss_client_close(struct wss_client *client,
 
 /**
  * Free a client. NULL is a no-op. Never blocks; an open connection gets a normal close without
- * waiting. After it returns no callback runs with this client's `user_data`.
+ * waiting. It waits (up to 2 s) for callbacks already running; after it returns no new callback
+ * starts with this client's `user_data`.
  *
  * # Safety
  * `client` NULL or a live handle, freed once.

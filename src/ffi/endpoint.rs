@@ -193,8 +193,9 @@ pub unsafe extern "C" fn wss_server_close(server: *mut wss_server, timeout_ms: u
 }
 
 /// Free a server. NULL is a no-op. Never blocks on the I/O threads (safe from a finalizer); a
-/// server not closed first is stopped abruptly (peers see 1006). After it returns no callback
-/// runs with this server's `user_data` (from inside a callback: none after that callback).
+/// server not closed first is stopped abruptly (peers see 1006). It waits (up to 2 s) for
+/// callbacks already running on I/O threads; after it returns no new callback starts with this
+/// server's `user_data`.
 ///
 /// # Safety
 /// `server` NULL or a live handle, freed once.
@@ -313,7 +314,8 @@ pub unsafe extern "C" fn wss_client_close(
 }
 
 /// Free a client. NULL is a no-op. Never blocks; an open connection gets a normal close without
-/// waiting. After it returns no callback runs with this client's `user_data`.
+/// waiting. It waits (up to 2 s) for callbacks already running; after it returns no new callback
+/// starts with this client's `user_data`.
 ///
 /// # Safety
 /// `client` NULL or a live handle, freed once.

@@ -241,6 +241,9 @@ pub(crate) enum Sink {
     Pull(std::sync::Arc<PullQueue>),
 }
 
+/// Longest time `*_free` waits for callbacks already running.
+const FREE_WAIT: Duration = Duration::from_secs(2);
+
 /// A `Handler` that forwards to C. `gate` lets `*_free` wait for running callbacks and then
 /// stop further ones, so `user_data` is never used after free.
 pub(crate) struct CHandler {
@@ -263,12 +266,14 @@ impl CHandler {
         }
     }
 
-    /// Stop delivering events. Waits for callbacks running on other threads to return, except
-    /// when called from an I/O thread (inside a callback), where waiting could deadlock.
+    /// Stop delivering events. Waits (at most `FREE_WAIT`) for callbacks running on other threads
+    /// to return, except when called from an I/O thread (inside a callback), where waiting could
+    /// deadlock. The bound keeps a finalizer at process exit from hanging on a callback that a
+    /// shutting-down runtime never lets finish.
     pub(crate) fn disable(&self) {
         self.alive.store(false, Ordering::Release);
         if !in_io_thread() {
-            drop(self.gate.write());
+            drop(self.gate.try_write_for(FREE_WAIT));
         }
     }
 
