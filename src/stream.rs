@@ -48,6 +48,13 @@ impl Tcp {
     pub(crate) fn readable(&mut self) {
         self.drained = false;
     }
+
+    /// The peer closed its side: a short read no longer means "nothing more until the next
+    /// event" (the end of stream is pending and raises no further event), so stop tracking.
+    pub(crate) fn untrack(&mut self) {
+        self.track = false;
+        self.drained = false;
+    }
 }
 
 impl Read for Tcp {
@@ -103,6 +110,11 @@ impl Stream {
     /// A readiness event arrived: the next read goes to the socket again.
     pub(crate) fn readable(&mut self) {
         self.inner().readable();
+    }
+
+    /// The peer closed its side: see [`Tcp::untrack`].
+    pub(crate) fn untrack(&mut self) {
+        self.inner().untrack();
     }
 
     /// The TLS session, if any.

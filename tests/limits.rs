@@ -502,3 +502,23 @@ fn frames_pipelined_behind_the_request_are_read() {
     s.write_all(&bytes).unwrap();
     assert_eq!(wait_msg(&rx), (MessageKind::Text, b"early".to_vec()));
 }
+
+#[test]
+fn data_followed_at_once_by_eof_is_read_and_the_end_seen() {
+    // The last frame and the FIN often arrive before the server wakes up: it must deliver the
+    // message and still notice the end (no further readiness event comes for it).
+    let (h, rx) = recorder(false);
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+    for i in 0..20u8 {
+        let mut s = raw_ws(server.port());
+        let open = wait_open(&rx);
+        s.write_all(&frame(0x82, &[i; 10])).unwrap();
+        s.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(wait_msg(&rx), (MessageKind::Binary, vec![i; 10]));
+        let code = until(&rx, |e| match e {
+            Ev::Close(id, code, _) if *id == open.id() => Some(*code),
+            _ => None,
+        });
+        assert_eq!(code, 1006);
+    }
+}

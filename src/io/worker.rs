@@ -171,7 +171,11 @@ impl Worker {
                     WAKER => {}
                     LISTENER => self.guarded(None, |w| w.accept_ready()),
                     Token(k) => {
-                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        let closed = ev.is_read_closed() || ev.is_error();
+                        let readable = ev.is_readable() || closed;
+                        if closed {
+                            self.peer_closed(k);
+                        }
                         self.guarded(Some(k), |w| w.drive(k, readable, ev.is_writable()));
                     }
                 }
@@ -568,6 +572,22 @@ impl Worker {
     }
 
     // ---------------------------------------------------------------- driving phases
+
+    /// The peer shut down its side (or the socket failed): reads must reach the kernel from now
+    /// on to see the end, so stop skipping reads after short ones.
+    fn peer_closed(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        match &mut c.phase {
+            Phase::Tls(s) => s.get_mut().untrack(),
+            Phase::Request { stream, .. }
+            | Phase::Response { stream, .. }
+            | Phase::Drain(stream) => stream.untrack(),
+            Phase::Open(ws) => ws.get_mut().untrack(),
+            Phase::Gone => {}
+        }
+    }
 
     /// Make progress on connection `key` after readiness (or a command).
     fn drive(&mut self, key: usize, readable: bool, writable: bool) {
