@@ -154,3 +154,42 @@ fn wss_over_ipv6_loopback_verifies_the_ip_san() {
     assert_eq!(wait_msg(&crx).1, b"over v6");
     server.shutdown(WAIT).unwrap();
 }
+
+/// Sends a welcome message as soon as a connection opens.
+struct Welcome;
+
+impl wss::Handler for Welcome {
+    fn on_open(&self, conn: &wss::Connection) {
+        conn.send_text("welcome").unwrap();
+    }
+}
+
+#[test]
+fn a_message_sent_right_after_the_upgrade_reaches_the_client() {
+    // The welcome often arrives together with the 101 response, so the client has it buffered
+    // (in the handshake's leftover bytes or OpenSSL's read-ahead) before its I/O thread takes
+    // the socket: it must be delivered without waiting for more traffic.
+    for secure in [false, true] {
+        let config = ServerConfig {
+            tls: secure.then(server_tls),
+            ..Default::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config, Arc::new(Welcome)).unwrap();
+        let scheme = if secure { "wss" } else { "ws" };
+        let cconf = ClientConfig {
+            tls: secure.then(client_tls),
+            ..Default::default()
+        };
+        for _ in 0..20 {
+            let (ch, crx) = recorder(false);
+            let _c = Client::connect(
+                &format!("{scheme}://localhost:{}/", server.port()),
+                &cconf,
+                ch,
+            )
+            .unwrap();
+            assert_eq!(wait_msg(&crx), (MessageKind::Text, b"welcome".to_vec()));
+        }
+        server.shutdown(WAIT).unwrap();
+    }
+}

@@ -533,3 +533,32 @@ fn a_panicking_handler_closes_only_its_connection_with_1011() {
     assert_eq!(wait_msg(&rx2).1, b"still here");
     server.shutdown(WAIT).unwrap();
 }
+
+#[test]
+fn buffered_amount_stays_sane_when_sends_race_the_end() {
+    // A host thread keeps sending while the peer vanishes: sends accepted just before the end
+    // reach the I/O thread after it finished the connection; the counter must not wrap.
+    for _ in 0..10 {
+        let (h, srx) = recorder(false);
+        let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
+        let peer = stalled_peer(server.port());
+        let conn = wait_open(&srx);
+        let sender = {
+            let conn = conn.clone();
+            std::thread::spawn(move || {
+                let msg = vec![7u8; 4096];
+                let mut n = 0usize;
+                while conn.send_binary(&msg).is_ok() || conn.is_open() {
+                    n += 1;
+                }
+                n
+            })
+        };
+        drop(peer);
+        wait_close(&srx);
+        sender.join().unwrap();
+        let left = conn.buffered_amount();
+        assert!(left <= 16 << 20, "buffered amount wrapped: {left:#x}");
+        server.shutdown(WAIT).unwrap();
+    }
+}

@@ -522,3 +522,47 @@ fn data_followed_at_once_by_eof_is_read_and_the_end_seen() {
         assert_eq!(code, 1006);
     }
 }
+
+/// Tells the first open connection about every error the server sees.
+#[derive(Default)]
+struct Notifier {
+    conn: parking_lot::Mutex<Option<wss::Connection>>,
+}
+
+impl wss::Handler for Notifier {
+    fn on_open(&self, c: &wss::Connection) {
+        *self.conn.lock() = Some(c.clone());
+    }
+    fn on_error(&self, _c: Option<&wss::Connection>, e: &wss::Error) {
+        if let Some(c) = &*self.conn.lock() {
+            let _ = c.send_text(&format!("saw: {:?}", e.kind));
+        }
+    }
+}
+
+#[test]
+fn sends_from_timer_callbacks_go_out_without_other_traffic() {
+    // The handshake-timeout error is reported from a timer on the I/O thread; a send made in
+    // that callback must be written at once, not when some unrelated event wakes the thread.
+    let limits = Limits {
+        handshake_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let config = ServerConfig {
+        io_threads: 1,
+        limits,
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", config, Arc::new(Notifier::default())).unwrap();
+    let (h, rx) = recorder(false);
+    let _client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        h,
+    )
+    .unwrap();
+    wait_open(&rx);
+    let _silent = raw(server.port()); // never sends a request: times out
+    let (_, text) = wait_msg(&rx);
+    assert_eq!(text, b"saw: Timeout");
+}

@@ -187,6 +187,10 @@ impl Worker {
                 break;
             }
             self.fire_timers();
+            // Callbacks run by timers may have queued commands from this thread (no wake).
+            if !self.drain_commands() {
+                break;
+            }
         }
         self.drop_all();
     }
@@ -526,7 +530,7 @@ impl Worker {
             return;
         }
         self.set_deadline(key, now + ep.limits.handshake_timeout);
-        self.drive(key, true, true);
+        self.guarded(Some(key), |w| w.drive(key, true, true));
     }
 
     /// An open client connection handed over by `client::connect`.
@@ -569,6 +573,11 @@ impl Worker {
             dirty: false,
         });
         self.opened(key);
+        // Frames that came with the 101 are already buffered (in `leftover` or in OpenSSL's
+        // read-ahead): with the kernel buffer empty no readiness event would announce them.
+        if self.conns.contains(key) {
+            self.read_messages(key);
+        }
     }
 
     // ---------------------------------------------------------------- driving phases
@@ -1232,7 +1241,16 @@ impl Worker {
                     .with_peer(Some(c.peer));
                     handler.on_error(Some(conn), &e);
                 }
-                conn.shared.buffered.store(0, Ordering::Release);
+                // Release exactly what this worker still accounts for; sends still in the channel
+                // subtract their own length when they arrive (`command`, no key).
+                let queued: usize = c
+                    .queue
+                    .iter()
+                    .map(|o| if let Out::Msg(_, l) = o { *l } else { 0 })
+                    .sum();
+                conn.shared
+                    .buffered
+                    .fetch_sub(c.unflushed + queued, Ordering::AcqRel);
                 handler.on_close(conn, end.code, &end.reason);
                 conn.shared.mark_closed(end.code, &end.reason);
             }
