@@ -11,6 +11,7 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 use once_cell::sync::OnceCell;
 use openssl::ssl::{ErrorCode, Ssl, SslStream};
+use openssl::x509::verify::X509CheckFlags;
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
@@ -329,6 +330,11 @@ impl Link {
             ssl.set_hostname(&name)?;
         }
         if tls.verifies_hostname() {
+            // Names come from subjectAltName only (no fallback to the subject CN), and no
+            // partial wildcards like "w*.example".
+            ssl.param_mut().set_hostflags(
+                X509CheckFlags::NEVER_CHECK_SUBJECT | X509CheckFlags::NO_PARTIAL_WILDCARDS,
+            );
             match ip {
                 Some(ip) => ssl.param_mut().set_ip(ip)?,
                 None => ssl.param_mut().set_host(&name)?,

@@ -1021,3 +1021,38 @@ fn skipping_hostname_verification_still_verifies_the_chain() {
         server.shutdown(WAIT).unwrap();
     }
 }
+
+#[test]
+fn host_names_come_from_subject_alt_names_only() {
+    // A certificate whose only name is its CN (no SAN) is not accepted for that name, and a
+    // partial wildcard SAN does not match.
+    let p = pki();
+    let cn_only =
+        p.ca.issue(&wss::pki::CertSpec::server("localhost", &[], &[]))
+            .unwrap();
+    let mut tls = TlsConfig::new();
+    tls.load_pem_chain_mem(
+        &cn_only.cert_pem().unwrap(),
+        &cn_only.key_pem().unwrap(),
+        None,
+    )
+    .unwrap();
+    let (server, _srx) = serve(tls);
+    let err = connect_err("localhost", &server, client_tls());
+    assert_eq!(err.kind, ErrorKind::CertVerify, "{err}");
+    assert_eq!(err.verify.as_ref().unwrap().code, HOSTNAME_MISMATCH);
+
+    let wild =
+        p.ca.issue(&wss::pki::CertSpec::server("w", &["l*host"], &[]))
+            .unwrap();
+    let mut tls = TlsConfig::new();
+    tls.load_pem_chain_mem(&wild.cert_pem().unwrap(), &wild.key_pem().unwrap(), None)
+        .unwrap();
+    let (server, _srx) = serve(tls);
+    let err = connect_err("localhost", &server, client_tls());
+    assert_eq!(
+        err.verify.as_ref().unwrap().code,
+        HOSTNAME_MISMATCH,
+        "{err}"
+    );
+}
