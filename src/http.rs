@@ -144,10 +144,24 @@ pub(crate) fn check_upgrade(req: &Request) -> std::result::Result<String, Refusa
     if req.header("Sec-WebSocket-Version").map(str::trim) != Some("13") {
         return Err(Refusal::new(426, "Upgrade Required"));
     }
+    if req.header("Host").is_none_or(|h| h.trim().is_empty()) {
+        return Err(Refusal::new(400, "Bad Request"));
+    }
     match req.header("Sec-WebSocket-Key").map(str::trim) {
-        Some(k) if k.len() == 24 => Ok(k.to_string()),
+        Some(k) if valid_key(k) => Ok(k.to_string()),
         _ => Err(Refusal::new(400, "Bad Request")),
     }
+}
+
+/// Whether `k` is the base64 encoding of 16 bytes (RFC 6455 section 4.1): 22 significant
+/// characters, the last carrying only 2 bits, then "==".
+fn valid_key(k: &str) -> bool {
+    let b = k.as_bytes();
+    let b64 = |c: u8| c.is_ascii_alphanumeric() || c == b'+' || c == b'/';
+    b.len() == 24
+        && b[22..] == *b"=="
+        && b[..22].iter().all(|c| b64(*c))
+        && matches!(b[21], b'A' | b'Q' | b'g' | b'w')
 }
 
 /// Whether a header name/value is safe to put on the wire (no CR/LF injection).
@@ -274,6 +288,30 @@ pub(crate) fn parse_response(
             "server sent a wrong Sec-WebSocket-Accept",
         ));
     }
+    let has_token = |name: &str, token: &str| {
+        resp.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .flat_map(|h| {
+                String::from_utf8_lossy(h.value)
+                    .split(',')
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+            })
+            .any(|t| t == token)
+    };
+    if !has_token("Connection", "upgrade") {
+        return Err(Error::new(
+            ErrorKind::Handshake,
+            "server response lacks 'Connection: Upgrade'",
+        ));
+    }
+    if let Some(ext) = get("Sec-WebSocket-Extensions").filter(|e| !e.is_empty()) {
+        return Err(Error::new(
+            ErrorKind::Handshake,
+            format!("server enabled extensions we did not offer: {ext}"),
+        ));
+    }
     if !get("Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(Error::new(
             ErrorKind::Handshake,
@@ -317,6 +355,13 @@ mod tests {
         assert_eq!(check_upgrade(&v8).unwrap_err().status, 426);
         let post = req(&ok.replace("GET", "POST"));
         assert_eq!(check_upgrade(&post).unwrap_err().status, 400);
+        let no_host = req(&ok.replace("Host: a\r\n", ""));
+        assert_eq!(check_upgrade(&no_host).unwrap_err().status, 400);
+        // 24 characters but not base64 of 16 bytes.
+        let bad_key = req(&ok.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZR=="));
+        assert_eq!(check_upgrade(&bad_key).unwrap_err().status, 400);
+        let bad_key = req(&ok.replace("dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25j!Q=="));
+        assert_eq!(check_upgrade(&bad_key).unwrap_err().status, 400);
     }
 
     #[test]
@@ -355,6 +400,13 @@ mod tests {
             8192
         )
         .is_err());
+        let no_conn = resp.replace("Connection: Upgrade\r\n", "");
+        assert!(parse_response(no_conn.as_bytes(), &key, &["p".into()], 8192).is_err());
+        let ext = resp.replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        );
+        assert!(parse_response(ext.as_bytes(), &key, &["p".into()], 8192).is_err());
         let refused = refusal_response(&Refusal::new(404, "Not Found"), true);
         let e = parse_response(&refused, &key, &[], 8192).unwrap_err();
         assert_eq!(e.http_status, Some(404));
