@@ -16,7 +16,6 @@ use super::result::*;
 use crate::conn::Connection;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
-use crate::io::in_io_thread;
 
 /// One request header.
 #[repr(C)]
@@ -241,6 +240,11 @@ pub(crate) enum Sink {
     Pull(std::sync::Arc<PullQueue>),
 }
 
+thread_local! {
+    /// The `CHandler` whose host callback is running on this thread (0 = none).
+    static IN_CALLBACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Longest time `*_free` waits for callbacks already running.
 const FREE_WAIT: Duration = Duration::from_secs(2);
 
@@ -266,15 +270,26 @@ impl CHandler {
         }
     }
 
-    /// Stop delivering events. Waits (at most `FREE_WAIT`) for callbacks running on other threads
-    /// to return, except when called from an I/O thread (inside a callback), where waiting could
-    /// deadlock. The bound keeps a finalizer at process exit from hanging on a callback that a
+    /// Stop delivering events. Waits (at most `FREE_WAIT`) for this handler's callbacks running on
+    /// other threads to return, except when called from inside one of its own callbacks, where
+    /// waiting would deadlock. The bound keeps a finalizer at process exit from hanging on a callback that a
     /// shutting-down runtime never lets finish.
     pub(crate) fn disable(&self) {
         self.alive.store(false, Ordering::Release);
-        if !in_io_thread() {
+        if IN_CALLBACK.with(|c| c.get()) != self.addr() {
             drop(self.gate.try_write_for(FREE_WAIT));
         }
+    }
+
+    fn addr(&self) -> usize {
+        self as *const CHandler as usize
+    }
+
+    /// Run `f` (a host callback) marked as "inside this handler's callback" on this thread.
+    fn call(&self, f: impl FnOnce()) {
+        let prev = IN_CALLBACK.with(|c| c.replace(self.addr()));
+        contain(f);
+        IN_CALLBACK.with(|c| c.set(prev));
     }
 
     fn emit(&self, f: impl FnOnce(&wss_callbacks, *mut c_void), p: impl FnOnce() -> Pulled) {
@@ -283,7 +298,7 @@ impl CHandler {
             return;
         }
         match &self.sink {
-            Sink::Callbacks { cb, user_data } => contain(|| f(cb, *user_data)),
+            Sink::Callbacks { cb, user_data } => self.call(|| f(cb, *user_data)),
             Sink::Pull(q) => {
                 let _ = q.tx.send(p());
             }
@@ -345,7 +360,7 @@ impl Handler for CHandler {
             subprotocol_index: -1,
         };
         let mut ok = false;
-        contain(|| {
+        self.call(|| {
             f(*user_data, &view, &mut d);
             ok = true;
         });
@@ -370,7 +385,7 @@ impl Handler for CHandler {
                         .with_peer(Some(req.remote));
                         if let Some(f) = cb.on_error {
                             let c = CError::new(&e);
-                            contain(|| f(*user_data, 0, &c.info));
+                            self.call(|| f(*user_data, 0, &c.info));
                         }
                         return AcceptDecision::Reject {
                             status: 500,
