@@ -1032,7 +1032,8 @@ wss_result wss_tls_config_load_ca_file(struct wss_tls_config *cfg, const char *p
 wss_result wss_tls_config_load_ca_dir(struct wss_tls_config *cfg, const char *path);
 
 /**
- * Load a CRL (PEM or DER); peers it lists are rejected.
+ * Load a CRL (PEM or DER); a peer whose own certificate it lists is rejected (verify error 23).
+ * Only the peer's certificate is checked, so intermediates need no CRL of their own.
  *
  * # Safety
  * `path` a valid NUL-terminated string; `cfg` a live handle.

@@ -162,7 +162,8 @@ pub unsafe extern "C" fn wss_tls_config_load_ca_dir(
     with(cfg, |c| c.load_ca_dir(str_arg(path, "path")?).map(drop))
 }
 
-/// Load a CRL (PEM or DER); peers it lists are rejected.
+/// Load a CRL (PEM or DER); a peer whose own certificate it lists is rejected (verify error 23).
+/// Only the peer's certificate is checked, so intermediates need no CRL of their own.
 ///
 /// # Safety
 /// `path` a valid NUL-terminated string; `cfg` a live handle.

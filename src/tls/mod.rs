@@ -202,7 +202,8 @@ impl TlsConfig {
         Ok(self)
     }
 
-    /// Load a CRL (PEM or DER); peers whose certificate it lists are rejected.
+    /// Load a CRL (PEM or DER); a peer whose own certificate it lists is rejected (verify error
+    /// 23). Only the peer's certificate is checked, so intermediates need no CRL of their own.
     pub fn load_crl_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
         let path = path.as_ref();
         let data = load::read_file(path, "CRL")?;
