@@ -95,6 +95,35 @@ struct Conn {
     dirty: bool,
 }
 
+impl Conn {
+    fn new(
+        id: u64,
+        peer: SocketAddr,
+        ep: Arc<Endpoint>,
+        phase: Phase,
+        conn: Option<Connection>,
+        counted: bool,
+        now: Instant,
+    ) -> Self {
+        Conn {
+            id,
+            peer,
+            ep,
+            phase,
+            conn,
+            queue: VecDeque::new(),
+            unflushed: 0,
+            deadline: None,
+            last_rx: now,
+            ping_sent: None,
+            close_sent: None,
+            close_reason: String::new(),
+            counted,
+            dirty: false,
+        }
+    }
+}
+
 /// Why a connection ends.
 struct End {
     code: u16,
@@ -489,22 +518,7 @@ impl Worker {
         let now = Instant::now();
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        entry.insert(Conn {
-            id,
-            peer,
-            ep: ep.clone(),
-            phase,
-            conn: None,
-            queue: VecDeque::new(),
-            unflushed: 0,
-            deadline: None,
-            last_rx: now,
-            ping_sent: None,
-            close_sent: None,
-            close_reason: String::new(),
-            counted: true,
-            dirty: false,
-        });
+        entry.insert(Conn::new(id, peer, ep.clone(), phase, None, true, now));
         let c = &mut self.conns[key];
         let registered = match &mut c.phase {
             Phase::Tls(s) => self.poll.registry().register(
@@ -556,22 +570,17 @@ impl Worker {
             shared.mark_closed(close_code::ABNORMAL, "");
             return;
         }
-        entry.insert(Conn {
-            id: shared.info.id,
-            peer: shared.info.remote,
+        let (id, peer) = (shared.info.id, shared.info.remote);
+        let conn = Some(Connection { shared });
+        entry.insert(Conn::new(
+            id,
+            peer,
             ep,
-            phase: Phase::Open(Box::new(ws)),
-            conn: Some(Connection { shared }),
-            queue: VecDeque::new(),
-            unflushed: 0,
-            deadline: None,
-            last_rx: now,
-            ping_sent: None,
-            close_sent: None,
-            close_reason: String::new(),
-            counted: false,
-            dirty: false,
-        });
+            Phase::Open(Box::new(ws)),
+            conn,
+            false,
+            now,
+        ));
         self.opened(key);
         // Frames that came with the 101 are already buffered (in `leftover` or in OpenSSL's
         // read-ahead): with the kernel buffer empty no readiness event would announce them.
