@@ -562,3 +562,74 @@ fn buffered_amount_stays_sane_when_sends_race_the_end() {
         server.shutdown(WAIT).unwrap();
     }
 }
+
+/// Read server frames (unmasked) from `bytes`; return the close code of the last frame if it
+/// is a close frame.
+fn last_close_code(bytes: &[u8]) -> Option<u16> {
+    let (mut i, mut last) = (0usize, None);
+    while i + 2 <= bytes.len() {
+        let op = bytes[i] & 0x0f;
+        let (hdr, len) = match bytes[i + 1] & 0x7f {
+            126 => (4, u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize),
+            127 => (
+                10,
+                u64::from_be_bytes(bytes[i + 2..i + 10].try_into().unwrap()) as usize,
+            ),
+            n => (2, n as usize),
+        };
+        last = (op == 8).then(|| u16::from_be_bytes([bytes[i + hdr], bytes[i + hdr + 1]]));
+        i += hdr + len;
+    }
+    last
+}
+
+#[test]
+fn close_reply_is_sent_even_when_the_socket_is_full() {
+    let (h, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            io_threads: 1,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    let mut peer = stalled_peer(server.port());
+    let conn = wait_open(&srx);
+    // 96 MiB is more than loopback buffers hold (receive buffers autotune up to 32 MiB here):
+    // once the first byte arrives, the I/O
+    // thread is writing it and stops only when the socket is full.
+    conn.send_binary(&vec![1u8; 96 << 20]).unwrap();
+    let mut first = [0u8; 1];
+    peer.read_exact(&mut first).unwrap();
+    // The peer closes without reading; our reply has to wait behind the buffered data.
+    let mask = [1u8, 2, 3, 4];
+    let mut close = vec![0x88, 0x80 | 2];
+    close.extend_from_slice(&mask);
+    close.extend(
+        1000u16
+            .to_be_bytes()
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4]),
+    );
+    peer.write_all(&close).unwrap();
+    // Read only once the server has taken the close (else our reading frees the socket and
+    // the reply never has to wait).
+    let deadline = Instant::now() + WAIT;
+    while conn.is_open() {
+        assert!(Instant::now() < deadline, "the server never saw the close");
+        std::thread::yield_now();
+    }
+    // Now read everything: the stream must end with our close frame, not just stop.
+    let mut all = first.to_vec();
+    peer.read_to_end(&mut all).unwrap();
+    assert_eq!(
+        all.len(),
+        10 + (96 << 20) + 4,
+        "the message and the close reply"
+    );
+    assert_eq!(last_close_code(&all), Some(1000));
+    assert_eq!(wait_close(&srx).0, 1000);
+}

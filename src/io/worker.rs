@@ -90,6 +90,8 @@ struct Conn {
     close_sent: Option<u16>,
     /// Reason we sent with our close frame.
     close_reason: String,
+    /// The peer closed and our reply is still being written: how the connection ends once it is.
+    reply_pending: Option<End>,
     /// Counted in the server's active connections.
     counted: bool,
     dirty: bool,
@@ -118,6 +120,7 @@ impl Conn {
             ping_sent: None,
             close_sent: None,
             close_reason: String::new(),
+            reply_pending: None,
             counted,
             dirty: false,
         }
@@ -627,7 +630,7 @@ impl Worker {
             Phase::Request { .. } => self.drive_request(key),
             Phase::Response { .. } => self.drive_response(key),
             Phase::Open(_) => {
-                if readable {
+                if readable && c.reply_pending.is_none() {
                     self.read_messages(key);
                 }
                 if writable && self.conns.contains(key) {
@@ -995,13 +998,25 @@ impl Worker {
                             conn.shared.handler.on_pong(conn, &p);
                         }
                         Message::Close(frame) => {
-                            // tungstenite queued the reply; send it, then finish.
-                            let _ = ws.flush();
-                            end = Some(match (frame, c.close_sent) {
+                            let close = match (frame, c.close_sent) {
                                 (_, Some(ours)) => End::new(ours, c.close_reason.as_str()),
                                 (Some(f), None) => End::new(u16::from(f.code), f.reason.as_str()),
                                 (None, None) => End::new(close_code::NO_STATUS, ""),
-                            });
+                            };
+                            // No more sends: the peer is closing.
+                            conn.shared.state.store(conn::CLOSING, Ordering::Release);
+                            // tungstenite queued our reply behind what is buffered. If the socket
+                            // is full, finish once it is written (or the close timeout passes)
+                            // instead of dropping it: the peer would see no close frame.
+                            match ws.flush() {
+                                Err(tungstenite::Error::Io(e)) if would_block(&e) => {
+                                    c.reply_pending = Some(close);
+                                    let at = Instant::now() + c.ep.limits.close_timeout;
+                                    c.deadline = Some(at);
+                                    self.timers.push(Reverse((at, key, c.id)));
+                                }
+                                _ => end = Some(close),
+                            }
                             break;
                         }
                         Message::Frame(_) => {}
@@ -1037,6 +1052,17 @@ impl Worker {
         let Phase::Open(ws) = &mut c.phase else {
             return;
         };
+        if c.reply_pending.is_some() {
+            // Only our close reply (behind earlier data) is left to write.
+            match ws.flush() {
+                Err(tungstenite::Error::Io(e)) if would_block(&e) => {}
+                _ => {
+                    let end = c.reply_pending.take().expect("checked");
+                    self.finish(key, end);
+                }
+            }
+            return;
+        }
         let mut failed = None;
         loop {
             // Flush what is buffered first, so the socket is the only queue that can be full.
@@ -1144,6 +1170,9 @@ impl Worker {
         if let Some(d) = c.deadline {
             if d <= now {
                 let peer = c.peer;
+                if let Some(end) = c.reply_pending.take() {
+                    return self.finish(key, end);
+                }
                 let end = match (&c.phase, c.close_sent) {
                     (Phase::Open(_), Some(code)) => End::new(code, c.close_reason.as_str()),
                     (Phase::Open(_), None) => return self.keepalive(key, now),
@@ -1166,7 +1195,7 @@ impl Worker {
     fn keepalive(&mut self, key: usize, now: Instant) {
         let c = &mut self.conns[key];
         let Some(ka) = c.ep.keepalive else { return };
-        if c.close_sent.is_some() {
+        if c.close_sent.is_some() || c.reply_pending.is_some() {
             return;
         }
         if let Some(sent) = c.ping_sent {
