@@ -298,8 +298,8 @@ fn shutdown_waits_at_most_the_timeout_for_silent_peers() {
 #[test]
 fn keepalive_detects_dead_peer_and_keeps_live_ones() {
     let ka = Keepalive {
-        interval: Duration::from_millis(50),
-        timeout: Duration::from_millis(150),
+        interval: Duration::from_millis(100),
+        timeout: Duration::from_millis(1500),
     };
     let (h, srx) = recorder(false);
     let server = Server::bind(

@@ -352,7 +352,7 @@ fn malformed_and_oversized_heads() {
 #[test]
 fn slow_handshake_times_out_and_others_continue() {
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(300),
+        handshake_timeout: Duration::from_millis(1500),
         ..Default::default()
     };
     let (server, _h, rx) = server_with(limits);
@@ -377,7 +377,7 @@ fn slow_handshake_times_out_and_others_continue() {
 #[test]
 fn tls_handshake_stall_times_out() {
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(300),
+        handshake_timeout: Duration::from_millis(1500),
         ..Default::default()
     };
     let (h, rx) = recorder(false);
@@ -545,7 +545,7 @@ fn sends_from_timer_callbacks_go_out_without_other_traffic() {
     // The handshake-timeout error is reported from a timer on the I/O thread; a send made in
     // that callback must be written at once, not when some unrelated event wakes the thread.
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(200),
+        handshake_timeout: Duration::from_millis(1500),
         ..Default::default()
     };
     let config = ServerConfig {
