@@ -89,7 +89,8 @@ pub(crate) enum Stream {
 }
 
 impl Stream {
-    fn inner(&mut self) -> &mut Tcp {
+    /// The socket wrapper underneath.
+    pub(crate) fn inner(&mut self) -> &mut Tcp {
         match self {
             Stream::Plain(s) => s,
             Stream::Tls(s) => s.get_mut(),
@@ -105,16 +106,6 @@ impl Stream {
     /// [`Stream::readable`] on every readiness event.
     pub(crate) fn track_short_reads(&mut self) {
         self.inner().track = cfg!(target_os = "linux");
-    }
-
-    /// A readiness event arrived: the next read goes to the socket again.
-    pub(crate) fn readable(&mut self) {
-        self.inner().readable();
-    }
-
-    /// The peer closed its side: see [`Tcp::untrack`].
-    pub(crate) fn untrack(&mut self) {
-        self.inner().untrack();
     }
 
     /// The TLS session, if any.

@@ -67,6 +67,20 @@ enum Phase {
     Gone,
 }
 
+impl Phase {
+    /// The socket wrapper of any phase that has one.
+    fn tcp(&mut self) -> Option<&mut Tcp> {
+        match self {
+            Phase::Tls(s) => Some(s.get_mut()),
+            Phase::Request { stream, .. }
+            | Phase::Response { stream, .. }
+            | Phase::Drain(stream) => Some(stream.inner()),
+            Phase::Open(ws) => Some(ws.get_mut().inner()),
+            Phase::Gone => None,
+        }
+    }
+}
+
 /// What the server needs to open the WebSocket after the 101 response is written.
 struct PendingOpen {
     leftover: Vec<u8>,
@@ -600,13 +614,8 @@ impl Worker {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
-        match &mut c.phase {
-            Phase::Tls(s) => s.get_mut().untrack(),
-            Phase::Request { stream, .. }
-            | Phase::Response { stream, .. }
-            | Phase::Drain(stream) => stream.untrack(),
-            Phase::Open(ws) => ws.get_mut().untrack(),
-            Phase::Gone => {}
+        if let Some(tcp) = c.phase.tcp() {
+            tcp.untrack();
         }
     }
 
@@ -616,13 +625,8 @@ impl Worker {
             return;
         };
         if readable {
-            match &mut c.phase {
-                Phase::Tls(s) => s.get_mut().readable(),
-                Phase::Request { stream, .. }
-                | Phase::Response { stream, .. }
-                | Phase::Drain(stream) => stream.readable(),
-                Phase::Open(ws) => ws.get_mut().readable(),
-                Phase::Gone => {}
+            if let Some(tcp) = c.phase.tcp() {
+                tcp.readable();
             }
         }
         match c.phase {

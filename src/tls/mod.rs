@@ -256,46 +256,21 @@ impl TlsConfig {
 
     /// TLS 1.2 cipher list (OpenSSL syntax). Validated now.
     pub fn set_ciphers(&mut self, list: &str) -> Result<&mut Self> {
-        check_name(list, "cipher list")?;
-        let mut b = scratch()?;
-        b.set_cipher_list(list).map_err(|e| {
-            Error::from_stack(
-                ErrorKind::InvalidArgument,
-                format!("cipher list '{list}' rejected"),
-                &e,
-            )
-        })?;
-        self.ciphers = Some(list.to_string());
+        self.ciphers = Some(validated(list, "cipher list", |b, l| b.set_cipher_list(l))?);
         Ok(self)
     }
 
     /// TLS 1.3 cipher suites (OpenSSL syntax). Validated now.
     pub fn set_ciphersuites(&mut self, list: &str) -> Result<&mut Self> {
-        check_name(list, "cipher suites")?;
-        let mut b = scratch()?;
-        b.set_ciphersuites(list).map_err(|e| {
-            Error::from_stack(
-                ErrorKind::InvalidArgument,
-                format!("TLS 1.3 suites '{list}' rejected"),
-                &e,
-            )
-        })?;
-        self.ciphersuites = Some(list.to_string());
+        self.ciphersuites = Some(validated(list, "TLS 1.3 suites", |b, l| {
+            b.set_ciphersuites(l)
+        })?);
         Ok(self)
     }
 
     /// Key-exchange groups, e.g. `X25519:P-256`. Validated now.
     pub fn set_groups(&mut self, list: &str) -> Result<&mut Self> {
-        check_name(list, "groups")?;
-        let mut b = scratch()?;
-        b.set_groups_list(list).map_err(|e| {
-            Error::from_stack(
-                ErrorKind::InvalidArgument,
-                format!("groups '{list}' rejected"),
-                &e,
-            )
-        })?;
-        self.groups = Some(list.to_string());
+        self.groups = Some(validated(list, "groups", |b, l| b.set_groups_list(l))?);
         Ok(self)
     }
 
@@ -507,6 +482,27 @@ fn alpn_list(mut wire: &[u8]) -> Vec<&[u8]> {
         wire = &rest[n..];
     }
     v
+}
+
+/// Check an OpenSSL list setting by applying it to a scratch context; the list on success.
+fn validated(
+    list: &str,
+    what: &str,
+    apply: impl FnOnce(
+        &mut SslContextBuilder,
+        &str,
+    ) -> std::result::Result<(), openssl::error::ErrorStack>,
+) -> Result<String> {
+    check_name(list, what)?;
+    let mut b = scratch()?;
+    apply(&mut b, list).map_err(|e| {
+        Error::from_stack(
+            ErrorKind::InvalidArgument,
+            format!("{what} '{list}' rejected"),
+            &e,
+        )
+    })?;
+    Ok(list.to_string())
 }
 
 fn scratch() -> Result<SslContextBuilder> {
