@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use once_cell::sync::Lazy;
 use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::Message;
+use tungstenite::{Message, Utf8Bytes};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
-use crate::io::{Cmd, WorkerShared};
+use crate::io::{direct, Cmd, WorkerShared};
 use crate::tls::TlsInfo;
 
 /// Close codes a host may send (RFC 6455 section 7.4).
@@ -154,12 +154,16 @@ impl Connection {
 
     /// Queue a text message.
     pub fn send_text(&self, text: &str) -> Result<()> {
-        self.enqueue(Message::text(text), text.len())
+        self.enqueue(text.len(), || {
+            let bytes = direct::payload(text.as_bytes());
+            // SAFETY: a copy of a `str`, so valid UTF-8.
+            Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(bytes) })
+        })
     }
 
     /// Queue a binary message.
     pub fn send_binary(&self, data: &[u8]) -> Result<()> {
-        self.enqueue(Message::binary(data.to_vec()), data.len())
+        self.enqueue(data.len(), || Message::Binary(direct::payload(data)))
     }
 
     /// Queue a message of `kind`; text must be valid UTF-8.
@@ -179,7 +183,7 @@ impl Connection {
         if payload.len() > 125 {
             return Err(Error::invalid("ping payload must be at most 125 bytes"));
         }
-        self.enqueue(Message::Ping(payload.to_vec().into()), payload.len())
+        self.enqueue(payload.len(), || Message::Ping(payload.to_vec().into()))
     }
 
     /// Start the closing handshake after everything queued so far is sent. `reason` at most 123
@@ -234,7 +238,8 @@ impl Connection {
         .with_peer(Some(self.shared.info.remote))
     }
 
-    fn enqueue(&self, msg: Message, len: usize) -> Result<()> {
+    /// Reserve `len` bytes of the send queue, then queue the message `make` copies.
+    fn enqueue(&self, len: usize, make: impl FnOnce() -> Message) -> Result<()> {
         let s = &self.shared;
         if s.state.load(Ordering::Acquire) != OPEN {
             return Err(self.not_connected());
@@ -253,7 +258,7 @@ impl Connection {
         }
         s.worker.submit(Cmd::Send {
             conn: s.clone(),
-            msg,
+            msg: make(),
             len,
         });
         Ok(())

@@ -18,6 +18,9 @@ pub(crate) struct Tcp {
     sock: TcpStream,
     drained: bool,
     track: bool,
+    /// A frame is being written around tungstenite (see `io::direct`): `Stream`'s `Write` impl
+    /// answers `WouldBlock` until it is out.
+    held: bool,
 }
 
 impl Tcp {
@@ -27,6 +30,7 @@ impl Tcp {
             sock,
             drained: false,
             track: false,
+            held: false,
         }
     }
 
@@ -36,6 +40,7 @@ impl Tcp {
             sock,
             drained: false,
             track: cfg!(target_os = "linux"),
+            held: false,
         }
     }
 
@@ -108,6 +113,35 @@ impl Stream {
         self.inner().track = cfg!(target_os = "linux");
     }
 
+    /// Hold (or release) writes through the `Write` impl; [`Stream::write_through`] still writes.
+    pub(crate) fn hold_writes(&mut self, held: bool) {
+        self.inner().held = held;
+    }
+
+    /// Write past a hold: as many TLS records (or bytes) of `buf` as the socket takes.
+    ///
+    /// SSL_write takes at most one record (16 KiB) per call, and tungstenite shifts its whole
+    /// output buffer after every write: for a 1 MiB message that was 32 MiB of memmove. Writing
+    /// as many records as the socket takes in one call avoids that.
+    pub(crate) fn write_through(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => {
+                let mut total = 0;
+                while total < buf.len() {
+                    match s.write(&buf[total..]) {
+                        Ok(0) => break,
+                        Ok(n) => total += n,
+                        // Progress was made: report it; the error recurs on the next call.
+                        Err(_) if total > 0 => break,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(total)
+            }
+        }
+    }
+
     /// The TLS session, if any.
     pub(crate) fn ssl(&self) -> Option<&openssl::ssl::SslRef> {
         match self {
@@ -136,25 +170,10 @@ impl Read for Stream {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            // SSL_write takes at most one record (16 KiB) per call, and the caller (tungstenite)
-            // shifts its whole output buffer after every write: for a 1 MiB message that was
-            // 32 MiB of memmove. Write as many records as the socket takes in one call instead.
-            Stream::Tls(s) => {
-                let mut total = 0;
-                while total < buf.len() {
-                    match s.write(&buf[total..]) {
-                        Ok(0) => break,
-                        Ok(n) => total += n,
-                        // Progress was made: report it; the error recurs on the next call.
-                        Err(_) if total > 0 => break,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(total)
-            }
+        if self.inner().held {
+            return Err(io::ErrorKind::WouldBlock.into());
         }
+        self.write_through(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {

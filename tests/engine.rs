@@ -409,6 +409,8 @@ fn undelivered_messages_are_reported() {
     });
     assert!(err.message.contains("not delivered"), "{err}");
     wait_close(&srx);
+    // Everything accepted is accounted for: written, or reported (including a half-sent frame).
+    assert_eq!(conn.buffered_amount(), 0);
 }
 
 #[test]
@@ -632,4 +634,88 @@ fn close_reply_is_sent_even_when_the_socket_is_full() {
     );
     assert_eq!(last_close_code(&all), Some(1000));
     assert_eq!(wait_close(&srx).0, 1000);
+}
+
+/// Read one frame header + payload from a raw socket (server frames: unmasked).
+fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).unwrap();
+    assert_eq!(h[1] & 0x80, 0, "server frames are unmasked");
+    let len = match h[1] & 0x7f {
+        126 => {
+            let mut b = [0u8; 2];
+            s.read_exact(&mut b).unwrap();
+            u16::from_be_bytes(b) as usize
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            s.read_exact(&mut b).unwrap();
+            u64::from_be_bytes(b) as usize
+        }
+        n => n as usize,
+    };
+    let mut p = vec![0u8; len];
+    s.read_exact(&mut p).unwrap();
+    (h[0], p)
+}
+
+#[test]
+fn ping_during_a_blocked_large_frame_is_answered_after_it() {
+    let (h, srx) = recorder(false);
+    let limits = Limits {
+        send_queue_limit: 128 << 20,
+        ..Default::default()
+    };
+    let cfg = ServerConfig {
+        limits,
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", cfg, h).unwrap();
+    let mut peer = stalled_peer(server.port());
+    let conn = wait_open(&srx);
+    // Larger than the loopback socket buffers: the frame stays half-written while we do not read.
+    let big: Vec<u8> = (0..64usize << 20).map(|i| (i % 251) as u8).collect();
+    conn.send_binary(&big).unwrap();
+    conn.send_text("after").unwrap();
+    // A reader drains the frame; once 4 MiB of it are in, a masked ping arrives mid-frame while
+    // the server's socket keeps getting room (so an unheld pong would be written right away).
+    let mut writer = peer.try_clone().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut head = [0u8; 10];
+        peer.read_exact(&mut head).unwrap();
+        assert_eq!(head[..2], [0x82, 127]);
+        let len = u64::from_be_bytes(head[2..].try_into().unwrap()) as usize;
+        let mut body = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            let n = peer
+                .read(&mut body[got..(got + (64 << 10)).min(len)])
+                .unwrap();
+            assert!(n > 0);
+            got += n;
+            if got >= 4 << 20 {
+                let _ = tx.send(());
+            }
+        }
+        let mut rest = vec![read_frame(&mut peer), read_frame(&mut peer)];
+        rest.sort();
+        (body, rest)
+    });
+    rx.recv().unwrap();
+    writer
+        .write_all(&[0x89, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+        .unwrap();
+    let (body, rest) = reader.join().unwrap();
+    assert!(body == big, "large frame corrupted");
+    // Then the pong and the next message, each a whole frame (in either order).
+    assert_eq!(
+        rest,
+        vec![(0x81, b"after".to_vec()), (0x8a, b"hi".to_vec())]
+    );
+    let deadline = Instant::now() + WAIT;
+    while conn.buffered_amount() != 0 {
+        assert!(Instant::now() < deadline, "buffered amount never drained");
+        std::thread::yield_now();
+    }
 }

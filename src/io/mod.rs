@@ -2,6 +2,7 @@
 //! non-blocking sockets and woken through a `mio::Waker` when a host thread queues a command.
 //! No async runtime, no thread per connection.
 
+pub(crate) mod direct;
 mod endpoint;
 mod worker;
 

@@ -20,6 +20,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::Role;
 use tungstenite::{Message, WebSocket};
 
+use super::direct::{DirectSend, DIRECT_MIN};
 use super::{Cmd, Endpoint, WorkerShared, CURRENT, LISTENER, WAKER};
 use crate::conn::{self, close_code, ConnInfo, ConnShared, Connection, CLOSED};
 use crate::error::{Error, ErrorKind};
@@ -97,6 +98,8 @@ struct Conn {
     queue: VecDeque<Out>,
     /// Bytes handed to tungstenite since the last complete flush.
     unflushed: usize,
+    /// A large message being written around tungstenite; everything else waits for it.
+    direct: Option<Box<DirectSend>>,
     /// Handshake or close deadline.
     deadline: Option<Instant>,
     last_rx: Instant,
@@ -129,6 +132,7 @@ impl Conn {
             conn,
             queue: VecDeque::new(),
             unflushed: 0,
+            direct: None,
             deadline: None,
             last_rx: now,
             ping_sent: None,
@@ -1056,9 +1060,16 @@ impl Worker {
         let Phase::Open(ws) = &mut c.phase else {
             return;
         };
+        let mut failed = None;
+        let is_client = c.ep.server.is_none();
         if c.reply_pending.is_some() {
-            // Only our close reply (behind earlier data) is left to write.
-            match ws.flush() {
+            // Only our close reply (behind earlier data) is left to write; a frame in progress
+            // must be completed first.
+            let r = match finish_direct(&mut c.direct, &c.conn, ws) {
+                Ok(()) => ws.flush(),
+                Err(e) => Err(tungstenite::Error::Io(e)),
+            };
+            match r {
                 Err(tungstenite::Error::Io(e)) if would_block(&e) => {}
                 _ => {
                     let end = c.reply_pending.take().expect("checked");
@@ -1067,8 +1078,15 @@ impl Worker {
             }
             return;
         }
-        let mut failed = None;
         loop {
+            match finish_direct(&mut c.direct, &c.conn, ws) {
+                Ok(()) => {}
+                Err(e) if would_block(&e) => break,
+                Err(e) => {
+                    failed = Some(tungstenite::Error::Io(e));
+                    break;
+                }
+            }
             // Flush what is buffered first, so the socket is the only queue that can be full.
             match ws.flush() {
                 Ok(()) => {
@@ -1096,6 +1114,23 @@ impl Worker {
                 };
                 wrote = true;
                 let r = match out {
+                    Out::Msg(msg, len) if len >= DIRECT_MIN && is_data(&msg) => {
+                        // Large: written around tungstenite, once its buffer is out.
+                        match ws.flush() {
+                            Ok(()) => {}
+                            Err(e) => {
+                                c.queue.push_front(Out::Msg(msg, len));
+                                match e {
+                                    tungstenite::Error::Io(e) if would_block(&e) => {}
+                                    e => failed = Some(e),
+                                }
+                                break;
+                            }
+                        }
+                        c.direct = Some(Box::new(direct_send(msg, len, is_client)));
+                        ws.get_mut().hold_writes(true);
+                        break;
+                    }
                     Out::Msg(msg, len) => {
                         c.unflushed += len;
                         ws.write(msg)
@@ -1271,10 +1306,14 @@ impl Worker {
                 if let Some(e) = &end.error {
                     handler.on_error(Some(conn), e);
                 }
-                let (count, bytes) = c.queue.iter().fold((0usize, 0usize), |(n, b), o| match o {
-                    Out::Msg(Message::Text(_) | Message::Binary(_), len) => (n + 1, b + len),
-                    _ => (n, b),
-                });
+                let interrupted = c.direct.as_ref().map_or(0, |d| d.len);
+                let (count, bytes) = c.queue.iter().fold(
+                    (usize::from(c.direct.is_some()), interrupted),
+                    |(n, b), o| match o {
+                        Out::Msg(Message::Text(_) | Message::Binary(_), len) => (n + 1, b + len),
+                        _ => (n, b),
+                    },
+                );
                 if count > 0 {
                     let e = Error::new(
                         ErrorKind::NotConnected,
@@ -1292,7 +1331,7 @@ impl Worker {
                     .sum();
                 conn.shared
                     .buffered
-                    .fetch_sub(c.unflushed + queued, Ordering::AcqRel);
+                    .fetch_sub(c.unflushed + queued + interrupted, Ordering::AcqRel);
                 handler.on_close(conn, end.code, &end.reason);
                 conn.shared.mark_closed(end.code, &end.reason);
             }
@@ -1310,6 +1349,44 @@ impl Worker {
             self.finish(k, End::new(close_code::ABNORMAL, "endpoint stopped"));
         }
     }
+}
+
+fn is_data(msg: &Message) -> bool {
+    matches!(msg, Message::Text(_) | Message::Binary(_))
+}
+
+/// Start writing a large data message around tungstenite (see `io::direct`).
+fn direct_send(msg: Message, len: usize, masked: bool) -> DirectSend {
+    let mask = masked.then(|| {
+        let mut m = [0u8; 4];
+        // RFC 6455 wants an unpredictable key; should the RNG fail, any key is still valid.
+        let _ = openssl::rand::rand_bytes(&mut m);
+        m
+    });
+    match msg {
+        Message::Text(t) => DirectSend::new(1, t.into(), mask, len),
+        Message::Binary(b) => DirectSend::new(2, b, mask, len),
+        _ => unreachable!("only data messages are sent directly"),
+    }
+}
+
+/// Write the rest of a direct frame, if one is in progress; then tungstenite may write again.
+fn finish_direct(
+    direct: &mut Option<Box<DirectSend>>,
+    conn: &Option<Connection>,
+    ws: &mut WebSocket<Stream>,
+) -> io::Result<()> {
+    let Some(d) = direct else {
+        return Ok(());
+    };
+    let stream = ws.get_mut();
+    d.write(|b| stream.write_through(b))?;
+    stream.hold_writes(false);
+    if let Some(conn) = conn {
+        conn.shared.buffered.fetch_sub(d.len, Ordering::AcqRel);
+    }
+    *direct = None;
+    Ok(())
 }
 
 /// How a failed read ends the connection: send the matching close code where the protocol allows.
