@@ -2,8 +2,10 @@
  * A wss echo server written against the C ABI, as a C host would: used by the benchmark
  * harness (benches/) so our numbers are taken through the same interface hosts use.
  *
- *   echo_server CERT.pem KEY.pem     prints "PORT <n>" once listening on 127.0.0.1, then serves
- *                                    until SIGINT or SIGTERM, and closes gracefully.
+ *   echo_server CERT.pem KEY.pem [CLIENT_CA.pem]
+ *
+ * prints "PORT <n>" once listening on 127.0.0.1, then serves until SIGINT or SIGTERM, and closes
+ * gracefully. With CLIENT_CA.pem, client certificates from that CA are requested (optional).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -33,8 +35,8 @@ static int fail(const char *what) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s CERT.pem KEY.pem\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s CERT.pem KEY.pem [CLIENT_CA.pem]\n", argv[0]);
         return 2;
     }
     /* Block the stop signals before the library starts its threads, then wait for them here. */
@@ -48,6 +50,10 @@ int main(int argc, char **argv) {
     wss_server *server = NULL;
     if (wss_tls_config_new(&tls) != WSS_OK) return fail("tls config");
     if (wss_tls_config_load_pem_chain(tls, argv[1], argv[2], NULL) != WSS_OK) return fail("load certificate");
+    /* With a CA: client certificates from it are requested and checked when a client sends one. */
+    if (argc == 4 && (wss_tls_config_load_ca_file(tls, argv[3]) != WSS_OK ||
+                      wss_tls_config_set_verify_mode(tls, WSS_VERIFY_OPTIONAL) != WSS_OK))
+        return fail("load client CA");
     if (wss_options_new(&opts) != WSS_OK) return fail("options");
     wss_options_set_max_message_size(opts, 64u << 20);
     wss_options_set_max_connections(opts, 20000);

@@ -373,6 +373,9 @@ impl TlsConfig {
             b.check_private_key()?;
         }
         b.set_cert_store(self.store()?);
+        if self.identity.as_ref().is_some_and(|id| id.chain.is_empty()) {
+            prebuild_chain(b);
+        }
         Ok(())
     }
 
@@ -509,6 +512,51 @@ fn scratch() -> Result<SslContextBuilder> {
     Ok(SslContextBuilder::new(SslMethod::tls())?)
 }
 
+/// Given a leaf without intermediates, OpenSSL completes the chain it sends from the trust store
+/// on *every* handshake (`X509_verify_cert`, signature checks included): with a private CA loaded
+/// for mutual TLS that cost ~160 µs per handshake here, half the handshake. Build it once now;
+/// the result is the same chain (intermediates and root found in the store, none if there are
+/// none). If building fails, OpenSSL's per-handshake completion stays as it was.
+fn prebuild_chain(b: &mut SslContextBuilder) {
+    const SSL_CTRL_BUILD_CERT_CHAIN: std::os::raw::c_int = 105;
+    const FLAGS: std::os::raw::c_long = 0x1 | 0x8 | 0x10; // UNTRUSTED | IGNORE_ERROR | CLEAR_ERROR
+                                                          // SAFETY: `b` holds a valid SSL_CTX with a certificate; the call takes no pointer argument.
+    let rc = unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            b.as_ptr(),
+            SSL_CTRL_BUILD_CERT_CHAIN,
+            FLAGS,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc <= 0 {
+        // Leave nothing behind for the next error report.
+        let _ = openssl::error::ErrorStack::get();
+    }
+}
+
+/// The chain certificates a built context sends after its leaf (None: completed per handshake).
+#[cfg(test)]
+fn chain_certs(ctx: &SslContext) -> Option<Vec<X509>> {
+    use foreign_types::{ForeignType, ForeignTypeRef};
+    const SSL_CTRL_GET_CHAIN_CERTS: std::os::raw::c_int = 115;
+    let mut sk: *mut openssl_sys::stack_st_X509 = std::ptr::null_mut();
+    // SAFETY: GET_CHAIN_CERTS stores a borrowed STACK_OF(X509) pointer (or NULL) into `sk`.
+    unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            ctx.as_ptr(),
+            SSL_CTRL_GET_CHAIN_CERTS,
+            0,
+            &mut sk as *mut _ as *mut std::os::raw::c_void,
+        );
+        if sk.is_null() {
+            return None;
+        }
+        let stack = openssl::stack::StackRef::<X509>::from_ptr(sk);
+        Some(stack.iter().map(|c| c.to_owned()).collect())
+    }
+}
+
 extern "C" {
     fn X509_STORE_add_crl(
         store: *mut openssl_sys::X509_STORE,
@@ -524,4 +572,44 @@ fn crl_add(b: &mut X509StoreBuilder, crl: &X509Crl) -> Result<()> {
         return Err(openssl::error::ErrorStack::get().into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{CertSpec, Issued};
+
+    #[test]
+    fn leaf_chain_is_built_once_from_the_store() {
+        let ca = Issued::self_signed(&CertSpec::ca("Chain CA")).unwrap();
+        let leaf = ca
+            .issue(&CertSpec::server("localhost", &["localhost"], &[]))
+            .unwrap();
+        let mut t = TlsConfig::new();
+        t.load_pem_chain_mem(&leaf.cert_pem().unwrap(), &leaf.key_pem().unwrap(), None)
+            .unwrap();
+        t.load_ca_pem_mem(&ca.cert_pem().unwrap()).unwrap();
+        t.set_verify_mode(VerifyMode::Required);
+        for ctx in [t.server_context().unwrap(), t.client_context().unwrap()] {
+            let chain = chain_certs(&ctx).expect("chain prebuilt, not completed per handshake");
+            let names: Vec<String> = chain
+                .iter()
+                .map(|c| format!("{:?}", c.subject_name()))
+                .collect();
+            assert_eq!(chain.len(), 1, "{names:?}");
+            assert_eq!(
+                chain[0].to_der().unwrap(),
+                ca.cert.to_der().unwrap(),
+                "the CA completes the chain"
+            );
+        }
+        // Without a CA that issued it, the leaf goes alone (as OpenSSL's own completion would).
+        let mut alone = TlsConfig::new();
+        alone
+            .load_pem_chain_mem(&leaf.cert_pem().unwrap(), &leaf.key_pem().unwrap(), None)
+            .unwrap();
+        let chain = chain_certs(&alone.server_context().unwrap()).expect("prebuilt");
+        assert!(chain.is_empty());
+        assert!(openssl::error::ErrorStack::get().errors().is_empty());
+    }
 }
