@@ -7,9 +7,12 @@ builds the load generator first. Run `python3 benches/run.py --help` for options
 For every repetition, every scenario and every server (interleaved: rep 1 /
 scenario 1 / server A, server B, ...; rep 1 / scenario 2 / ...), a fresh server
 process is started, the load generator (benches/loadgen) drives it over
-wss://127.0.0.1, and the server's own CPU time (utime+stime from
-/proc/PID/stat) and RSS (VmRSS from /proc/PID/status) are sampled around the
-measured phase. Medians over repetitions and ratios between servers are
+wss://127.0.0.1, and the server's own CPU time (user+system: the kernel's
+process CPU clock, i.e. utime+stime of /proc/PID/stat at ns resolution) and
+RSS (VmRSS from /proc/PID/status) are sampled around the measured phase.
+A plain-TCP echo server (`tcp`, driven with `loadgen --raw`) gives the
+transport floor and `loadgen hsfloor` OpenSSL's in-memory handshake cost.
+Medians over repetitions, ratios between servers and against the floors are
 written to bench-results/results.json and bench-results/results.md.
 """
 from __future__ import annotations
@@ -48,6 +51,11 @@ LOADGEN = BENCHES / "loadgen" / "target" / "release" / "loadgen"
 #             must print `PORT <n>` as its first stdout line once listening.
 #             If cmd starts a wrapper (e.g. `cargo run`), the measured PID is
 #             the wrapper's single deepest descendant.
+#   kind:     "websocket" (default) or "transport floor": a floor is not a
+#             competitor (no column in the main table, no ratios); its figures
+#             go to the floors section. A floor entry also has
+#   raw:      True = drive it with `loadgen --raw` (plain TCP, no TLS/WS)
+#   scenarios: the scenario ids it runs (default: all)
 # ----------------------------------------------------------------------------
 SERVERS = [
     {
@@ -77,7 +85,22 @@ SERVERS = [
         "bin": "lws_echo",
         "cmd": ["{build}/lws_echo", "{cert}", "{key}"],
     },
+    {
+        # Transport floor: plain TCP echo with the same process model (one epoll thread),
+        # measured like the servers above; what kernel TCP over loopback costs by itself.
+        "name": "tcp",
+        "kind": "transport floor",
+        "build": "gcc -O2 -Wall -Wextra -o {build}/tcp_echo benches/peers/tcp_echo.c",
+        "src": "benches/peers/tcp_echo.c",
+        "bin": "tcp_echo",
+        "cmd": ["{build}/tcp_echo", "{cert}", "{key}"],
+        "raw": True,
+        "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "connect_full"],
+    },
 ]
+
+# In-memory OpenSSL handshake floor (`loadgen hsfloor`): handshakes per run (full, --quick).
+HSFLOOR_COUNT = {"full": 2_000, "quick": 200}
 
 MIB = 1024 * 1024
 
@@ -133,12 +156,40 @@ def log(msg: str) -> None:
 
 # ---------------------------------------------------------------- /proc helpers
 
-def proc_cpu_s(pid: int) -> float:
+def proc_cpu_s_stat(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as f:
         data = f.read()
     fields = data[data.rindex(")") + 2:].split()
     # fields[0] is field 3 (state); utime = field 14, stime = field 15
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def process_cpu_clock(pid: int) -> int:
+    """Linux clock id of another process's CPU-time clock (what glibc's clock_getcpuclockid(pid)
+    returns: CPUCLOCK_SCHED of the whole thread group)."""
+    return ((~pid) << 3) | 2
+
+
+CPU_SOURCE = "clock_gettime(process CPU clock of the server PID), ns resolution"
+
+
+def proc_cpu_s(pid: int) -> float:
+    """Server process CPU time (user + system, all threads) in seconds.
+
+    The kernel's per-process CPU clock is the same sum that /proc/PID/stat reports as utime+stime
+    (the kernel splits that sum into the two fields), but without /proc's truncation to clock ticks
+    (10 ms), which would round the transport floor and the --quick figures to zero. Falls back to
+    /proc/PID/stat where the clock is unavailable."""
+    global CPU_SOURCE
+    if CPU_SOURCE.startswith("clock_gettime"):
+        try:
+            return time.clock_gettime(process_cpu_clock(pid))
+        except OSError:
+            v = proc_cpu_s_stat(pid)  # raises too if the process is gone
+            CPU_SOURCE = "/proc/PID/stat utime+stime (10 ms ticks)"
+            log(f"warning: no process CPU clock for pid {pid}; falling back to {CPU_SOURCE}")
+            return v
+    return proc_cpu_s_stat(pid)
 
 
 def proc_rss_kib(pid: int) -> int:
@@ -279,6 +330,14 @@ def loadgen_args(kind: str, port: int, p: dict) -> list[str]:
         else:
             a += [f"--{k}", str(v)]
     return a
+
+
+def is_floor(spec: dict) -> bool:
+    return spec.get("kind", "websocket") != "websocket"
+
+
+def runs_scenario(spec: dict, sc: dict) -> bool:
+    return "scenarios" not in spec or sc["id"] in spec["scenarios"]
 
 
 def run_echo(srv: Server, p: dict, timeout: float) -> dict:
@@ -425,6 +484,92 @@ def openssl_floors() -> dict:
     return res
 
 
+def run_hsfloor(cert: str, key: str, count: int, resume: bool) -> dict:
+    """OpenSSL's own server-side handshake cost: `loadgen hsfloor` (in memory, no sockets)."""
+    argv = [str(LOADGEN), "hsfloor", "--cert", cert, "--key", key, "--count", str(count)]
+    if resume:
+        argv.append("--resume")
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        return {"errors": 1, "first_error": "hsfloor timed out"}
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"errors": 1, "first_error": f"hsfloor failed (exit {out.returncode}): {out.stderr[-500:]}"}
+    r = json.loads(lines[-1])
+    if out.returncode != 0 and not r.get("errors"):
+        r["errors"] = 1
+        r["first_error"] = f"hsfloor exit status {out.returncode}"
+    if resume and not r.get("errors") and r.get("resumed") != r.get("count"):
+        r["errors"] = 1
+        r["first_error"] = f"only {r.get('resumed')} of {r.get('count')} in-memory handshakes resumed"
+    return r
+
+
+def aes_floor_for(floors: dict, tls: list[str]) -> tuple[str | None, float | None]:
+    """The AES-GCM echo floor matching the suite a server negotiated (None for ChaCha/unknown)."""
+    for t in tls:
+        for bits in ("128", "256"):
+            if f"AES_{bits}_GCM" in t and f"cpu_ms_per_mib_echo_floor_aes{bits}" in floors:
+                return f"AES-{bits}-GCM", floors[f"cpu_ms_per_mib_echo_floor_aes{bits}"]
+    return None, None
+
+
+def floor_ratios(names: list[str], med: dict, floors: dict, tls_by_server: dict) -> dict:
+    """Each WebSocket server's figures divided by the floors (crypto, transport, OpenSSL)."""
+    tr = floors.get("transport", {})
+    hs = floors.get("openssl_inmem", {})
+    out: dict = {}
+
+    def get(sid: str, n: str, k: str):
+        return med.get(sid, {}).get(n, {}).get(k)
+
+    def div(a, b):
+        return a / b if a is not None and b else None
+
+    def add(a, b):
+        return a + b if a is not None and b is not None else None
+
+    for n in names:
+        aes_name, aes = aes_floor_for(floors, tls_by_server.get(n, []))
+        mib_1m = get("echo_1MiB", n, "cpu_ms_per_mib")
+        mib_16k = get("echo_16KiB", n, "cpu_ms_per_mib")
+        full = get("connect_full", n, "cpu_us_per_handshake")
+        res = get("connect_resume", n, "cpu_us_per_handshake")
+        r = {
+            "aes_floor_used": aes_name,
+            "cpu_per_mib_1MiB_over_aes": div(mib_1m, aes),
+            "cpu_per_mib_1MiB_over_aes_plus_transport": div(mib_1m, add(aes, tr.get("cpu_ms_per_mib_1MiB"))),
+            "cpu_per_mib_16KiB_over_aes_plus_transport": div(mib_16k, add(aes, tr.get("cpu_ms_per_mib_16KiB"))),
+            "cpu_per_64B_echo_over_transport": div(get("echo_64B", n, "cpu_us_per_msg"), tr.get("cpu_us_per_msg_64B")),
+            "full_conn_over_crypto": div(full, floors.get("cpu_us_per_full_handshake_floor")),
+            "full_conn_over_openssl_plus_transport": div(
+                full, add(hs.get("cpu_us_per_full_handshake"), tr.get("cpu_us_per_conn"))),
+            "resumed_conn_over_crypto": div(res, floors.get("cpu_us_per_resumed_handshake_floor")),
+            "resumed_conn_over_openssl_plus_transport": div(
+                res, add(hs.get("cpu_us_per_resumed_handshake"), tr.get("cpu_us_per_conn"))),
+            "resumed_over_full": div(res, full),
+        }
+        out[n] = {k: v for k, v in r.items() if v is not None}
+    return out
+
+
+# rows of the floor-ratio table: key, label
+FLOOR_RATIO_ROWS = [
+    ("cpu_per_mib_1MiB_over_aes", "CPU per MiB (1 MiB msgs) ÷ AES-GCM floor"),
+    ("cpu_per_mib_1MiB_over_aes_plus_transport", "CPU per MiB (1 MiB msgs) ÷ (AES-GCM + transport per MiB)"),
+    ("cpu_per_mib_16KiB_over_aes_plus_transport", "CPU per MiB (16 KiB msgs) ÷ (AES-GCM + transport per MiB)"),
+    ("cpu_per_64B_echo_over_transport", "CPU per 64 B echo ÷ transport per 64 B echo"),
+    ("full_conn_over_crypto", "CPU per full connection ÷ (X25519 + ECDSA sign)"),
+    ("full_conn_over_openssl_plus_transport",
+     "CPU per full connection ÷ (OpenSSL in-memory full handshake + transport per connection)"),
+    ("resumed_conn_over_crypto", "CPU per resumed connection ÷ X25519"),
+    ("resumed_conn_over_openssl_plus_transport",
+     "CPU per resumed connection ÷ (OpenSSL in-memory resumed handshake + transport per connection)"),
+    ("resumed_over_full", "CPU per resumed ÷ per full connection"),
+]
+
+
 # ---------------------------------------------------------------- main
 
 def make_cert(d: Path) -> tuple[str, str]:
@@ -488,10 +633,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 repetition, tiny counts (CI smoke)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3; 1 with --quick)")
-    ap.add_argument("--servers", default="", help="comma-separated subset of server names")
+    ap.add_argument("--servers", default="",
+                    help="comma-separated subset of server names: " + ", ".join(
+                        s["name"] + (f" ({s['kind']})" if is_floor(s) else "") for s in SERVERS))
     ap.add_argument("--scenarios", default="", help="comma-separated subset of scenario ids")
     ap.add_argument("--out", default=str(ROOT / "bench-results"), help="output directory")
     ap.add_argument("--no-speed", action="store_true", help="skip `openssl speed` floors")
+    ap.add_argument("--no-hsfloor", action="store_true",
+                    help="skip the in-memory OpenSSL handshake floor (`loadgen hsfloor`; it only runs when a "
+                         "connect scenario is selected)")
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 3)
     mode = "quick" if args.quick else "full"
@@ -502,13 +652,16 @@ def main() -> int:
             f"--manifest-path benches/loadgen/Cargo.toml)")
         return 2
 
-    servers = build_servers([s for s in args.servers.split(",") if s] or None)
+    wanted = [s for s in args.servers.split(",") if s] or None
+    servers = build_servers(wanted)
     if not servers:
         log("no server available")
         return 2
     scen = [s for s in SCENARIOS if not args.scenarios or s["id"] in args.scenarios.split(",")]
-    names = [s["name"] for s in servers]
-    log(f"servers: {', '.join(names)}; scenarios: {', '.join(s['id'] for s in scen)}; reps: {reps}; mode: {mode}")
+    names = [s["name"] for s in servers if not is_floor(s)]        # WebSocket servers (table columns)
+    floor_names = [s["name"] for s in servers if is_floor(s)]       # transport floor(s)
+    log(f"servers: {', '.join(names) or '(none)'}; floors: {', '.join(floor_names) or '(none)'}; "
+        f"scenarios: {', '.join(s['id'] for s in scen)}; reps: {reps}; mode: {mode}")
 
     outdir = Path(args.out)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -521,14 +674,30 @@ def main() -> int:
     if load0[0] > 1.0:
         log(f"warning: load average {load0[0]:.1f} before starting: other work on the machine will skew "
             f"CPU-time figures (both through cache/frequency effects and scheduling)")
-    floors = {} if args.no_speed else openssl_floors()
-    raw: dict = {s["id"]: {n: [] for n in names} for s in scen}
     t_start = time.monotonic()
+    floors = {} if args.no_speed else openssl_floors()
+    hs_raw: dict = {"full": [], "resumed": []}
+    run_hs = not args.no_hsfloor and any(sc["kind"] == "connect" for sc in scen)
+    raw: dict = {s["id"]: {spec["name"]: [] for spec in servers if runs_scenario(spec, s)} for s in scen}
     for rep in range(reps):
+        hs_done = False
         for sc in scen:
-            p = sc[mode]
+            if run_hs and not hs_done and sc["kind"] == "connect":
+                # In-memory OpenSSL floor, once per repetition right before the first connect
+                # scenario, so that it sees the same machine conditions as the servers' handshakes.
+                hs_done = True
+                for kind in ("full", "resumed"):
+                    r = run_hsfloor(cert, key, HSFLOOR_COUNT[mode], kind == "resumed")
+                    hs_raw[kind].append(r)
+                    err = f"  ERRORS=1 ({r.get('first_error')})" if r.get("errors") else ""
+                    log(f"[rep {rep + 1}/{reps}] hsfloor {kind:<17} server_cpu_us_per_handshake="
+                        f"{fmt(r.get('server_cpu_us_per_handshake'))}  "
+                        f"resumed={r.get('resumed')}/{r.get('count')}{err}")
             for spec in servers:
+                if not runs_scenario(spec, sc):
+                    continue
                 name = spec["name"]
+                p = dict(sc[mode], raw=True) if spec.get("raw") else sc[mode]
                 tag = f"[rep {rep + 1}/{reps}] {sc['id']:<15} {name:<14}"
                 try:
                     srv = Server(spec, cert, key, logdir)
@@ -562,7 +731,7 @@ def main() -> int:
     total_errors = 0
     for sc in scen:
         med[sc["id"]] = {}
-        for n in names:
+        for n in raw[sc["id"]]:
             runs = raw[sc["id"]][n]
             errs = sum(int(r.get("errors") or 0) for r in runs)
             total_errors += errs
@@ -587,25 +756,69 @@ def main() -> int:
                 if a != b and vals.get(a) and vals.get(b):
                     ratios.setdefault(f"{sc['id']}.{key_}", {})[f"{a}/{b}"] = vals[a] / vals[b]
 
+    # floors measured here: transport (the `tcp` server) and OpenSSL in memory (hsfloor)
+    for fn in floor_names:
+        def fmed(sid: str, k: str):
+            return med.get(sid, {}).get(fn, {}).get(k)
+        tr = {
+            "server": fn,
+            "cpu_us_per_msg_64B": fmed("echo_64B", "cpu_us_per_msg"),
+            "cpu_ms_per_mib_16KiB": fmed("echo_16KiB", "cpu_ms_per_mib"),
+            "cpu_ms_per_mib_1MiB": fmed("echo_1MiB", "cpu_ms_per_mib"),
+            "cpu_us_per_conn": fmed("connect_full", "cpu_us_per_handshake"),
+            "note": "plain-TCP echo server (benches/peers/tcp_echo.c, one epoll thread, TCP_NODELAY) driven by "
+                    "`loadgen --raw`, server CPU measured like the WebSocket servers': kernel TCP over loopback plus "
+                    "one recv + one send per wake-up; per connection = accept, 1 byte each way, close",
+        }
+        floors["transport"] = {k: v for k, v in tr.items() if v is not None}
+        break  # one transport floor
+    if run_hs:
+        hs: dict = {"note": "OpenSSL's own server-side CPU per handshake, server and client in one process over "
+                            "in-memory pipes (no sockets); server context configured like wss's; includes "
+                            "SSL_new, the handshake, one 1-byte record each way, SSL_shutdown and SSL_free",
+                    "count": HSFLOOR_COUNT[mode], "raw": hs_raw}
+        for kind, key_ in (("full", "cpu_us_per_full_handshake"), ("resumed", "cpu_us_per_resumed_handshake")):
+            ok = [r for r in hs_raw[kind] if not r.get("errors")]
+            total_errors += len(hs_raw[kind]) - len(ok)
+            if ok:
+                hs[key_] = statistics.median(r["server_cpu_us_per_handshake"] for r in ok)
+                hs["tls"] = ok[0].get("tls")
+            if kind == "resumed" and ok:
+                hs["resumed_frac"] = sum(r["resumed"] for r in ok) / max(sum(r["count"] for r in ok), 1)
+        if "cpu_us_per_full_handshake" in hs and "cpu_us_per_resumed_handshake" in hs:
+            hs["resumed_over_full"] = hs["cpu_us_per_resumed_handshake"] / hs["cpu_us_per_full_handshake"]
+        floors["openssl_inmem"] = hs
+    tls_by_server = {}
+    for n in names + floor_names:
+        seen = sorted({r.get("tls") for sid in raw for r in raw[sid].get(n, []) if r.get("tls")})
+        tls_by_server[n] = seen
+    fratios = floor_ratios(names, med, floors, tls_by_server)
+
     result = {
         "mode": mode,
         "reps": reps,
         "env": env_info(),
-        "servers": [{"name": s["name"], "cmd": s["cmd"], "build": s.get("build")} for s in servers],
-        "skipped_servers": [s["name"] for s in SERVERS if s["name"] not in names],
+        "servers": [{"name": s["name"], "kind": s.get("kind", "websocket"), "cmd": s["cmd"],
+                     "build": s.get("build"), "raw": bool(s.get("raw")),
+                     "scenarios": s.get("scenarios", [sc["id"] for sc in SCENARIOS])} for s in servers],
+        "skipped_servers": [s["name"] for s in SERVERS
+                            if (not wanted or s["name"] in wanted) and s["name"] not in names + floor_names],
         "scenarios": {sc["id"]: {"desc": sc["desc"], "kind": sc["kind"], "params": sc[mode]} for sc in scen},
         "floors": floors,
+        "floor_ratios": fratios,
+        "tls_negotiated": tls_by_server,
         "median": med,
         "ratios": ratios,
         "raw": raw,
         "total_errors": total_errors,
+        "cpu_source": CPU_SOURCE,
         "loadavg_start": load0,
         "loadavg_end": os.getloadavg(),
         "duration_s": time.monotonic() - t_start,
     }
     (outdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
 
-    ref, others = names[0], names[1:]
+    ref, others = (names[0], names[1:]) if names else (None, [])
     md = []
     e = result["env"]
     md.append(f"# wss benchmark ({mode}, {reps} rep{'s' if reps > 1 else ''}, medians)\n")
@@ -617,47 +830,90 @@ def main() -> int:
                   f"the machine); treat the figures with care.\n")
     if result["skipped_servers"]:
         md.append(f"Skipped (build/artifact missing): {', '.join(result['skipped_servers'])}.\n")
-    hdr = "| scenario | figure | " + " | ".join(names) + " | " + " | ".join(f"{ref}/{o}" for o in others) + " |"
-    md.append(hdr)
-    md.append("|" + "---|" * (2 + len(names) + len(others)))
-    for sc, key_, label, unit, lower, vals in rows:
-        cells = [fmt(vals[n], unit) for n in names]
-        rts = []
-        for o in others:
-            r = ratios.get(f"{sc['id']}.{key_}", {}).get(f"{ref}/{o}")
-            rts.append(f"{r:.2f}" if r is not None else "–")
-        u = f" ({unit})" if unit else ""
-        better = " ↓" if lower else ""
-        md.append(f"| {sc['id']} | {label}{u}{better} | " + " | ".join(cells) + " | " + " | ".join(rts) + " |")
-    md.append("")
-    md.append("↓ = lower is better. Ratios are the reference server (first column) divided by the other; "
-              "for ↓ figures < 1 means the reference is cheaper. CPU figures are the server process's own "
-              "utime+stime (/proc/PID/stat) over the measured phase only.\n")
-    errs = {f"{sid}/{n}": med[sid][n]["errors"] for sid in med for n in names if med[sid][n]["errors"]}
+    if names:
+        hdr = "| scenario | figure | " + " | ".join(names + [f"{ref}/{o}" for o in others]) + " |"
+        md.append(hdr)
+        md.append("|" + "---|" * (2 + len(names) + len(others)))
+        for sc, key_, label, unit, lower, vals in rows:
+            cells = [fmt(vals[n], unit) for n in names]
+            rts = []
+            for o in others:
+                r = ratios.get(f"{sc['id']}.{key_}", {}).get(f"{ref}/{o}")
+                rts.append(f"{r:.2f}" if r is not None else "–")
+            u = f" ({unit})" if unit else ""
+            better = " ↓" if lower else ""
+            md.append(f"| {sc['id']} | {label}{u}{better} | " + " | ".join(cells + rts) + " |")
+        md.append("")
+        md.append("↓ = lower is better. Ratios are the reference server (first column) divided by the other; "
+                  "for ↓ figures < 1 means the reference is cheaper. CPU figures are the server process's own "
+                  "user+system time (process CPU clock = utime+stime of /proc/PID/stat at ns resolution) over "
+                  "the measured phase only.\n")
+    errs = {f"{sid}/{n}": med[sid][n]["errors"] for sid in med for n in med[sid] if med[sid][n]["errors"]}
+    for kind, runs in hs_raw.items():
+        if any(r.get("errors") for r in runs):
+            errs[f"hsfloor/{kind}"] = next(r.get("first_error") for r in runs if r.get("errors"))
     md.append(f"Payload/connection errors: {errs if errs else 'none'}.\n")
-    tls_by_server = {}
-    for n in names:
-        seen = sorted({r.get("tls") for sid in raw for r in raw[sid][n] if r.get("tls")})
-        tls_by_server[n] = seen
-    result["tls_negotiated"] = tls_by_server
-    (outdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
-    md.append("Negotiated (as seen by the load generator): " +
-              "; ".join(f"{n}: {', '.join(v) or '?'}" for n, v in tls_by_server.items()) + ".\n")
-    if floors and any(k.startswith("cpu_ms_per_mib_echo_floor_aes") for k in floors):
-        md.append("Physical floors (`openssl speed`, one core):\n")
-        for bits in ("256", "128"):
-            k = f"aes{bits}gcm_16KiB_bytes_per_s"
-            if k in floors:
-                md.append(f"- AES-{bits}-GCM at 16 KiB blocks: {floors[k] / MIB:,.0f} MiB/s → "
-                          f"**{floors[f'cpu_ms_per_mib_echo_floor_aes{bits}']:.3f} ms CPU per MiB echoed** "
-                          f"(decrypt + re-encrypt; decrypt ≈ encrypt cost assumed)")
-    if floors and "cpu_us_per_full_handshake_floor" in floors:
+    if names:
+        md.append("Negotiated (as seen by the load generator): " +
+                  "; ".join(f"{n}: {', '.join(tls_by_server[n]) or '?'}" for n in names) + ".\n")
+
+    tr = floors.get("transport", {})
+    hs = floors.get("openssl_inmem", {})
+    if floors:
+        md.append("Physical floors (one core):\n")
+    for bits in ("256", "128"):
+        k = f"aes{bits}gcm_16KiB_bytes_per_s"
+        if k in floors:
+            md.append(f"- AES-{bits}-GCM at 16 KiB blocks (`openssl speed`): {floors[k] / MIB:,.0f} MiB/s → "
+                      f"**{floors[f'cpu_ms_per_mib_echo_floor_aes{bits}']:.3f} ms CPU per MiB echoed** "
+                      f"(decrypt + re-encrypt; decrypt ≈ encrypt cost assumed)")
+    if "cpu_us_per_full_handshake_floor" in floors:
         md.append(f"- X25519 {floors['x25519_ops_per_s']:,.0f} op/s, ECDSA P-256 sign "
-                  f"{floors['ecdsa_p256_sign_per_s']:,.0f}/s → **{floors['cpu_us_per_full_handshake_floor']:.1f} µs "
+                  f"{floors['ecdsa_p256_sign_per_s']:,.0f}/s (`openssl speed`) → "
+                  f"**{floors['cpu_us_per_full_handshake_floor']:.1f} µs "
                   f"per full handshake** (one ECDHE + one ECDSA sign), "
                   f"{floors['cpu_us_per_resumed_handshake_floor']:.1f} µs per resumed one (one ECDHE)")
         if "rsa2048_sign_per_s" in floors:
             md.append(f"- (info) RSA-2048 sign {floors['rsa2048_sign_per_s']:,.0f}/s")
+    if tr:
+        parts = []
+        if "cpu_us_per_msg_64B" in tr:
+            parts.append(f"**{fmt(tr['cpu_us_per_msg_64B'])} µs per 64 B echo**")
+        if "cpu_ms_per_mib_16KiB" in tr:
+            parts.append(f"**{tr['cpu_ms_per_mib_16KiB']:.3f} ms per MiB echoed** in 16 KiB messages")
+        if "cpu_ms_per_mib_1MiB" in tr:
+            parts.append(f"**{tr['cpu_ms_per_mib_1MiB']:.3f} ms per MiB** in 1 MiB messages")
+        if "cpu_us_per_conn" in tr:
+            parts.append(f"**{fmt(tr['cpu_us_per_conn'])} µs per connection** (accept, 1 byte each way, close)")
+        md.append(f"- Transport (kernel TCP over loopback; `{tr['server']}`: plain-TCP echo server, one epoll "
+                  f"thread, no TLS/WebSocket, measured like the servers): " + ", ".join(parts))
+    if "cpu_us_per_full_handshake" in hs or "cpu_us_per_resumed_handshake" in hs:
+        parts = []
+        if "cpu_us_per_full_handshake" in hs:
+            parts.append(f"**{fmt(hs['cpu_us_per_full_handshake'])} µs per full handshake**")
+        if "cpu_us_per_resumed_handshake" in hs:
+            parts.append(f"**{fmt(hs['cpu_us_per_resumed_handshake'])} µs per resumed one** "
+                         f"({hs.get('resumed_frac', 0) * 100:.0f} % resumed)")
+        md.append(f"- OpenSSL's own server-side handshake cost in memory (no sockets; `loadgen hsfloor`, "
+                  f"{hs['count']:,} handshakes, server configured like wss, {hs.get('tls', '?')}): "
+                  + ", ".join(parts) + " (SSL_new + handshake + one small record each way + shutdown + free)")
+
+    shown = [(k, label) for k, label in FLOOR_RATIO_ROWS if any(k in fratios.get(n, {}) for n in names)]
+    if shown:
+        md.append("")
+        md.append("Against the floors (server CPU ÷ floor; the reference server first):\n")
+        md.append("| figure | " + " | ".join(names) + " |")
+        md.append("|" + "---|" * (1 + len(names)))
+        md.append("| AES-GCM floor used (negotiated suite) | " +
+                  " | ".join(fratios.get(n, {}).get("aes_floor_used") or "–" for n in names) + " |")
+        for k, label in shown:
+            md.append(f"| {label} | " + " | ".join(
+                f"{fratios[n][k]:.2f}" if k in fratios.get(n, {}) else "–" for n in names) + " |")
+        if "resumed_over_full" in hs:
+            md.append(f"\n(OpenSSL in memory: resumed ÷ full handshake = {hs['resumed_over_full']:.2f}.) "
+                      "Connection figures include the WebSocket upgrade and close, which no floor covers; "
+                      "the transport floor per connection has one round trip, a TLS + WebSocket connection "
+                      "several.")
     md.append("")
     (outdir / "results.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))

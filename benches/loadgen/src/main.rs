@@ -1,12 +1,15 @@
 //! Load generator for the `wss` side-by-side benchmark.
 //!
 //! Every connection is TLS (any certificate is accepted: the bench CA is
-//! throw-away) + a WebSocket upgrade to `wss://localhost:<port>/` on 127.0.0.1.
+//! throw-away) + a WebSocket upgrade to `wss://localhost:<port>/` on 127.0.0.1,
+//! except with `--raw` (plain TCP, no TLS, no WebSocket: the transport floor,
+//! driven against `benches/peers/tcp_echo.c`).
 //!
 //! Subcommands (see `loadgen help`):
-//!   echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync]
-//!   connect --port P --count N [--resume] [--concurrency C]
+//!   echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync] [--raw]
+//!   connect --port P --count N [--resume] [--concurrency C] [--raw]
 //!   idle    --port P --count N [--hold-file F] [--threads T]
+//!   hsfloor --cert C --key K --count N [--resume] [--warmup W]
 //!
 //! Each prints one JSON line with its results on stdout (idle prints
 //! `READY {json}` once every connection is open). With `--sync`, `echo` prints
@@ -14,18 +17,26 @@
 //! before sending; after printing its JSON it waits for stdin to yield a line
 //! or EOF before closing the connections. This lets a driver sample the
 //! server's CPU time around the message phase only.
+//!
+//! `hsfloor` needs no server: it runs N TLS handshakes between an OpenSSL
+//! server and client in this process over in-memory pipes and reports the
+//! server side's thread CPU time per handshake (OpenSSL's own cost, no
+//! sockets).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use openssl::ssl::{
-    SslConnector, SslMethod, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode,
+    ErrorCode, Ssl, SslConnector, SslContext, SslContextBuilder, SslFiletype, SslMethod,
+    SslOptions, SslSession, SslSessionCacheMode, SslStream, SslVerifyMode, SslVersion,
 };
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Message, WebSocket};
@@ -66,11 +77,16 @@ impl Args {
         self.kv.iter().any(|(a, _)| a == k)
     }
     fn str(&self, k: &str) -> Option<String> {
-        self.kv.iter().find(|(a, _)| a == k).and_then(|(_, v)| v.clone())
+        self.kv
+            .iter()
+            .find(|(a, _)| a == k)
+            .and_then(|(_, v)| v.clone())
     }
     fn num<T: std::str::FromStr>(&self, k: &str, default: Option<T>) -> T {
         match self.str(k) {
-            Some(v) => v.parse().unwrap_or_else(|_| die(&format!("bad value for --{k}: {v}"))),
+            Some(v) => v
+                .parse()
+                .unwrap_or_else(|_| die(&format!("bad value for --{k}: {v}"))),
             None => default.unwrap_or_else(|| die(&format!("missing --{k}"))),
         }
     }
@@ -83,16 +99,25 @@ fn die(msg: &str) -> ! {
 
 const USAGE: &str = "\
 usage:
-  loadgen echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync]
+  loadgen echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync] [--raw]
       M is the total number of messages (split over the N connections).
       Every echo is verified byte-for-byte (and its opcode); --text sends
       ASCII text messages instead of binary ones.
       --rate R: open-loop schedule of R msgs/s in total; latency is measured
       from the scheduled send time (no coordinated omission).
-  loadgen connect --port P --count N [--resume] [--concurrency C (default 2)]
+      --raw: plain TCP (no TLS, no WebSocket) against a TCP echo server: each
+      message is SIZE bytes written, then exactly SIZE bytes read back and
+      verified.
+  loadgen connect --port P --count N [--resume] [--concurrency C (default 2)] [--raw]
+      --raw: TCP connect, 1 byte each way, close (no TLS, no WebSocket).
   loadgen idle    --port P --count N [--hold-file F] [--threads T (default 4)]
       prints `READY {json}` when all N are open, then holds them until stdin
-      reaches EOF or F is deleted.";
+      reaches EOF or F is deleted.
+  loadgen hsfloor --cert C --key K --count N [--resume] [--warmup W (default 300)]
+      N TLS 1.3 handshakes in this process between an OpenSSL server (configured
+      like wss's) and client over in-memory pipes, no sockets; reports the server
+      side's thread CPU time per handshake. --resume: the client offers the
+      ticket from its previous connection.";
 
 // ---------------------------------------------------------------- TLS + WS
 
@@ -118,7 +143,10 @@ fn connector(resume: bool) -> SslConnector {
 }
 
 fn ws_config(read_buf: usize) -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(read_buf).max_message_size(Some(256 << 20)).max_frame_size(Some(256 << 20))
+    WebSocketConfig::default()
+        .read_buffer_size(read_buf)
+        .max_message_size(Some(256 << 20))
+        .max_frame_size(Some(256 << 20))
 }
 
 /// "TLSv1.3 TLS_AES_256_GCM_SHA384 X25519"-style description of a connection.
@@ -141,7 +169,9 @@ fn connect_ws(
     if let Some(s) = session {
         unsafe { cfg.set_session(s) }.map_err(|e| format!("set_session: {e}"))?;
     }
-    let tls = cfg.connect("localhost", tcp).map_err(|e| format!("tls handshake: {e}"))?;
+    let tls = cfg
+        .connect("localhost", tcp)
+        .map_err(|e| format!("tls handshake: {e}"))?;
     let url = format!("wss://localhost:{port}/");
     let (ws, _resp) = tungstenite::client::client_with_config(url, tls, Some(ws_config(read_buf)))
         .map_err(|e| format!("ws upgrade: {e}"))?;
@@ -151,19 +181,20 @@ fn connect_ws(
 fn close_ws(mut ws: Ws) {
     let _ = ws.close(None);
     // Drain until the server's close frame (or EOF), bounded in time.
-    let _ = ws.get_ref().get_ref().set_read_timeout(Some(Duration::from_secs(2)));
-    loop {
-        match ws.read() {
-            Ok(_) => continue,
-            Err(_) => break,
-        }
-    }
+    let _ = ws
+        .get_ref()
+        .get_ref()
+        .set_read_timeout(Some(Duration::from_secs(2)));
+    while ws.read().is_ok() {}
     let _ = ws.get_mut().shutdown();
 }
 
 fn raise_nofile() {
     unsafe {
-        let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) == 0 && r.rlim_cur < r.rlim_max {
             r.rlim_cur = r.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &r);
@@ -240,11 +271,17 @@ fn make_msg(pat: &[u8], conn: usize, seq: u64, text: bool) -> Vec<u8> {
 
 fn verify(pat: &[u8], conn: usize, seq: u64, got: &[u8], text: bool) -> Res<()> {
     if got.len() != pat.len() {
-        return Err(format!("conn {conn} seq {seq}: length {} != {}", got.len(), pat.len()));
+        return Err(format!(
+            "conn {conn} seq {seq}: length {} != {}",
+            got.len(),
+            pat.len()
+        ));
     }
     if pat.len() >= HDR {
         if got[0..HDR] != header(conn, seq, text) {
-            return Err(format!("conn {conn} seq {seq}: wrong header (reordered or corrupted)"));
+            return Err(format!(
+                "conn {conn} seq {seq}: wrong header (reordered or corrupted)"
+            ));
         }
         if got[HDR..] != pat[HDR..] {
             return Err(format!("conn {conn} seq {seq}: payload mismatch"));
@@ -253,6 +290,237 @@ fn verify(pat: &[u8], conn: usize, seq: u64, got: &[u8], text: bool) -> Res<()> 
         return Err(format!("conn {conn} seq {seq}: payload mismatch"));
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- echo connections
+
+/// One echo connection: WebSocket over TLS, or plain TCP (`--raw`).
+enum EchoConn {
+    Ws(Box<Ws>),
+    Raw(RawConn),
+}
+
+impl EchoConn {
+    fn open(port: u16, raw: bool, tls: &SslConnector, size: usize) -> Res<EchoConn> {
+        if raw {
+            RawConn::connect(port, size).map(EchoConn::Raw)
+        } else {
+            connect_ws(port, tls, None, 128 * 1024).map(|w| EchoConn::Ws(Box::new(w)))
+        }
+    }
+
+    fn desc(&self) -> String {
+        match self {
+            EchoConn::Ws(ws) => tls_desc(ws),
+            EchoConn::Raw(_) => "none".into(),
+        }
+    }
+
+    /// Queue one message (WS: one frame; raw: its bytes).
+    fn send(&mut self, m: Vec<u8>, text: bool) -> Res<()> {
+        match self {
+            EchoConn::Ws(ws) => {
+                let m = if text {
+                    Message::Text(String::from_utf8(m).expect("ascii").into())
+                } else {
+                    Message::Binary(m.into())
+                };
+                ws.write(m).map_err(|e| format!("write: {e}"))
+            }
+            EchoConn::Raw(r) => {
+                r.out.push_back(m);
+                Ok(())
+            }
+        }
+    }
+
+    /// Push queued output towards the peer (raw: as far as it goes without blocking;
+    /// the rest is sent while waiting for the echo).
+    fn flush(&mut self) -> Res<()> {
+        match self {
+            EchoConn::Ws(ws) => ws.flush().map_err(|e| format!("flush: {e}")),
+            EchoConn::Raw(r) => r.send_some().map(drop),
+        }
+    }
+
+    /// Wait for the next echoed message and hand it to `f` as (is_text, payload).
+    /// Ok(false): a control frame arrived instead (WS only); call again.
+    fn recv(&mut self, f: impl FnOnce(bool, &[u8]) -> Res<()>) -> Res<bool> {
+        match self {
+            EchoConn::Ws(ws) => match ws.read().map_err(|e| format!("read: {e}"))? {
+                m @ (Message::Binary(_) | Message::Text(_)) => {
+                    let t = m.is_text();
+                    f(t, &m.into_data())?;
+                    Ok(true)
+                }
+                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(false),
+                Message::Close(fr) => Err(format!("server closed: {fr:?}")),
+            },
+            EchoConn::Raw(r) => {
+                let m = r.recv_msg()?;
+                f(false, m)?;
+                Ok(true)
+            }
+        }
+    }
+
+    fn close(self) {
+        match self {
+            EchoConn::Ws(ws) => close_ws(*ws),
+            EchoConn::Raw(r) => r.close(),
+        }
+    }
+}
+
+/// Plain-TCP echo connection: messages are `size` bytes back to back in both
+/// directions. Output is queued and sent without blocking while the echo is
+/// read, so a message larger than the socket buffers cannot deadlock against
+/// a server that stops reading while its own output is backed up.
+struct RawConn {
+    s: TcpStream,
+    size: usize,
+    out: VecDeque<Vec<u8>>,
+    out_off: usize, // sent part of out.front()
+    inb: Vec<u8>,
+    in_off: usize, // start of the unconsumed input in inb
+}
+
+impl RawConn {
+    fn connect(port: u16, size: usize) -> Res<RawConn> {
+        let s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("tcp connect: {e}"))?;
+        s.set_nodelay(true).ok();
+        Ok(RawConn {
+            s,
+            size,
+            out: VecDeque::new(),
+            out_off: 0,
+            inb: Vec::with_capacity(size.max(64 * 1024)),
+            in_off: 0,
+        })
+    }
+
+    /// Send queued output until done or the socket would block. Ok(true): all sent.
+    fn send_some(&mut self) -> Res<bool> {
+        let fd = self.s.as_raw_fd();
+        while let Some(front) = self.out.front() {
+            let rest = &front[self.out_off..];
+            // SAFETY: `rest` is a valid readable buffer of rest.len() bytes; fd is our socket.
+            let n = unsafe {
+                libc::send(
+                    fd,
+                    rest.as_ptr().cast(),
+                    rest.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
+            if n < 0 {
+                let e = std::io::Error::last_os_error();
+                return match e.kind() {
+                    std::io::ErrorKind::WouldBlock => Ok(false),
+                    std::io::ErrorKind::Interrupted => continue,
+                    _ => Err(format!("send: {e}")),
+                };
+            }
+            self.out_off += n as usize;
+            if self.out_off == front.len() {
+                self.out.pop_front();
+                self.out_off = 0;
+            }
+        }
+        Ok(true)
+    }
+
+    /// One recv into the input buffer. `block`: wait for data; else return 0 if none.
+    fn recv_some(&mut self, block: bool) -> Res<usize> {
+        if self.in_off > 0 && self.in_off == self.inb.len() {
+            self.inb.clear();
+            self.in_off = 0;
+        } else if self.in_off > 0 && self.in_off >= self.inb.capacity() / 2 {
+            // Pipelined: move the partial next message to the front.
+            self.inb.drain(..self.in_off);
+            self.in_off = 0;
+        }
+        let want = (self.size - (self.inb.len() - self.in_off).min(self.size)).max(64 * 1024);
+        self.inb.reserve(want);
+        let len = self.inb.len();
+        let spare = self.inb.capacity() - len;
+        let flags = if block { 0 } else { libc::MSG_DONTWAIT };
+        loop {
+            // SAFETY: the spare capacity of `inb` is writable for `spare` bytes; only the
+            // n bytes recv() initialised are added to the length.
+            let n = unsafe {
+                libc::recv(
+                    self.s.as_raw_fd(),
+                    self.inb.as_mut_ptr().add(len).cast(),
+                    spare,
+                    flags,
+                )
+            };
+            if n > 0 {
+                unsafe { self.inb.set_len(len + n as usize) };
+                return Ok(n as usize);
+            }
+            if n == 0 {
+                return Err("server closed the connection".into());
+            }
+            let e = std::io::Error::last_os_error();
+            match e.kind() {
+                std::io::ErrorKind::Interrupted => continue,
+                std::io::ErrorKind::WouldBlock if !block => return Ok(0),
+                _ => return Err(format!("recv: {e}")),
+            }
+        }
+    }
+
+    /// The next `size` echoed bytes (valid until the next call).
+    fn recv_msg(&mut self) -> Res<&[u8]> {
+        while self.inb.len() - self.in_off < self.size {
+            if self.out.is_empty() {
+                self.recv_some(true)?;
+                continue;
+            }
+            // Output still queued: wait for either direction.
+            let mut pfd = libc::pollfd {
+                fd: self.s.as_raw_fd(),
+                events: libc::POLLIN | libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let r = unsafe { libc::poll(&mut pfd, 1, 30_000) };
+            if r < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(format!("poll: {e}"));
+            }
+            if r == 0 {
+                return Err("no progress for 30 s".into());
+            }
+            if pfd.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0 {
+                self.send_some()?;
+            }
+            if pfd.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0 {
+                self.recv_some(false)?;
+            }
+        }
+        let m = &self.inb[self.in_off..self.in_off + self.size];
+        self.in_off += self.size;
+        Ok(m)
+    }
+
+    fn close(self) {
+        // Half-close, then wait (bounded) for the server to close its side.
+        let mut s = self.s;
+        let _ = s.shutdown(Shutdown::Write);
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+        }
+    }
 }
 
 struct ConnResult {
@@ -270,8 +538,12 @@ fn echo(a: &Args) {
     let pipeline: usize = a.num::<usize>("pipeline", Some(1)).max(1);
     let sync = a.flag("sync");
     let text = a.flag("text");
+    let raw = a.flag("raw");
     if conns == 0 {
         die("--conns must be > 0");
+    }
+    if raw && text {
+        die("--text has no meaning with --raw (no WebSocket opcodes)");
     }
 
     let tls = Arc::new(connector(false));
@@ -286,8 +558,14 @@ fn echo(a: &Args) {
 
     let mut handles = Vec::new();
     for c in 0..conns {
-        let my = total / conns as u64 + if (c as u64) < total % conns as u64 { 1 } else { 0 };
-        let (results, close_gate, tls_used) = (results.clone(), close_gate.clone(), tls_used.clone());
+        let my = total / conns as u64
+            + if (c as u64) < total % conns as u64 {
+                1
+            } else {
+                0
+            };
+        let (results, close_gate, tls_used) =
+            (results.clone(), close_gate.clone(), tls_used.clone());
         let (tls, ready, go, finish, start_at, cerr) = (
             tls.clone(),
             ready.clone(),
@@ -299,9 +577,9 @@ fn echo(a: &Args) {
         let h = thread::Builder::new()
             .stack_size(512 * 1024)
             .spawn(move || {
-                let ws = connect_ws(port, &tls, None, 128 * 1024);
+                let ws = EchoConn::open(port, raw, &tls, size);
                 match &ws {
-                    Ok(w) if c == 0 => *tls_used.lock().unwrap() = tls_desc(w),
+                    Ok(w) if c == 0 => *tls_used.lock().unwrap() = w.desc(),
                     Ok(_) => {}
                     Err(_) => {
                         cerr.fetch_add(1, Ordering::Relaxed);
@@ -313,7 +591,11 @@ fn echo(a: &Args) {
                 let mut ws = match ws {
                     Ok(ws) => ws,
                     Err(e) => {
-                        results.lock().unwrap().push(ConnResult { done: 0, lat_us: vec![], err: Some(e) });
+                        results.lock().unwrap().push(ConnResult {
+                            done: 0,
+                            lat_us: vec![],
+                            err: Some(e),
+                        });
                         finish.wait();
                         close_gate.wait();
                         return;
@@ -323,7 +605,7 @@ fn echo(a: &Args) {
                 results.lock().unwrap().push(r);
                 finish.wait();
                 close_gate.wait();
-                close_ws(ws);
+                ws.close();
             })
             .expect("spawn");
         handles.push(h);
@@ -364,7 +646,7 @@ fn echo(a: &Args) {
     };
     let bytes = done * size as u64;
     let json = format!(
-        "{{\"mode\":\"echo\",\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"text\":{text},\"rate\":{rate},\
+        "{{\"mode\":\"echo\",\"raw\":{raw},\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"text\":{text},\"rate\":{rate},\
 \"messages\":{done},\"expected\":{total},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
 \"msgs_per_s\":{:.1},\"mib_per_s\":{:.2},\"errors\":{errors},\"first_error\":{},\"tls\":{},\
 \"latency_us\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}}}}",
@@ -389,7 +671,7 @@ fn echo(a: &Args) {
 
 #[allow(clippy::too_many_arguments)]
 fn echo_conn(
-    ws: &mut Ws,
+    ws: &mut EchoConn,
     c: usize,
     conns: usize,
     size: usize,
@@ -403,7 +685,11 @@ fn echo_conn(
     let mut lat = Vec::with_capacity(my as usize);
     // Per-connection schedule: conn c sends at t0 + (c/conns + i) * period.
     let period = if rate > 0.0 { conns as f64 / rate } else { 0.0 };
-    let offset = if rate > 0.0 { period * c as f64 / conns as f64 } else { 0.0 };
+    let offset = if rate > 0.0 {
+        period * c as f64 / conns as f64
+    } else {
+        0.0
+    };
     let mut inflight: VecDeque<(u64, Instant)> = VecDeque::with_capacity(pipeline);
     let mut sent = 0u64;
     let mut done = 0u64;
@@ -424,41 +710,46 @@ fn echo_conn(
                 } else {
                     Instant::now()
                 };
-                let m = make_msg(&pat, c, sent, text);
-                let m = if text {
-                    Message::Text(String::from_utf8(m).expect("ascii").into())
-                } else {
-                    Message::Binary(m.into())
-                };
-                ws.write(m)
-                    .map_err(|e| format!("conn {c}: write: {e}"))?;
+                ws.send(make_msg(&pat, c, sent, text), text)
+                    .map_err(|e| format!("conn {c}: {e}"))?;
                 inflight.push_back((sent, stamp));
                 sent += 1;
                 wrote = true;
             }
             if wrote {
-                ws.flush().map_err(|e| format!("conn {c}: flush: {e}"))?;
+                ws.flush().map_err(|e| format!("conn {c}: {e}"))?;
             }
-            match ws.read().map_err(|e| format!("conn {c}: read: {e}"))? {
-                m @ (Message::Binary(_) | Message::Text(_)) => {
-                    if m.is_text() != text {
+            let got = ws
+                .recv(|is_text, data| {
+                    if is_text != text {
                         return Err(format!("conn {c}: echo came back with the wrong opcode"));
                     }
                     let (seq, stamp) = inflight
                         .pop_front()
                         .ok_or_else(|| format!("conn {c}: unexpected message"))?;
-                    verify(&pat, c, seq, &m.into_data(), text)?;
+                    verify(&pat, c, seq, data, text)?;
                     lat.push(stamp.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                    done += 1;
-                }
-                Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
-                Message::Close(f) => return Err(format!("conn {c}: server closed: {f:?}")),
+                    Ok(())
+                })
+                .map_err(|e| {
+                    if e.starts_with("conn ") {
+                        e
+                    } else {
+                        format!("conn {c}: {e}")
+                    }
+                })?;
+            if got {
+                done += 1;
             }
         }
         Ok(())
     };
     let r = run();
-    ConnResult { done, lat_us: lat, err: r.err() }
+    ConnResult {
+        done,
+        lat_us: lat,
+        err: r.err(),
+    }
 }
 
 fn json_str(s: Option<&str>) -> String {
@@ -487,6 +778,10 @@ fn connect(a: &Args) {
     let count: usize = a.num("count", Some(100));
     let conc: usize = a.num::<usize>("concurrency", Some(2)).max(1);
     let resume = a.flag("resume");
+    let raw = a.flag("raw");
+    if raw && resume {
+        die("--resume has no meaning with --raw (no TLS)");
+    }
     let tls = Arc::new(connector(resume));
     let next = Arc::new(AtomicUsize::new(0));
     let ok = Arc::new(AtomicU64::new(0));
@@ -496,23 +791,47 @@ fn connect(a: &Args) {
     let t0 = Instant::now();
     let hs: Vec<_> = (0..conc)
         .map(|_| {
-            let (tls, next, ok, resumed, errs, first_err) =
-                (tls.clone(), next.clone(), ok.clone(), resumed.clone(), errs.clone(), first_err.clone());
-            thread::spawn(move || {
-                while next.fetch_add(1, Ordering::Relaxed) < count {
-                    let sess = if resume { LAST_SESSION.with(|s| s.borrow_mut().take()) } else { None };
-                    match connect_ws(port, &tls, sess.as_ref(), 4096) {
-                        Ok(ws) => {
-                            if ws.get_ref().ssl().session_reused() {
-                                resumed.fetch_add(1, Ordering::Relaxed);
-                            }
+            let (tls, next, ok, resumed, errs, first_err) = (
+                tls.clone(),
+                next.clone(),
+                ok.clone(),
+                resumed.clone(),
+                errs.clone(),
+                first_err.clone(),
+            );
+            thread::spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                if raw {
+                    match raw_exchange(port, i as u8) {
+                        Ok(()) => {
                             ok.fetch_add(1, Ordering::Relaxed);
-                            close_ws(ws);
                         }
                         Err(e) => {
                             errs.fetch_add(1, Ordering::Relaxed);
                             first_err.lock().unwrap().get_or_insert(e);
                         }
+                    }
+                    continue;
+                }
+                let sess = if resume {
+                    LAST_SESSION.with(|s| s.borrow_mut().take())
+                } else {
+                    None
+                };
+                match connect_ws(port, &tls, sess.as_ref(), 4096) {
+                    Ok(ws) => {
+                        if ws.get_ref().ssl().session_reused() {
+                            resumed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        ok.fetch_add(1, Ordering::Relaxed);
+                        close_ws(ws);
+                    }
+                    Err(e) => {
+                        errs.fetch_add(1, Ordering::Relaxed);
+                        first_err.lock().unwrap().get_or_insert(e);
                     }
                 }
             })
@@ -525,13 +844,34 @@ fn connect(a: &Args) {
     let okn = ok.load(Ordering::Relaxed);
     let fe = first_err.lock().unwrap().clone();
     println_flush(&format!(
-        "{{\"mode\":\"connect\",\"resume\":{resume},\"count\":{count},\"concurrency\":{conc},\"ok\":{okn},\
+        "{{\"mode\":\"connect\",\"raw\":{raw},\"resume\":{resume},\"count\":{count},\"concurrency\":{conc},\"ok\":{okn},\
 \"resumed\":{},\"errors\":{},\"first_error\":{},\"elapsed_s\":{el:.6},\"handshakes_per_s\":{:.1}}}",
         resumed.load(Ordering::Relaxed),
         errs.load(Ordering::Relaxed),
         json_str(fe.as_deref()),
         okn as f64 / el
     ));
+}
+
+/// `connect --raw`: TCP connect, one byte each way (verified), half-close, wait for
+/// the server's close. Mirrors connection setup, one exchange and teardown.
+fn raw_exchange(port: u16, b: u8) -> Res<()> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("tcp connect: {e}"))?;
+    s.set_nodelay(true).ok();
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    s.write_all(&[b]).map_err(|e| format!("write: {e}"))?;
+    let mut got = [0u8; 1];
+    s.read_exact(&mut got).map_err(|e| format!("read: {e}"))?;
+    if got[0] != b {
+        return Err(format!("echo mismatch: sent {b}, got {}", got[0]));
+    }
+    s.shutdown(Shutdown::Write)
+        .map_err(|e| format!("shutdown: {e}"))?;
+    match s.read(&mut got) {
+        Ok(0) => Ok(()),
+        Ok(_) => Err("unexpected data after the echo".into()),
+        Err(e) => Err(format!("waiting for the server's close: {e}")),
+    }
 }
 
 // ---------------------------------------------------------------- idle
@@ -606,6 +946,263 @@ fn idle(a: &Args) {
     drop(all);
 }
 
+// ---------------------------------------------------------------- hsfloor
+
+/// One direction-pair of an in-memory transport: reads from `rd`, writes to `wr`.
+/// Reading an empty buffer is WouldBlock, like a non-blocking socket.
+struct Pipe {
+    rd: Rc<RefCell<VecDeque<u8>>>,
+    wr: Rc<RefCell<VecDeque<u8>>>,
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut q = self.rd.borrow_mut();
+        if q.is_empty() {
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        q.read(buf)
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.wr.borrow_mut().extend(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid timespec out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Accumulates this thread's CPU time over the sections run through `time`.
+#[derive(Default)]
+struct CpuMeter {
+    ns: u64,
+    sections: u64,
+}
+
+impl CpuMeter {
+    fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t0 = thread_cpu_ns();
+        let r = f();
+        self.ns += thread_cpu_ns() - t0;
+        self.sections += 1;
+        r
+    }
+}
+
+/// Server context configured like wss's (src/tls/mod.rs: apply_common + server_context),
+/// minus the I/O-buffer modes (read-ahead, RELEASE_BUFFERS), which only matter with sockets.
+fn floor_server_ctx(cert: &str, key: &str) -> Result<SslContext, openssl::error::ErrorStack> {
+    let mut b = SslContextBuilder::new(SslMethod::tls_server())?;
+    b.set_min_proto_version(Some(SslVersion::TLS1_2))?;
+    b.set_cipher_list(
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:\
+ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305",
+    )?;
+    b.set_ciphersuites(
+        "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+    )?;
+    b.set_groups_list("X25519:P-256:P-384")?;
+    b.set_options(
+        SslOptions::NO_COMPRESSION
+            | SslOptions::NO_RENEGOTIATION
+            | SslOptions::CIPHER_SERVER_PREFERENCE,
+    );
+    b.set_certificate_chain_file(cert)?;
+    b.set_private_key_file(key, SslFiletype::PEM)?;
+    b.check_private_key()?;
+    // Build the certificate chain once (as wss does), not on every handshake.
+    const SSL_CTRL_BUILD_CERT_CHAIN: std::os::raw::c_int = 105;
+    const FLAGS: std::os::raw::c_long = 0x1 | 0x8 | 0x10; // UNTRUSTED | IGNORE_ERROR | CLEAR_ERROR
+                                                          // SAFETY: `b` holds a valid SSL_CTX with a certificate; the call takes no pointer argument.
+    if unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            b.as_ptr(),
+            SSL_CTRL_BUILD_CERT_CHAIN,
+            FLAGS,
+            std::ptr::null_mut(),
+        )
+    } <= 0
+    {
+        let _ = openssl::error::ErrorStack::get();
+    }
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_session_id_context(b"wss")?;
+    b.set_num_tickets(1)?;
+    Ok(b.build())
+}
+
+fn floor_client_ctx(resume: bool) -> Result<SslContext, openssl::error::ErrorStack> {
+    let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
+    b.set_verify(SslVerifyMode::NONE);
+    if resume {
+        b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
+        b.set_new_session_callback(|_ssl, sess| {
+            LAST_SESSION.with(|s| *s.borrow_mut() = Some(sess));
+        });
+    } else {
+        b.set_session_cache_mode(SslSessionCacheMode::OFF);
+    }
+    Ok(b.build())
+}
+
+/// Result of one in-memory connection: (resumed, "TLSv1.3 <cipher>").
+fn floor_handshake(
+    sctx: &SslContext,
+    cctx: &SslContext,
+    resume: bool,
+    cpu: &mut CpuMeter,
+) -> Res<(bool, String)> {
+    let e = |what: &str, err: &dyn std::fmt::Display| format!("{what}: {err}");
+    let c2s = Rc::new(RefCell::new(VecDeque::with_capacity(4096)));
+    let s2c = Rc::new(RefCell::new(VecDeque::with_capacity(4096)));
+    let mut cssl = Ssl::new(cctx).map_err(|x| e("client Ssl::new", &x))?;
+    if resume {
+        if let Some(sess) = LAST_SESSION.with(|s| s.borrow_mut().take()) {
+            // SAFETY: the session comes from a context with the same protocol settings.
+            unsafe { cssl.set_session(&sess) }.map_err(|x| e("set_session", &x))?;
+        }
+    }
+    let mut client = SslStream::new(
+        cssl,
+        Pipe {
+            rd: s2c.clone(),
+            wr: c2s.clone(),
+        },
+    )
+    .map_err(|x| e("client SslStream::new", &x))?;
+    let mut server = cpu
+        .time(|| {
+            Ssl::new(sctx).and_then(|ssl| {
+                SslStream::new(
+                    ssl,
+                    Pipe {
+                        rd: c2s.clone(),
+                        wr: s2c.clone(),
+                    },
+                )
+            })
+        })
+        .map_err(|x| e("server Ssl::new", &x))?;
+
+    let (mut c_done, mut s_done) = (false, false);
+    for _ in 0..16 {
+        if !c_done {
+            match client.connect() {
+                Ok(()) => c_done = true,
+                Err(x) if x.code() == ErrorCode::WANT_READ => {}
+                Err(x) => return Err(e("client handshake", &x)),
+            }
+        }
+        if !s_done {
+            match cpu.time(|| server.accept()) {
+                Ok(()) => s_done = true,
+                Err(x) if x.code() == ErrorCode::WANT_READ => {}
+                Err(x) => return Err(e("server handshake", &x)),
+            }
+        }
+        if c_done && s_done {
+            break;
+        }
+    }
+    if !(c_done && s_done) {
+        return Err("handshake did not complete".into());
+    }
+    // One small record each way: the client's read also processes the server's ticket.
+    let mut buf = [0u8; 16];
+    client.ssl_write(b"c").map_err(|x| e("client write", &x))?;
+    let n = cpu
+        .time(|| server.ssl_read(&mut buf))
+        .map_err(|x| e("server read", &x))?;
+    if buf[..n] != *b"c" {
+        return Err("server read the wrong data".into());
+    }
+    cpu.time(|| server.ssl_write(b"s"))
+        .map_err(|x| e("server write", &x))?;
+    let n = client
+        .ssl_read(&mut buf)
+        .map_err(|x| e("client read", &x))?;
+    if buf[..n] != *b"s" {
+        return Err("client read the wrong data".into());
+    }
+    let resumed = client.ssl().session_reused();
+    let ssl = server.ssl();
+    let desc = format!(
+        "{} {}",
+        ssl.version_str(),
+        ssl.current_cipher().map(|c| c.name()).unwrap_or("?")
+    );
+    // close_notify both ways: an SSL freed without it has its session marked not resumable.
+    client.shutdown().map_err(|x| e("client shutdown", &x))?;
+    cpu.time(|| server.shutdown())
+        .map_err(|x| e("server shutdown", &x))?;
+    drop(client);
+    cpu.time(|| drop(server));
+    Ok((resumed, desc))
+}
+
+fn hsfloor(a: &Args) {
+    let cert = a.str("cert").unwrap_or_else(|| die("missing --cert"));
+    let key = a.str("key").unwrap_or_else(|| die("missing --key"));
+    let count: u64 = a.num("count", Some(2000));
+    let warmup: u64 = a.num("warmup", Some(300));
+    let resume = a.flag("resume");
+    let fail = |msg: String| -> ! {
+        println_flush(&format!(
+            "{{\"mode\":\"hsfloor\",\"resume\":{resume},\"count\":{count},\"errors\":1,\"first_error\":{}}}",
+            json_str(Some(&msg))
+        ));
+        std::process::exit(1)
+    };
+    let sctx =
+        floor_server_ctx(&cert, &key).unwrap_or_else(|x| fail(format!("server context: {x}")));
+    let cctx = floor_client_ctx(resume).unwrap_or_else(|x| fail(format!("client context: {x}")));
+
+    // Cost of one timed section with nothing in it (two clock_gettime calls), subtracted below.
+    let mut empty = CpuMeter::default();
+    for _ in 0..10_000 {
+        empty.time(|| ());
+    }
+    let overhead_ns = empty.ns as f64 / empty.sections as f64;
+
+    let mut scratch = CpuMeter::default();
+    for _ in 0..warmup {
+        floor_handshake(&sctx, &cctx, resume, &mut scratch)
+            .unwrap_or_else(|x| fail(format!("warm-up: {x}")));
+    }
+    let mut cpu = CpuMeter::default();
+    let mut resumed = 0u64;
+    let mut tls = String::new();
+    let t0 = Instant::now();
+    for _ in 0..count {
+        let (r, d) = floor_handshake(&sctx, &cctx, resume, &mut cpu).unwrap_or_else(|x| fail(x));
+        resumed += r as u64;
+        tls = d;
+    }
+    let el = t0.elapsed().as_secs_f64();
+    let n = count.max(1) as f64;
+    let per = ((cpu.ns as f64 - overhead_ns * cpu.sections as f64) / n / 1e3).max(0.0);
+    println_flush(&format!(
+        "{{\"mode\":\"hsfloor\",\"resume\":{resume},\"count\":{count},\"warmup\":{warmup},\"resumed\":{resumed},\
+\"server_cpu_us_per_handshake\":{per:.2},\"timed_sections_per_handshake\":{:.1},\"timer_overhead_ns\":{overhead_ns:.0},\
+\"elapsed_s\":{el:.3},\"errors\":0,\"first_error\":null,\"tls\":{}}}",
+        cpu.sections as f64 / n,
+        json_str(Some(&tls))
+    ));
+}
+
 fn main() {
     raise_nofile();
     let a = Args::parse();
@@ -613,6 +1210,7 @@ fn main() {
         "echo" => echo(&a),
         "connect" => connect(&a),
         "idle" => idle(&a),
+        "hsfloor" => hsfloor(&a),
         _ => {
             println!("{USAGE}");
         }
