@@ -163,9 +163,27 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
-            Stream::Tls(s) => s.read(buf),
+            Stream::Tls(s) => {
+                // Nothing in the kernel (see `Tcp`) and nothing buffered in OpenSSL: the read
+                // could only fail. Skipping it saves a trip through SSL_read per message.
+                if s.get_ref().drained && !has_pending(s.ssl()) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                s.read(buf)
+            }
         }
     }
+}
+
+/// Whether OpenSSL holds unread input: decrypted data or raw bytes read ahead.
+fn has_pending(ssl: &openssl::ssl::SslRef) -> bool {
+    use foreign_types::ForeignTypeRef;
+    // SAFETY: a valid SSL for the duration of the call.
+    unsafe { SSL_has_pending(ssl.as_ptr()) == 1 }
+}
+
+extern "C" {
+    fn SSL_has_pending(ssl: *const openssl_sys::SSL) -> std::os::raw::c_int;
 }
 
 impl Write for Stream {
