@@ -193,3 +193,45 @@ fn a_message_sent_right_after_the_upgrade_reaches_the_client() {
         server.shutdown(WAIT).unwrap();
     }
 }
+
+/// Busy TLS connections keep their record buffers; after a second without traffic they release
+/// them again (src/io/worker.rs `sweep`). Traffic after that must find working buffers on both
+/// sides, including messages pipelined while the buffers are being reallocated.
+#[test]
+fn wss_after_busy_then_idle() {
+    let (h, _srx) = recorder(true);
+    let config = ServerConfig {
+        tls: Some(server_tls()),
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", config, h).unwrap();
+    let url = format!("wss://127.0.0.1:{}/", server.port());
+    let (ch, crx) = recorder(false);
+    let cconf = ClientConfig {
+        tls: Some(client_tls()),
+        ..Default::default()
+    };
+    let client = Client::connect(&url, &cconf, ch).unwrap();
+    wait_open(&crx);
+    let conn = client.connection();
+    let round = |seed: u8| {
+        // Busy: well over the 16 messages that make a connection keep its buffers.
+        for i in 0..40u8 {
+            conn.send_binary(&payload(100 + i as usize * 50, seed.wrapping_add(i)))
+                .unwrap();
+        }
+        for i in 0..40u8 {
+            let (_, got) = wait_msg(&crx);
+            assert!(got == payload(100 + i as usize * 50, seed.wrapping_add(i)));
+        }
+    };
+    round(1);
+    // Idle long enough for two sweeps (each 1 s): both ends release their buffers.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    round(2);
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    round(3);
+    client.close(1000, "bye", WAIT).unwrap();
+    assert_eq!(wait_close(&crx).0, 1000);
+    server.shutdown(WAIT).unwrap();
+}

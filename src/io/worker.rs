@@ -37,6 +37,10 @@ const HEAD_CHUNK: usize = 2048;
 const LINGER: Duration = Duration::from_secs(2);
 /// Back-off after the process ran out of descriptors while accepting.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// A TLS connection that moves this many messages within one sweep period keeps its record
+/// buffers between records; one that moves none in a period releases them again.
+const BUSY_MESSAGES: u32 = 16;
+const BUFFER_SWEEP: Duration = Duration::from_secs(1);
 
 /// What is queued for the wire.
 enum Out {
@@ -112,6 +116,10 @@ struct Conn {
     /// Counted in the server's active connections.
     counted: bool,
     dirty: bool,
+    /// Messages read or written since the last buffer sweep.
+    msgs: u32,
+    /// Keeps its TLS record buffers (busy; see `tls::keep_buffers`).
+    kept: bool,
 }
 
 impl Conn {
@@ -141,6 +149,8 @@ impl Conn {
             reply_pending: None,
             counted,
             dirty: false,
+            msgs: 0,
+            kept: false,
         }
     }
 }
@@ -180,6 +190,8 @@ pub(crate) struct Worker {
     rr: usize,
     again: Vec<usize>,
     dirty: Vec<usize>,
+    /// Next sweep of busy connections' TLS buffers (None: no connection keeps them).
+    sweep_at: Option<Instant>,
 }
 
 fn would_block(e: &io::Error) -> bool {
@@ -199,6 +211,7 @@ impl Worker {
             rr: 0,
             again: Vec::new(),
             dirty: Vec::new(),
+            sweep_at: None,
         }
     }
 
@@ -299,7 +312,10 @@ impl Worker {
 
     fn poll_timeout(&self) -> Option<Duration> {
         let mut next = self.timers.peek().map(|Reverse((t, _, _))| *t);
-        if let Some(p) = self.accept_paused_until {
+        for p in [self.accept_paused_until, self.sweep_at]
+            .into_iter()
+            .flatten()
+        {
             next = Some(next.map_or(p, |n| n.min(p)));
         }
         next.map(|t| t.saturating_duration_since(Instant::now()))
@@ -1046,9 +1062,13 @@ impl Worker {
             c.last_rx = Instant::now();
             c.ping_sent = None;
         }
+        let read = (READ_BUDGET - budget) as u32;
         match end {
             Some(end) => self.finish(key, end),
-            None => self.pump(key),
+            None => {
+                self.moved(key, read);
+                self.pump(key);
+            }
         }
     }
 
@@ -1061,6 +1081,7 @@ impl Worker {
             return;
         };
         let mut failed = None;
+        let mut written = 0u32;
         let is_client = c.ep.server.is_none();
         if c.reply_pending.is_some() {
             // Only our close reply (behind earlier data) is left to write; a frame in progress
@@ -1133,6 +1154,7 @@ impl Worker {
                     }
                     Out::Msg(msg, len) => {
                         c.unflushed += len;
+                        written += 1;
                         ws.write(msg)
                     }
                     Out::Close(code, reason) => {
@@ -1183,6 +1205,8 @@ impl Worker {
                 ),
             };
             self.finish(key, end);
+        } else if written > 0 {
+            self.moved(key, written);
         }
     }
 
@@ -1193,6 +1217,9 @@ impl Worker {
         if self.accept_paused_until.is_some_and(|t| t <= now) {
             self.accept_ready();
         }
+        if self.sweep_at.is_some_and(|t| t <= now) {
+            self.sweep(now);
+        }
         while let Some(Reverse((at, key, id))) = self.timers.peek().copied() {
             if at > now {
                 break;
@@ -1202,6 +1229,44 @@ impl Worker {
                 self.guarded(Some(key), |w| w.timer(key, now));
             }
         }
+    }
+
+    /// Count `n` messages moved by connection `key`; a busy TLS connection keeps its buffers.
+    fn moved(&mut self, key: usize, n: u32) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        c.msgs = c.msgs.saturating_add(n);
+        if c.kept || c.msgs < BUSY_MESSAGES {
+            return;
+        }
+        if let Phase::Open(ws) = &c.phase {
+            if let Some(ssl) = ws.get_ref().ssl() {
+                tls::keep_buffers(ssl, true);
+                c.kept = true;
+                self.sweep_at
+                    .get_or_insert_with(|| Instant::now() + BUFFER_SWEEP);
+            }
+        }
+    }
+
+    /// Connections that kept their buffers and moved nothing for a period release them again
+    /// (idle connections stay small). Sweeps run only while some connection keeps its buffers.
+    fn sweep(&mut self, now: Instant) {
+        let mut kept = false;
+        for (_, c) in self.conns.iter_mut() {
+            let idle = std::mem::take(&mut c.msgs) == 0;
+            if c.kept && idle {
+                if let Phase::Open(ws) = &c.phase {
+                    if let Some(ssl) = ws.get_ref().ssl() {
+                        tls::keep_buffers(ssl, false);
+                    }
+                }
+                c.kept = false;
+            }
+            kept |= c.kept;
+        }
+        self.sweep_at = kept.then(|| now + BUFFER_SWEEP);
     }
 
     fn timer(&mut self, key: usize, now: Instant) {
