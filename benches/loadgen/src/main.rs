@@ -128,18 +128,22 @@ thread_local! {
 
 fn connector(resume: bool) -> SslConnector {
     let mut b = SslConnector::builder(SslMethod::tls_client()).expect("SslConnector");
+    client_sessions(&mut b, resume);
+    b.build()
+}
+
+/// No verification; with `resume`, remember the newest session of this thread. TLS 1.3 tickets
+/// arrive after the handshake (while reading app data) and are offered by the next connection.
+fn client_sessions(b: &mut SslContextBuilder, resume: bool) {
     b.set_verify(SslVerifyMode::NONE);
     if resume {
         b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-        // TLS 1.3 tickets arrive after the handshake (while reading app data);
-        // keep the newest one for the next connection made by this thread.
         b.set_new_session_callback(|_ssl, sess| {
             LAST_SESSION.with(|s| *s.borrow_mut() = Some(sess));
         });
     } else {
         b.set_session_cache_mode(SslSessionCacheMode::OFF);
     }
-    b.build()
 }
 
 fn ws_config(read_buf: usize) -> WebSocketConfig {
@@ -1046,15 +1050,7 @@ ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POL
 
 fn floor_client_ctx(resume: bool) -> Result<SslContext, openssl::error::ErrorStack> {
     let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
-    b.set_verify(SslVerifyMode::NONE);
-    if resume {
-        b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-        b.set_new_session_callback(|_ssl, sess| {
-            LAST_SESSION.with(|s| *s.borrow_mut() = Some(sess));
-        });
-    } else {
-        b.set_session_cache_mode(SslSessionCacheMode::OFF);
-    }
+    client_sessions(&mut b, resume);
     Ok(b.build())
 }
 
