@@ -37,8 +37,9 @@ const HEAD_CHUNK: usize = 2048;
 const LINGER: Duration = Duration::from_secs(2);
 /// Back-off after the process ran out of descriptors while accepting.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-/// A TLS connection that moves this many messages within one sweep period keeps its record
-/// buffers between records; one that moves none in a period releases them again.
+/// A TLS connection that has moved this many messages since the last sweep (or since it opened,
+/// while no sweeps run) keeps its record buffers between records; a kept one that moves none
+/// between two sweeps releases them again.
 const BUSY_MESSAGES: u32 = 16;
 const BUFFER_SWEEP: Duration = Duration::from_secs(1);
 
