@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 fn main() {
-    println!("cargo:rerun-if-changed=src/ffi");
+    // cbindgen parses the whole crate (an `extern "C"` import anywhere lands in the header unless
+    // excluded in cbindgen.toml), so any change under src/ regenerates it.
+    println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=WSS_WRITE_HEADER");
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
