@@ -1111,16 +1111,7 @@ impl Worker {
             }
             // Flush what is buffered first, so the socket is the only queue that can be full.
             match ws.flush() {
-                Ok(()) => {
-                    if c.unflushed > 0 {
-                        if let Some(conn) = &c.conn {
-                            conn.shared
-                                .buffered
-                                .fetch_sub(c.unflushed, Ordering::AcqRel);
-                        }
-                        c.unflushed = 0;
-                    }
-                }
+                Ok(()) => settle(&mut c.unflushed, &c.conn),
                 Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
                 Err(e) => {
                     failed = Some(e);
@@ -1139,7 +1130,7 @@ impl Worker {
                     Out::Msg(msg, len) if len >= DIRECT_MIN && is_data(&msg) => {
                         // Large: written around tungstenite, once its buffer is out.
                         match ws.flush() {
-                            Ok(()) => {}
+                            Ok(()) => settle(&mut c.unflushed, &c.conn),
                             Err(e) => {
                                 c.queue.push_front(Out::Msg(msg, len));
                                 match e {
@@ -1414,6 +1405,16 @@ impl Worker {
         for k in keys {
             self.finish(k, End::new(close_code::ABNORMAL, "endpoint stopped"));
         }
+    }
+}
+
+/// Everything handed to tungstenite is on the socket: it no longer counts as buffered.
+fn settle(unflushed: &mut usize, conn: &Option<Connection>) {
+    if *unflushed > 0 {
+        if let Some(conn) = conn {
+            conn.shared.buffered.fetch_sub(*unflushed, Ordering::AcqRel);
+        }
+        *unflushed = 0;
     }
 }
 
