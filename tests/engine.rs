@@ -729,3 +729,82 @@ fn ping_during_a_blocked_large_frame_is_answered_after_it() {
         std::thread::yield_now();
     }
 }
+
+/// Queues 32 MiB for a peer that does not read, then panics; its close and error callbacks
+/// panic too.
+struct PanicsEverywhere(parking_lot::Mutex<Option<Connection>>);
+
+impl Handler for PanicsEverywhere {
+    fn on_open(&self, conn: &Connection) {
+        *self.0.lock() = Some(conn.clone());
+    }
+    fn on_message(&self, conn: &Connection, _kind: MessageKind, data: &[u8]) {
+        if data == b"boom" {
+            panic!("host handler bug");
+        }
+        conn.send_binary(&vec![7u8; 32 << 20]).unwrap();
+        conn.send_text("queued behind").unwrap();
+    }
+    fn on_close(&self, _conn: &Connection, _code: u16, _reason: &str) {
+        panic!("close callback bug");
+    }
+    fn on_error(&self, _conn: Option<&Connection>, _err: &Error) {
+        panic!("error callback bug");
+    }
+}
+
+#[test]
+fn a_connection_dropped_after_panicking_callbacks_releases_its_buffered_amount() {
+    let limits = Limits {
+        send_queue_limit: 64 << 20,
+        ..Default::default()
+    };
+    let h = Arc::new(PanicsEverywhere(parking_lot::Mutex::new(None)));
+    let cfg = ServerConfig {
+        limits,
+        io_threads: 1,
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", cfg, h.clone()).unwrap();
+    let mut peer = stalled_peer(server.port());
+    // A masked text frame "go": the handler queues 32 MiB, which the I/O thread starts writing.
+    peer.write_all(&[0x81, 0x82, 1, 2, 3, 4, b'g' ^ 1, b'o' ^ 2])
+        .unwrap();
+    let mut first = [0u8; 1];
+    peer.read_exact(&mut first).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let conn = h.0.lock().clone().expect("opened");
+    assert!(conn.buffered_amount() > 0);
+    // Then "boom": the handler panics, and so do the error and close callbacks.
+    peer.write_all(&[
+        0x81,
+        0x84,
+        1,
+        2,
+        3,
+        4,
+        b'b' ^ 1,
+        b'o' ^ 2,
+        b'o' ^ 3,
+        b'm' ^ 4,
+    ])
+    .unwrap();
+    while conn.is_open() || conn.buffered_amount() != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "open: {}, buffered: {}",
+            conn.is_open(),
+            conn.buffered_amount()
+        );
+        std::thread::yield_now();
+    }
+    // The I/O thread carries on.
+    let (ch, crx) = recorder(false);
+    let _c = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+}

@@ -156,6 +156,19 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// Bytes this worker holds for the host's buffered amount: in tungstenite's buffer, in a
+    /// direct frame, and queued.
+    fn held(&self) -> usize {
+        let queued: usize = self
+            .queue
+            .iter()
+            .map(|o| if let Out::Msg(_, l) = o { *l } else { 0 })
+            .sum();
+        self.unflushed + self.direct.as_ref().map_or(0, |d| d.len) + queued
+    }
+}
+
 /// Why a connection ends.
 struct End {
     code: u16,
@@ -300,6 +313,7 @@ impl Worker {
                 }
                 if let Some(conn) = &c.conn {
                     conn::unregister(c.id);
+                    conn.shared.buffered.fetch_sub(c.held(), Ordering::AcqRel);
                     conn.shared.mark_closed(close_code::INTERNAL, "");
                 }
                 if c.counted {
@@ -1360,9 +1374,10 @@ impl Worker {
                 let handler = &conn.shared.handler;
                 conn.shared.state.store(CLOSED, Ordering::Release);
                 conn::unregister(c.id);
-                if let Some(e) = &end.error {
-                    handler.on_error(Some(conn), e);
-                }
+                // Release exactly what this worker still accounts for (before any callback, which
+                // could panic); sends still in the channel subtract their own length when they
+                // arrive (`command`, no key).
+                conn.shared.buffered.fetch_sub(c.held(), Ordering::AcqRel);
                 let interrupted = c.direct.as_ref().map_or(0, |d| d.len);
                 let (count, bytes) = c.queue.iter().fold(
                     (usize::from(c.direct.is_some()), interrupted),
@@ -1371,26 +1386,26 @@ impl Worker {
                         _ => (n, b),
                     },
                 );
-                if count > 0 {
-                    let e = Error::new(
-                        ErrorKind::NotConnected,
-                        format!("{count} queued message(s) ({bytes} bytes) were not delivered: the connection closed"),
-                    )
-                    .with_peer(Some(c.peer));
-                    handler.on_error(Some(conn), &e);
-                }
-                // Release exactly what this worker still accounts for; sends still in the channel
-                // subtract their own length when they arrive (`command`, no key).
-                let queued: usize = c
-                    .queue
-                    .iter()
-                    .map(|o| if let Out::Msg(_, l) = o { *l } else { 0 })
-                    .sum();
-                conn.shared
-                    .buffered
-                    .fetch_sub(c.unflushed + queued + interrupted, Ordering::AcqRel);
-                handler.on_close(conn, end.code, &end.reason);
+                let callbacks = catch_unwind(AssertUnwindSafe(|| {
+                    if let Some(e) = &end.error {
+                        handler.on_error(Some(conn), e);
+                    }
+                    if count > 0 {
+                        let e = Error::new(
+                            ErrorKind::NotConnected,
+                            format!("{count} queued message(s) ({bytes} bytes) were not delivered: the connection closed"),
+                        )
+                        .with_peer(Some(c.peer));
+                        handler.on_error(Some(conn), &e);
+                    }
+                    handler.on_close(conn, end.code, &end.reason);
+                }));
+                // Waiters (`Client::close`, `wss_*_close`) are released even if a callback panicked;
+                // the panic then goes on to `guarded`.
                 conn.shared.mark_closed(end.code, &end.reason);
+                if let Err(panic) = callbacks {
+                    std::panic::resume_unwind(panic);
+                }
             }
             _ => {
                 if let (Some(e), Some(server)) = (&end.error, &c.ep.server) {

@@ -373,10 +373,15 @@ impl TlsConfig {
             b.check_private_key()?;
         }
         b.set_cert_store(self.store()?);
+        Ok(())
+    }
+
+    /// Build a leaf-only identity's chain now, from the trust store as it will be used (call
+    /// last: after the client's system CA paths are added).
+    fn prebuild_chain(&self, b: &mut SslContextBuilder) {
         if self.identity.as_ref().is_some_and(|id| id.chain.is_empty()) {
             prebuild_chain(b);
         }
-        Ok(())
     }
 
     /// Build the server context. Fails without a certificate.
@@ -423,6 +428,7 @@ impl TlsConfig {
                     select_alpn(&wire, client).ok_or(AlpnError::NOACK)
                 });
             }
+            self.prebuild_chain(&mut b);
             Ok(b.build())
         };
         build().map_err(|e| e.context("building the TLS server context"))
@@ -445,6 +451,7 @@ impl TlsConfig {
             if !self.alpn.is_empty() {
                 b.set_alpn_protos(&self.alpn_wire())?;
             }
+            self.prebuild_chain(&mut b);
             Ok(b.build())
         };
         build().map_err(|e| e.context("building the TLS client context"))
@@ -580,7 +587,9 @@ fn version_frees_safely(v: i64) -> bool {
 ///
 /// Contexts set `SSL_MODE_RELEASE_BUFFERS` so that idle connections stay small; on a busy one
 /// that costs an allocation (and a free) of a 16 KiB buffer per record: ~1,500 instructions per
-/// small echoed message, 8% of the server's user-space work.
+/// small echoed message, 8% of the server's user-space work (OpenSSL 3.0). From OpenSSL 3.2 the
+/// record layers copy the mode when they are created: a mode call (even of nothing) passes it to
+/// the read layer, the write layer keeps releasing until the next key change.
 pub(crate) fn keep_buffers(ssl: &openssl::ssl::SslRef, keep: bool) {
     use foreign_types::ForeignTypeRef;
     const SSL_CTRL_MODE: std::os::raw::c_int = 33;
@@ -595,6 +604,10 @@ pub(crate) fn keep_buffers(ssl: &openssl::ssl::SslRef, keep: bool) {
     // SSL_free_buffers refuses (returns 0) while records are pending.
     unsafe {
         openssl_sys::SSL_ctrl(ssl.as_ptr(), cmd, release, std::ptr::null_mut());
+        if keep {
+            // OpenSSL 3.2+: hand the cleared mode to the read record layer (no-op before).
+            openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_MODE, 0, std::ptr::null_mut());
+        }
         if !keep && free_buffers_is_safe() {
             SSL_free_buffers(ssl.as_ptr());
         }
