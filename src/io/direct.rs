@@ -1,4 +1,4 @@
-//! Large messages written straight from the host's buffer instead of through tungstenite.
+//! Large messages written straight from their payload instead of through tungstenite.
 //!
 //! tungstenite formats every frame into its output buffer: one extra pass over the payload, and a
 //! buffer that keeps the capacity of the largest message a connection ever sent. For messages of
