@@ -9,29 +9,6 @@ use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig};
 
 const SIZES: [usize; 6] = [0, 125, 126, 65535, 65536, 16 << 20];
 
-fn payload(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-fn text(n: usize) -> String {
-    // Multi-byte characters included; length exactly n bytes.
-    let mut s = String::with_capacity(n);
-    let pattern = ['a', 'é', '€', 'z'];
-    let mut i = 0;
-    while s.len() < n {
-        let c = pattern[i % 4];
-        if s.len() + c.len_utf8() > n {
-            s.push('x');
-        } else {
-            s.push(c);
-        }
-        i += 1;
-    }
-    s
-}
-
 fn echo_all(secure: bool) {
     let (h, _srx) = recorder(true);
     let config = ServerConfig {

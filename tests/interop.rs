@@ -272,27 +272,6 @@ fn s(p: &Path) -> String {
     p.to_str().expect("UTF-8 path").to_string()
 }
 
-// ---- payloads (the peers build the same ones) ---------------------------------------------------
-
-fn payload(n: usize, seed: u8) -> Vec<u8> {
-    (0..n)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
-
-/// Text of exactly `n` UTF-8 bytes with 1-, 2- and 3-byte characters.
-fn text(n: usize) -> String {
-    let mut s = String::with_capacity(n);
-    let pattern = ['a', 'é', '€', 'z'];
-    let mut i = 0;
-    while s.len() < n {
-        let c = pattern[i % 4];
-        s.push(if s.len() + c.len_utf8() > n { 'x' } else { c });
-        i += 1;
-    }
-    s
-}
-
 // ---- our server <- foreign clients --------------------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -374,13 +353,15 @@ fn check_conn_tls(conn: &Connection, sec: Sec) {
     }
 }
 
-fn python_client_echo(sec: Sec) {
+/// A foreign client (`start` runs `script`) echoes every size through our server, then closes
+/// with "<who> done", which our server answers with the same code and reason.
+fn foreign_client_echo(sec: Sec, start: fn(&str, &[String]) -> Peer, script: &str, who: &str) {
     let (server, srx) = echo_server(sec);
-    let mut py = Peer::python(
-        "py_client.py",
+    let mut peer = start(
+        script,
         &client_args(sec, server.port(), sec == Sec::MutualTls),
     );
-    let summary = py.summary(true);
+    let summary = peer.summary(true);
     assert_json(&summary, "mode", "\"echo\"");
     assert_json(&summary, "echoed", &(2 * SIZES.len()).to_string());
     assert_json(
@@ -388,14 +369,17 @@ fn python_client_echo(sec: Sec) {
         "bytes",
         &(2 * SIZES.iter().sum::<usize>()).to_string(),
     );
-    // Our server answered the client's close with the same code and reason.
     assert_json(&summary, "close_code", "1000");
-    assert_json(&summary, "close_reason", "\"py done\"");
+    assert_json(&summary, "close_reason", &format!("\"{who} done\""));
     if sec != Sec::Plain {
         assert!(summary.contains("\"tls\":\"TLSv1."), "{summary}");
     }
-    check_server_side(&srx, sec, "py done");
+    check_server_side(&srx, sec, &format!("{who} done"));
     server.shutdown(WAIT).unwrap();
+}
+
+fn python_client_echo(sec: Sec) {
+    foreign_client_echo(sec, Peer::python, "py_client.py", "py");
 }
 
 #[test]
@@ -464,26 +448,7 @@ fn node_client_to_our_server_mutual_tls() {
 }
 
 fn node_client_echo(sec: Sec) {
-    let (server, srx) = echo_server(sec);
-    let mut node = Peer::node(
-        "node_client.js",
-        &client_args(sec, server.port(), sec == Sec::MutualTls),
-    );
-    let summary = node.summary(true);
-    assert_json(&summary, "mode", "\"echo\"");
-    assert_json(&summary, "echoed", &(2 * SIZES.len()).to_string());
-    assert_json(
-        &summary,
-        "bytes",
-        &(2 * SIZES.iter().sum::<usize>()).to_string(),
-    );
-    assert_json(&summary, "close_code", "1000");
-    assert_json(&summary, "close_reason", "\"node done\"");
-    if sec != Sec::Plain {
-        assert!(summary.contains("\"tls\":\"TLSv1."), "{summary}");
-    }
-    check_server_side(&srx, sec, "node done");
-    server.shutdown(WAIT).unwrap();
+    foreign_client_echo(sec, Peer::node, "node_client.js", "node");
 }
 
 // ---- our client -> foreign servers --------------------------------------------------------------

@@ -197,3 +197,23 @@ pub fn client_mtls() -> TlsConfig {
         .expect("client cert");
     t
 }
+
+/// A deterministic payload of `n` bytes (the interop peers build the same one from `seed`).
+pub fn payload(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+/// Text of exactly `n` UTF-8 bytes with 1-, 2- and 3-byte characters.
+pub fn text(n: usize) -> String {
+    let mut s = String::with_capacity(n);
+    let pattern = ['a', 'é', '€', 'z'];
+    let mut i = 0;
+    while s.len() < n {
+        let c = pattern[i % 4];
+        s.push(if s.len() + c.len_utf8() > n { 'x' } else { c });
+        i += 1;
+    }
+    s
+}
