@@ -86,6 +86,17 @@ SERVERS = [
         "cmd": ["{build}/lws_echo", "{cert}", "{key}"],
     },
     {
+        # Ours again, echoing from a host thread in pull mode (wss_server_next_event, then
+        # wss_send from outside the library's threads), as a .NET or queue-driven C++ host
+        # would: the cost of handing each message across threads and back. Same binary as `wss`.
+        "name": "wss-pull",
+        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
+                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
+                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "cmd": ["env", "WSS_IO_THREADS=1", "WSS_PULL=1", "{build}/wss_echo", "{cert}", "{key}"],
+        "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
+    },
+    {
         # Transport floor: plain TCP echo with the same process model (one epoll thread),
         # measured like the servers above; what kernel TCP over loopback costs by itself.
         "name": "tcp",
@@ -746,7 +757,7 @@ def main() -> int:
     for sc in scen:
         for key_, label, unit, lower, ids in METRICS:
             if sc["id"] in ids:
-                vals = {n: med[sc["id"]][n].get(key_) for n in names}
+                vals = {n: med[sc["id"]].get(n, {}).get(key_) for n in names}
                 rows.append((sc, key_, label, unit, lower, vals))
 
     ratios = {}

@@ -717,8 +717,9 @@ void wss_server_free(struct wss_server *server);
 
 /**
  * Pull mode: wait up to `timeout_ms` (0 = poll) for the next event. `WSS_ERR_TIMEOUT` when none
- * arrived, `WSS_ERR_CLOSED` when the server is closed and drained, `WSS_ERR_INVALID_STATE` on a
- * callback-mode server. Free the event with `wss_event_free`.
+ * arrived, `WSS_ERR_CLOSED` when the server is closed and drained (a call waiting while another
+ * thread runs `wss_server_close` returns then), `WSS_ERR_INVALID_STATE` on a callback-mode
+ * server. Free the event with `wss_event_free`.
  *
  * # Safety
  * `server` a live handle; `event` writable.

@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
 use crate::conn::Connection;
 use crate::error::Error;
 use crate::http::Request;
@@ -70,6 +72,11 @@ pub trait Handler: Send + Sync + 'static {
     fn on_open(&self, _conn: &Connection) {}
     /// A complete message arrived; `data` is valid only during the call.
     fn on_message(&self, _conn: &Connection, _kind: MessageKind, _data: &[u8]) {}
+    /// The same event with the payload handed over, for handlers that keep it past the call:
+    /// implement this instead of `on_message` to avoid a copy. The default calls `on_message`.
+    fn on_message_owned(&self, conn: &Connection, kind: MessageKind, data: Bytes) {
+        self.on_message(conn, kind, &data)
+    }
     /// A pong arrived (answer to our ping).
     fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
     /// The connection closed; called once for every opened connection. `code` 1006 means it

@@ -26,6 +26,8 @@ pub mod server;
 mod stream;
 pub mod tls;
 
+/// Shared, cheaply cloned byte buffer: message payloads handed to `Handler::on_message_owned`.
+pub use bytes::Bytes;
 pub use client::{Client, WsUrl};
 pub use config::{ClientConfig, Keepalive, Limits, ServerConfig};
 pub use conn::{connection, ConnInfo, Connection};

@@ -6,6 +6,11 @@
  *
  * prints "PORT <n>" once listening on 127.0.0.1, then serves until SIGINT or SIGTERM, and closes
  * gracefully. With CLIENT_CA.pem, client certificates from that CA are requested (optional).
+ *
+ * Environment: WSS_IO_THREADS=N sets the I/O thread count; WSS_QUIET drops error logging;
+ * WSS_PULL=1 echoes from a host thread in pull mode (wss_server_next_event + wss_send from
+ * outside the library's threads, as a .NET or queue-driven C++ host would) instead of from the
+ * message callback.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
@@ -25,6 +30,25 @@ static void on_message(void *user_data, uint64_t conn, wss_message_kind kind, co
 static void on_error(void *user_data, uint64_t conn, const wss_error_info *e) {
     (void)user_data;
     fprintf(stderr, "error on %llu: %s\n", (unsigned long long)conn, e->message);
+}
+
+/* Pull mode: take events on this host thread and echo messages until the server is closed. */
+static void *pull_loop(void *arg) {
+    const wss_server *server = arg;
+    for (;;) {
+        wss_event *ev = NULL;
+        wss_result r = wss_server_next_event(server, 1000, &ev);
+        if (r == WSS_ERR_TIMEOUT) continue;
+        if (r != WSS_OK) break; /* WSS_ERR_CLOSED once closed and drained */
+        if (ev->event_type == WSS_EVENT_MESSAGE) {
+            wss_result s = wss_send(ev->conn, ev->data, ev->len, ev->kind);
+            if (s != WSS_OK && s != WSS_ERR_NOT_CONNECTED) fprintf(stderr, "send failed: %s\n", wss_result_str(s));
+        } else if (ev->event_type == WSS_EVENT_ERROR && !getenv("WSS_QUIET") && ev->error) {
+            fprintf(stderr, "error on %llu: %s\n", (unsigned long long)ev->conn, ev->error->message);
+        }
+        wss_event_free(ev);
+    }
+    return NULL;
 }
 
 static int fail(const char *what) {
@@ -62,7 +86,14 @@ int main(int argc, char **argv) {
     wss_callbacks cb = {0};
     cb.on_message = on_message;
     cb.on_error = getenv("WSS_QUIET") ? NULL : on_error;
-    if (wss_server_new("127.0.0.1:0", tls, opts, &cb, NULL, &server) != WSS_OK) return fail("server");
+    const char *pull_env = getenv("WSS_PULL");
+    int pull = pull_env && pull_env[0] == '1';
+    if (wss_server_new("127.0.0.1:0", tls, opts, pull ? NULL : &cb, NULL, &server) != WSS_OK) return fail("server");
+    pthread_t puller;
+    if (pull && pthread_create(&puller, NULL, pull_loop, server) != 0) {
+        fprintf(stderr, "cannot start the pull thread\n");
+        return 1;
+    }
     wss_tls_config_free(tls);
     wss_options_free(opts);
     uint16_t port = 0;
@@ -72,6 +103,7 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&stop, &sig);
     wss_server_close(server, 2000);
+    if (pull) pthread_join(puller, NULL);
     wss_server_free(server);
     return 0;
 }

@@ -188,6 +188,9 @@ pub unsafe extern "C" fn wss_server_close(server: *mut wss_server, timeout_ms: u
         s.server
             .shutdown(Duration::from_millis(timeout_ms as u64))?;
         s.closed.store(true, Ordering::Release);
+        if let Some(q) = &s.pull {
+            q.end();
+        }
         Ok(())
     })
 }
@@ -215,8 +218,9 @@ pub unsafe extern "C" fn wss_server_free(server: *mut wss_server) {
 }
 
 /// Pull mode: wait up to `timeout_ms` (0 = poll) for the next event. `WSS_ERR_TIMEOUT` when none
-/// arrived, `WSS_ERR_CLOSED` when the server is closed and drained, `WSS_ERR_INVALID_STATE` on a
-/// callback-mode server. Free the event with `wss_event_free`.
+/// arrived, `WSS_ERR_CLOSED` when the server is closed and drained (a call waiting while another
+/// thread runs `wss_server_close` returns then), `WSS_ERR_INVALID_STATE` on a callback-mode
+/// server. Free the event with `wss_event_free`.
 ///
 /// # Safety
 /// `server` a live handle; `event` writable.

@@ -2,13 +2,14 @@
 //! `user_data`, called on I/O threads) or pull mode (events queued, taken with
 //! `wss_*_next_event` on the host's own thread).
 
+use std::collections::VecDeque;
 use std::os::raw::{c_char, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::{unbounded, Receiver, RecvTimeoutError, Sender};
-use parking_lot::RwLock;
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::guard::*;
 use super::info::{wss_peer_cert, CPeerCert, Strings};
@@ -123,7 +124,7 @@ pub struct wss_event {
 #[repr(C)]
 struct EventBox {
     ev: wss_event,
-    _data: Vec<u8>,
+    _data: Bytes,
     _reason: Strings,
     _error: Option<Box<CError>>,
 }
@@ -131,10 +132,23 @@ struct EventBox {
 /// An event as queued in pull mode.
 pub(crate) enum Pulled {
     Open(u64),
-    Message(u64, MessageKind, Vec<u8>),
-    Pong(u64, Vec<u8>),
+    Message(u64, MessageKind, Bytes),
+    Pong(u64, Bytes),
     Close(u64, u16, String),
     Error(u64, Error),
+}
+
+/// Payloads from this size on are queued as received; smaller ones are copied, so that a queued
+/// event does not keep the connection's larger read buffer alive.
+const KEEP_FROM: usize = 4096;
+
+/// The payload as a pull-mode event keeps it: the received buffer itself when large (no copy).
+fn kept(data: Bytes) -> Bytes {
+    if data.len() >= KEEP_FROM {
+        data
+    } else {
+        Bytes::copy_from_slice(&data)
+    }
 }
 
 fn boxed(p: Pulled) -> *mut wss_event {
@@ -152,7 +166,7 @@ fn boxed(p: Pulled) -> *mut wss_event {
     let (data, error) = match p {
         Pulled::Open(id) => {
             (ev.event_type, ev.conn) = (WSS_EVENT_OPEN, id);
-            (Vec::new(), None)
+            (Bytes::new(), None)
         }
         Pulled::Message(id, kind, data) => {
             (ev.event_type, ev.conn, ev.kind) = (WSS_EVENT_MESSAGE, id, kind as i32);
@@ -165,11 +179,11 @@ fn boxed(p: Pulled) -> *mut wss_event {
         Pulled::Close(id, code, reason) => {
             (ev.event_type, ev.conn, ev.close_code) = (WSS_EVENT_CLOSE, id, code);
             ev.reason = strings.keep(&reason);
-            (Vec::new(), None)
+            (Bytes::new(), None)
         }
         Pulled::Error(id, e) => {
             (ev.event_type, ev.conn) = (WSS_EVENT_ERROR, id);
-            (Vec::new(), Some(CError::new(&e)))
+            (Bytes::new(), Some(CError::new(&e)))
         }
     };
     if !data.is_empty() {
@@ -188,42 +202,73 @@ fn boxed(p: Pulled) -> *mut wss_event {
     .cast()
 }
 
-/// The pull-mode queue of an endpoint.
+/// The pull-mode queue of an endpoint: a locked deque and a condition variable. A taker that
+/// finds it empty sleeps at once (no spinning or yielding, which on a busy 2-core host cost more
+/// CPU than the hand-off itself); a producer wakes one sleeper, and only if one is waiting.
 pub(crate) struct PullQueue {
-    tx: Sender<Pulled>,
-    rx: Receiver<Pulled>,
+    state: Mutex<PullState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct PullState {
+    events: VecDeque<Pulled>,
+    /// No more events will come (server closed): takers return at once.
+    ended: bool,
+    /// Takers asleep in `next` (tests wait for one before waking it).
+    waiting: usize,
 }
 
 impl PullQueue {
     pub(crate) fn new() -> Self {
-        let (tx, rx) = unbounded();
-        PullQueue { tx, rx }
+        PullQueue {
+            state: Mutex::new(PullState::default()),
+            ready: Condvar::new(),
+        }
     }
 
-    /// Wait up to `timeout_ms` (0 = don't wait) for the next event.
+    fn push(&self, p: Pulled) {
+        self.state.lock().events.push_back(p);
+        self.ready.notify_one();
+    }
+
+    /// No more events will come: wake every waiting taker.
+    pub(crate) fn end(&self) {
+        self.state.lock().ended = true;
+        self.ready.notify_all();
+    }
+
+    /// Wait up to `timeout_ms` (0 = don't wait) for the next event. `closed`: the endpoint
+    /// produces no more events, so an empty queue answers at once.
     pub(crate) fn next(
         &self,
         timeout_ms: u32,
         out: &mut *mut wss_event,
         closed: bool,
     ) -> Result<()> {
-        // A closed endpoint produces no more events: answer at once instead of waiting.
-        let got = if timeout_ms == 0 || closed {
-            self.rx.try_recv().map_err(|_| RecvTimeoutError::Timeout)
-        } else {
-            self.rx
-                .recv_timeout(Duration::from_millis(timeout_ms as u64))
+        let (got, ended) = {
+            let mut st = self.state.lock();
+            if timeout_ms != 0 && !closed {
+                let deadline = Instant::now() + Duration::from_millis(timeout_ms as u64);
+                st.waiting += 1;
+                while st.events.is_empty()
+                    && !st.ended
+                    && !self.ready.wait_until(&mut st, deadline).timed_out()
+                {}
+                st.waiting -= 1;
+            }
+            (st.events.pop_front(), closed || st.ended)
         };
         match got {
-            Ok(p) => {
+            Some(p) => {
                 *out = boxed(p);
                 Ok(())
             }
-            Err(_) if closed => Err(Error::new(
+            None if ended => Err(Error::new(
                 ErrorKind::Closed,
                 "the endpoint is closed and has no more events",
             )),
-            Err(_) => Err(Error::new(
+            None => Err(Error::new(
                 ErrorKind::Timeout,
                 "no event within the timeout",
             )),
@@ -300,7 +345,7 @@ impl CHandler {
         match &self.sink {
             Sink::Callbacks { cb, user_data } => self.call(|| f(cb, *user_data)),
             Sink::Pull(q) => {
-                let _ = q.tx.send(p());
+                q.push(p());
             }
         }
     }
@@ -421,10 +466,13 @@ impl Handler for CHandler {
         );
     }
 
-    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+    fn on_message_owned(&self, conn: &Connection, kind: MessageKind, data: Bytes) {
         let id = conn.id();
+        // Exactly one of the two closures runs; both can reach the payload through the cell.
+        let data = std::cell::Cell::new(data);
         self.emit(
             |cb, ud| {
+                let data = data.take();
                 if let Some(f) = cb.on_message {
                     f(
                         ud,
@@ -439,7 +487,7 @@ impl Handler for CHandler {
                     )
                 }
             },
-            || Pulled::Message(id, kind, data.to_vec()),
+            || Pulled::Message(id, kind, kept(data.take())),
         );
     }
 
@@ -460,7 +508,7 @@ impl Handler for CHandler {
                     )
                 }
             },
-            || Pulled::Pong(id, data.to_vec()),
+            || Pulled::Pong(id, Bytes::copy_from_slice(data)),
         );
     }
 
@@ -514,5 +562,101 @@ pub(crate) fn sink(
 pub unsafe extern "C" fn wss_event_free(event: *mut wss_event) {
     if !event.is_null() {
         contain(|| drop(unsafe { Box::from_raw(event.cast::<EventBox>()) }));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Take one event with `timeout_ms`; the event's type and connection, or the error kind.
+    fn take(
+        q: &PullQueue,
+        timeout_ms: u32,
+    ) -> std::result::Result<(wss_event_type, u64), ErrorKind> {
+        let mut ev = ptr::null_mut();
+        match q.next(timeout_ms, &mut ev, false) {
+            Ok(()) => {
+                let got = unsafe { ((*ev).event_type, (*ev).conn) };
+                unsafe { wss_event_free(ev) };
+                Ok(got)
+            }
+            Err(e) => Err(e.kind),
+        }
+    }
+
+    /// Yield until a taker sleeps in `next` (so the test exercises the wake-up, not a queue
+    /// that already had the event when the taker looked).
+    fn until_asleep(q: &PullQueue) {
+        while q.state.lock().waiting == 0 {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn a_sleeping_taker_is_woken_by_an_event_in_order() {
+        let q = Arc::new(PullQueue::new());
+        let taker = {
+            let q = q.clone();
+            std::thread::spawn(move || (take(&q, 60_000), take(&q, 60_000)))
+        };
+        until_asleep(&q);
+        q.push(Pulled::Open(7));
+        q.push(Pulled::Open(8));
+        let (a, b) = taker.join().unwrap();
+        assert_eq!(a, Ok((WSS_EVENT_OPEN, 7)));
+        assert_eq!(b, Ok((WSS_EVENT_OPEN, 8)));
+    }
+
+    #[test]
+    fn ending_the_queue_wakes_every_taker_with_closed() {
+        let q = Arc::new(PullQueue::new());
+        let takers: Vec<_> = (0..2)
+            .map(|_| {
+                let q = q.clone();
+                std::thread::spawn(move || take(&q, 60_000))
+            })
+            .collect();
+        while q.state.lock().waiting < 2 {
+            std::thread::yield_now();
+        }
+        q.end();
+        for t in takers {
+            assert_eq!(t.join().unwrap(), Err(ErrorKind::Closed));
+        }
+        // Events queued before the end are still taken, then Closed at once.
+        let q = PullQueue::new();
+        q.push(Pulled::Open(1));
+        q.end();
+        assert_eq!(take(&q, 60_000), Ok((WSS_EVENT_OPEN, 1)));
+        assert_eq!(take(&q, 60_000), Err(ErrorKind::Closed));
+    }
+
+    #[test]
+    fn an_empty_queue_times_out_after_the_wait() {
+        let q = PullQueue::new();
+        assert_eq!(take(&q, 0), Err(ErrorKind::Timeout));
+        let t0 = Instant::now();
+        assert_eq!(take(&q, 30), Err(ErrorKind::Timeout));
+        assert!(t0.elapsed() >= Duration::from_millis(30));
+        assert_eq!(q.state.lock().waiting, 0);
+    }
+
+    #[test]
+    fn large_payloads_are_queued_without_a_copy() {
+        let big = Bytes::from(vec![7u8; KEEP_FROM]);
+        assert_eq!(kept(big.clone()).as_ptr(), big.as_ptr());
+        let small = Bytes::from(vec![7u8; KEEP_FROM - 1]);
+        let copy = kept(small.clone());
+        assert_ne!(copy.as_ptr(), small.as_ptr());
+        assert_eq!(copy, small);
+        // The event points at the kept bytes and owns them until freed.
+        let ev = boxed(Pulled::Message(3, MessageKind::Binary, big.clone()));
+        unsafe {
+            assert_eq!((*ev).data, big.as_ptr());
+            assert_eq!((*ev).len, KEEP_FROM);
+            wss_event_free(ev);
+        }
     }
 }

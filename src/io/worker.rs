@@ -1024,12 +1024,12 @@ impl Worker {
                         Message::Text(t) => {
                             conn.shared
                                 .handler
-                                .on_message(conn, MessageKind::Text, t.as_bytes())
+                                .on_message_owned(conn, MessageKind::Text, t.into())
                         }
                         Message::Binary(b) => {
                             conn.shared
                                 .handler
-                                .on_message(conn, MessageKind::Binary, &b)
+                                .on_message_owned(conn, MessageKind::Binary, b)
                         }
                         Message::Ping(_) => {}
                         Message::Pong(p) => {

@@ -1,9 +1,10 @@
 /*
  * Pull mode (callbacks NULL) on both ends, everything handled on this thread:
- * OPEN, MESSAGE (echoed by the host with wss_send after wss_server_next_event), PONG and CLOSE
+ * OPEN, MESSAGE (echoed by the host with wss_send after wss_server_next_event; small and
+ * 200 KiB payloads), PONG and CLOSE
  * arrive in order; next_event with timeout 0 on an idle server gives WSS_ERR_TIMEOUT; after
  * wss_server_close and draining, WSS_ERR_CLOSED; a callback-mode server or client gives
- * WSS_ERR_INVALID_STATE.
+ * WSS_ERR_INVALID_STATE; wss_server_close wakes a host thread waiting in next_event.
  */
 #include "check.h"
 
@@ -62,6 +63,58 @@ static void round_trip(wss_server *server, wss_client *client, uint64_t sconn, u
         CHECK(same_payload(ev, data, len));
     }
     wss_event_free(ev);
+}
+
+struct taker {
+    wss_server *server;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started;
+    wss_result rc;
+    double took_ms;
+};
+
+static void *take_one(void *arg) {
+    struct taker *t = arg;
+    wss_event *ev = NULL;
+    double t0;
+    pthread_mutex_lock(&t->mu);
+    t->started = 1;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    t0 = now_ms();
+    t->rc = wss_server_next_event(t->server, WAIT_MS, &ev);
+    t->took_ms = now_ms() - t0;
+    wss_event_free(ev);
+    return NULL;
+}
+
+/* A host thread waiting in next_event on an idle server is woken by wss_server_close from
+ * another thread with WSS_ERR_CLOSED, instead of sleeping out its timeout. */
+static void close_wakes_a_waiting_taker(void) {
+    struct taker t;
+    pthread_t th;
+    memset(&t, 0, sizeof t);
+    pthread_mutex_init(&t.mu, NULL);
+    pthread_cond_init(&t.cv, NULL);
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, &t.server))) return;
+    if (CHECK(pthread_create(&th, NULL, take_one, &t) == 0)) {
+        /* The taker is about to wait. Whether it is asleep before the server counts as closed
+         * (woken) or only calls in after (answered at once), it must get WSS_ERR_CLOSED
+         * promptly; the unit tests in src/ffi/events.rs check the wake-up itself
+         * deterministically. */
+        pthread_mutex_lock(&t.mu);
+        while (!t.started) pthread_cond_wait(&t.cv, &t.mu);
+        pthread_mutex_unlock(&t.mu);
+        CHECK_OK(wss_server_close(t.server, WAIT_MS));
+        pthread_join(th, NULL);
+        CHECK(t.rc == WSS_ERR_CLOSED);
+        if (!CHECK(t.took_ms < WAIT_MS / 2))
+            fprintf(stderr, "  the waiting taker returned after %.0f ms\n", t.took_ms);
+    }
+    wss_server_free(t.server);
+    pthread_mutex_destroy(&t.mu);
+    pthread_cond_destroy(&t.cv);
 }
 
 static void callback_mode_rejects_pull(void) {
@@ -151,6 +204,17 @@ int main(void) {
     fill_pattern(buf, sizeof buf, 5);
     round_trip(server, client, sconn, cconn, WSS_MESSAGE_BINARY, buf, sizeof buf);
     round_trip(server, client, sconn, cconn, WSS_MESSAGE_BINARY, NULL, 0);
+    {
+        /* Large payloads are handed to the event as received (no copy): same bytes out. */
+        size_t big_len = 200 * 1024 + 3;
+        unsigned char *big = malloc(big_len);
+        if (CHECK(big != NULL)) {
+            fill_pattern(big, big_len, 9);
+            round_trip(server, client, sconn, cconn, WSS_MESSAGE_BINARY, big, big_len);
+            round_trip(server, client, sconn, cconn, WSS_MESSAGE_TEXT, (const unsigned char *)"after", 5);
+        }
+        free(big);
+    }
     for (i = 0; i < 5; i++) {
         buf[0] = (unsigned char)('0' + i);
         CHECK_OK(wss_send(cconn, buf, 1, WSS_MESSAGE_TEXT));
@@ -218,6 +282,7 @@ int main(void) {
     }
 
     callback_mode_rejects_pull();
+    close_wakes_a_waiting_taker();
 
 out:
     wss_client_free(client);
