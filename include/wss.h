@@ -823,7 +823,8 @@ void wss_conn_info_free(struct wss_conn_info *info);
 
 /**
  * Create settings with the defaults (64 MiB messages, 16 MiB frames, 16 KiB headers, 10 s
- * handshake timeout, 16 MiB send queue, I/O threads = cores, no keepalive, HSTS on).
+ * handshake timeout, 16 MiB send queue, 64 MiB pull-mode event queue, I/O threads = cores, no
+ * keepalive, HSTS on).
  *
  * # Safety
  * `out` must be NULL or writable.
@@ -877,6 +878,18 @@ wss_result wss_options_set_max_connections(struct wss_options *opts, uint64_t co
  * `opts` a live handle.
  */
 wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t bytes);
+
+/**
+ * Pull mode: bytes of received events (payloads plus 64 per event) that may wait to be taken
+ * with `wss_*_next_event` before the endpoint stops reading from its peers; their sends then
+ * back up through TCP instead of into memory, and reading resumes as the host catches up
+ * (keepalive does not count the pause against a peer). One message larger than the limit still
+ * gets through. Default 64 MiB. No effect on callback endpoints.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).

@@ -77,6 +77,15 @@ pub trait Handler: Send + Sync + 'static {
     fn on_message_owned(&self, conn: &Connection, kind: MessageKind, data: Bytes) {
         self.on_message(conn, kind, &data)
     }
+    /// Whether `conn` should read further messages now. Return false while the application is
+    /// behind (events it has not taken yet): reading pauses, so the peer's sends back up through
+    /// TCP instead of piling up in memory, and the library asks again every few milliseconds.
+    /// While paused, keepalive does not hold the peer's silence against it; the peer's close
+    /// frame, behind its messages, is read once reading resumes; a connection we are closing
+    /// keeps reading. Default true.
+    fn wants_messages(&self, _conn: &Connection) -> bool {
+        true
+    }
     /// A pong arrived (answer to our ping).
     fn on_pong(&self, _conn: &Connection, _data: &[u8]) {}
     /// The connection closed; called once for every opened connection. `code` 1006 means it

@@ -808,3 +808,123 @@ fn a_connection_dropped_after_panicking_callbacks_releases_its_buffered_amount()
     .unwrap();
     wait_open(&crx);
 }
+
+/// Stops wanting messages after the first one until the test opens it again; records every
+/// answer, and counts messages delivered right after a "no" (there must be none).
+struct Gate {
+    open: std::sync::atomic::AtomicBool,
+    said_no: std::sync::atomic::AtomicBool,
+    noes: AtomicUsize,
+    violations: AtomicUsize,
+    /// Told once, when this many "no" answers have been given.
+    noes_wanted: usize,
+    tx: crossbeam_channel::Sender<Ev>,
+}
+
+impl Handler for Gate {
+    fn wants_messages(&self, _conn: &Connection) -> bool {
+        let open = self.open.load(Ordering::SeqCst);
+        self.said_no.store(!open, Ordering::SeqCst);
+        if !open && self.noes.fetch_add(1, Ordering::SeqCst) + 1 == self.noes_wanted {
+            let _ = self.tx.send(Ev::Pong(0, b"paused long enough".to_vec()));
+        }
+        open
+    }
+    fn on_open(&self, conn: &Connection) {
+        let _ = self.tx.send(Ev::Open(conn.clone()));
+    }
+    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+        if self.said_no.load(Ordering::SeqCst) {
+            self.violations.fetch_add(1, Ordering::SeqCst);
+        }
+        self.open.store(false, Ordering::SeqCst);
+        let _ = self.tx.send(Ev::Msg(conn.id(), kind, data.to_vec()));
+    }
+    fn on_close(&self, conn: &Connection, code: u16, reason: &str) {
+        let _ = self.tx.send(Ev::Close(conn.id(), code, reason.to_string()));
+    }
+    fn on_error(&self, conn: Option<&Connection>, err: &Error) {
+        let _ = self.tx.send(Ev::Error(conn.map(|c| c.id()), err.clone()));
+    }
+}
+
+#[test]
+fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer() {
+    const N: u32 = 200;
+    let (tx, srx) = crossbeam_channel::unbounded();
+    let gate = Arc::new(Gate {
+        open: true.into(),
+        said_no: false.into(),
+        noes: AtomicUsize::new(0),
+        violations: AtomicUsize::new(0),
+        // Retries come every few ms: 100 of them outlast several keepalive timeouts below.
+        noes_wanted: 100,
+        tx,
+    });
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            keepalive: Some(Keepalive {
+                interval: Duration::from_millis(10),
+                timeout: Duration::from_millis(30),
+            }),
+            ..Default::default()
+        },
+        gate.clone(),
+    )
+    .unwrap();
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    let sconn = wait_open(&srx);
+    for i in 0..N {
+        client.connection().send_binary(&seq_msg(7, i)).unwrap();
+    }
+    // The first message closes the gate; the rest wait in the socket while the server keeps
+    // asking. Nothing may end the connection meanwhile (keepalive would, were the pause
+    // counted as the peer's silence: its pongs cannot be read).
+    let mut got = Vec::new();
+    until(&srx, |e| match e {
+        Ev::Msg(_, _, m) => {
+            got.push(m.clone());
+            None
+        }
+        Ev::Pong(0, _) => Some(()),
+        other => panic!("unexpected event while paused: {other:?}"),
+    });
+    assert!(
+        !got.is_empty(),
+        "the first message arrives before the pause"
+    );
+    assert!(sconn.is_open());
+    // Open the gate: everything arrives, in order. Each message closes it again, so the
+    // test reopens it until all are in.
+    while got.len() < N as usize {
+        gate.open.store(true, Ordering::SeqCst);
+        match next(&srx) {
+            Ev::Msg(_, _, m) => got.push(m),
+            Ev::Pong(..) => {}
+            other => panic!("unexpected event: {other:?}"),
+        }
+    }
+    check_sequence(&got, 7, N);
+    assert_eq!(
+        gate.violations.load(Ordering::SeqCst),
+        0,
+        "a message was read after a no"
+    );
+    assert!(sconn.is_open() && client.connection().is_open());
+    // The peer's close frame is read like a message: only once the handler wants more.
+    gate.open.store(true, Ordering::SeqCst);
+    client.close(1000, "done", WAIT).unwrap();
+    let code = until(&srx, |e| match e {
+        Ev::Close(_, code, _) => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1000);
+}

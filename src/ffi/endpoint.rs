@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use super::events::{sink, wss_callbacks, wss_event, CHandler, PullQueue};
 use super::guard::*;
-use super::options::wss_options;
+use super::options::{event_queue_limit, wss_options};
 use super::result::*;
 use super::tls::wss_tls_config;
 use crate::client::Client;
@@ -64,7 +64,8 @@ pub unsafe extern "C" fn wss_server_new(
             .map(|o| o.server.lock().clone())
             .unwrap_or_else(ServerConfig::default);
         config.tls = tls_copy(tls);
-        let (sink, pull) = sink(callbacks, user_data);
+        // SAFETY: NULL or a live handle.
+        let (sink, pull) = sink(callbacks, user_data, unsafe { event_queue_limit(options) });
         let handler = Arc::new(CHandler::new(sink));
         let server = Server::bind(addr, config, handler.clone())?;
         *out = Box::into_raw(Box::new(wss_server {
@@ -145,7 +146,7 @@ pub unsafe extern "C" fn wss_server_add_route(
                 ))
             }
             (None, false) => {
-                let (sink, _) = sink(callbacks, user_data);
+                let (sink, _) = sink(callbacks, user_data, usize::MAX); // callbacks: no queue
                 let h = Arc::new(CHandler::new(sink));
                 s.routes.lock().push(h.clone());
                 h
@@ -268,7 +269,8 @@ pub unsafe extern "C" fn wss_client_connect(
             .map(|o| o.client.lock().clone())
             .unwrap_or_else(ClientConfig::default);
         config.tls = tls_copy(tls);
-        let (sink, pull) = sink(callbacks, user_data);
+        // SAFETY: NULL or a live handle.
+        let (sink, pull) = sink(callbacks, user_data, unsafe { event_queue_limit(options) });
         let handler = Arc::new(CHandler::new(sink));
         let client = Client::connect(url, &config, handler.clone())?;
         *out = Box::into_raw(Box::new(wss_client {

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::os::raw::{c_char, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -208,6 +208,25 @@ fn boxed(p: Pulled) -> *mut wss_event {
 pub(crate) struct PullQueue {
     state: Mutex<PullState>,
     ready: Condvar,
+    /// Payload bytes (plus a fixed cost per event) queued and not yet taken.
+    bytes: AtomicUsize,
+    /// Above this many `bytes`, connections stop reading (`Handler::wants_messages`).
+    limit: usize,
+}
+
+/// Bookkeeping cost counted for every queued event besides its payload.
+const EVENT_COST: usize = 64;
+
+impl Pulled {
+    /// What this event counts against the queue limit.
+    fn cost(&self) -> usize {
+        EVENT_COST
+            + match self {
+                Pulled::Message(_, _, b) | Pulled::Pong(_, b) => b.len(),
+                Pulled::Close(_, _, r) => r.len(),
+                Pulled::Open(_) | Pulled::Error(..) => 0,
+            }
+    }
 }
 
 #[derive(Default)]
@@ -220,16 +239,25 @@ struct PullState {
 }
 
 impl PullQueue {
-    pub(crate) fn new() -> Self {
+    /// A queue whose connections stop reading while more than `limit` bytes wait to be taken.
+    pub(crate) fn new(limit: usize) -> Self {
         PullQueue {
             state: Mutex::new(PullState::default()),
             ready: Condvar::new(),
+            bytes: AtomicUsize::new(0),
+            limit,
         }
     }
 
     fn push(&self, p: Pulled) {
+        self.bytes.fetch_add(p.cost(), Ordering::AcqRel);
         self.state.lock().events.push_back(p);
         self.ready.notify_one();
+    }
+
+    /// Room for more: the queued bytes are within the limit.
+    fn has_room(&self) -> bool {
+        self.bytes.load(Ordering::Acquire) <= self.limit
     }
 
     /// No more events will come: wake every waiting taker.
@@ -259,6 +287,9 @@ impl PullQueue {
             }
             (st.events.pop_front(), closed || st.ended)
         };
+        if let Some(p) = &got {
+            self.bytes.fetch_sub(p.cost(), Ordering::AcqRel);
+        }
         match got {
             Some(p) => {
                 *out = boxed(p);
@@ -352,6 +383,13 @@ impl CHandler {
 }
 
 impl Handler for CHandler {
+    fn wants_messages(&self, _conn: &Connection) -> bool {
+        match &self.sink {
+            Sink::Pull(q) => q.has_room(),
+            Sink::Callbacks { .. } => true,
+        }
+    }
+
     fn on_accept(&self, req: &UpgradeRequest<'_>) -> AcceptDecision {
         let Sink::Callbacks { cb, user_data } = &self.sink else {
             return AcceptDecision::accept();
@@ -543,12 +581,13 @@ impl Handler for CHandler {
 pub(crate) fn sink(
     callbacks: *const wss_callbacks,
     user_data: *mut c_void,
+    event_queue_limit: usize,
 ) -> (Sink, Option<std::sync::Arc<PullQueue>>) {
     // SAFETY: NULL or a valid struct, by contract; copied here.
     match unsafe { callbacks.as_ref() } {
         Some(cb) => (Sink::Callbacks { cb: *cb, user_data }, None),
         None => {
-            let q = std::sync::Arc::new(PullQueue::new());
+            let q = std::sync::Arc::new(PullQueue::new(event_queue_limit));
             (Sink::Pull(q.clone()), Some(q))
         }
     }
@@ -596,7 +635,7 @@ mod tests {
 
     #[test]
     fn a_sleeping_taker_is_woken_by_an_event_in_order() {
-        let q = Arc::new(PullQueue::new());
+        let q = Arc::new(PullQueue::new(usize::MAX));
         let taker = {
             let q = q.clone();
             std::thread::spawn(move || (take(&q, 60_000), take(&q, 60_000)))
@@ -611,7 +650,7 @@ mod tests {
 
     #[test]
     fn ending_the_queue_wakes_every_taker_with_closed() {
-        let q = Arc::new(PullQueue::new());
+        let q = Arc::new(PullQueue::new(usize::MAX));
         let takers: Vec<_> = (0..2)
             .map(|_| {
                 let q = q.clone();
@@ -626,7 +665,7 @@ mod tests {
             assert_eq!(t.join().unwrap(), Err(ErrorKind::Closed));
         }
         // Events queued before the end are still taken, then Closed at once.
-        let q = PullQueue::new();
+        let q = PullQueue::new(usize::MAX);
         q.push(Pulled::Open(1));
         q.end();
         assert_eq!(take(&q, 60_000), Ok((WSS_EVENT_OPEN, 1)));
@@ -635,12 +674,37 @@ mod tests {
 
     #[test]
     fn an_empty_queue_times_out_after_the_wait() {
-        let q = PullQueue::new();
+        let q = PullQueue::new(usize::MAX);
         assert_eq!(take(&q, 0), Err(ErrorKind::Timeout));
         let t0 = Instant::now();
         assert_eq!(take(&q, 30), Err(ErrorKind::Timeout));
         assert!(t0.elapsed() >= Duration::from_millis(30));
         assert_eq!(q.state.lock().waiting, 0);
+    }
+
+    #[test]
+    fn queued_bytes_count_against_the_limit_until_taken() {
+        let q = PullQueue::new(5000);
+        assert!(q.has_room());
+        q.push(Pulled::Message(
+            1,
+            MessageKind::Binary,
+            Bytes::from(vec![1; 4000]),
+        ));
+        assert!(q.has_room(), "4,064 bytes queued, limit 5,000");
+        q.push(Pulled::Message(
+            1,
+            MessageKind::Text,
+            Bytes::from(vec![b'a'; 1000]),
+        ));
+        assert!(!q.has_room(), "5,128 bytes queued");
+        assert_eq!(take(&q, 0), Ok((WSS_EVENT_MESSAGE, 1)));
+        assert!(q.has_room());
+        q.push(Pulled::Close(1, 1000, "bye".into()));
+        assert_eq!(q.bytes.load(Ordering::Acquire), 1064 + 67);
+        assert_eq!(take(&q, 0), Ok((WSS_EVENT_MESSAGE, 1)));
+        assert_eq!(take(&q, 0), Ok((WSS_EVENT_CLOSE, 1)));
+        assert_eq!(q.bytes.load(Ordering::Acquire), 0);
     }
 
     #[test]

@@ -16,6 +16,20 @@ use crate::http;
 pub struct wss_options {
     pub(crate) server: Mutex<ServerConfig>,
     pub(crate) client: Mutex<ClientConfig>,
+    /// Pull mode: bytes of events waiting to be taken before connections stop reading.
+    pub(crate) event_queue_limit: Mutex<usize>,
+}
+
+/// Default pull-mode event queue limit (64 MiB, the default largest message).
+pub(crate) const EVENT_QUEUE_LIMIT: usize = 64 << 20;
+
+/// The pull-mode event queue limit of `options` (NULL: the default).
+///
+/// # Safety
+/// `options` NULL or a live handle.
+pub(crate) unsafe fn event_queue_limit(options: *const wss_options) -> usize {
+    // SAFETY: NULL or a live handle, by the caller's contract.
+    unsafe { options.as_ref() }.map_or(EVENT_QUEUE_LIMIT, |o| *o.event_queue_limit.lock())
 }
 
 impl wss_options {
@@ -44,7 +58,8 @@ fn millis(v: u32, what: &str) -> Result<Duration> {
 }
 
 /// Create settings with the defaults (64 MiB messages, 16 MiB frames, 16 KiB headers, 10 s
-/// handshake timeout, 16 MiB send queue, I/O threads = cores, no keepalive, HSTS on).
+/// handshake timeout, 16 MiB send queue, 64 MiB pull-mode event queue, I/O threads = cores, no
+/// keepalive, HSTS on).
 ///
 /// # Safety
 /// `out` must be NULL or writable.
@@ -55,6 +70,7 @@ pub unsafe extern "C" fn wss_options_new(out: *mut *mut wss_options) -> wss_resu
         let o = wss_options {
             server: Mutex::new(ServerConfig::default()),
             client: Mutex::new(ClientConfig::default()),
+            event_queue_limit: Mutex::new(EVENT_QUEUE_LIMIT),
         };
         *out = Box::into_raw(Box::new(o));
         Ok(())
@@ -148,6 +164,25 @@ pub unsafe extern "C" fn wss_options_set_send_queue_limit(
     with(opts, |o| {
         let v = positive(bytes, "send_queue_limit")?;
         o.both(|l| l.send_queue_limit = v);
+        Ok(())
+    })
+}
+
+/// Pull mode: bytes of received events (payloads plus 64 per event) that may wait to be taken
+/// with `wss_*_next_event` before the endpoint stops reading from its peers; their sends then
+/// back up through TCP instead of into memory, and reading resumes as the host catches up
+/// (keepalive does not count the pause against a peer). One message larger than the limit still
+/// gets through. Default 64 MiB. No effect on callback endpoints.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_event_queue_limit(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        *o.event_queue_limit.lock() = positive(bytes, "event_queue_limit")?;
         Ok(())
     })
 }

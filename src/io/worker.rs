@@ -31,6 +31,8 @@ use crate::tls::{self, verify};
 
 /// Messages read from one connection before others get a turn.
 const READ_BUDGET: usize = 64;
+/// How often a connection whose handler wants no messages (`Handler::wants_messages`) asks again.
+const PAUSE_RETRY: Duration = Duration::from_millis(2);
 /// Bytes read per call while collecting an HTTP request head.
 const HEAD_CHUNK: usize = 2048;
 /// How long a refused connection is drained before it is closed.
@@ -121,6 +123,10 @@ struct Conn {
     msgs: u32,
     /// Keeps its TLS record buffers (busy; see `tls::keep_buffers`).
     kept: bool,
+    /// Reading is paused: the handler wanted no messages when last asked.
+    paused: bool,
+    /// When a paused connection asks its handler again.
+    pause_retry: Option<Instant>,
 }
 
 impl Conn {
@@ -152,6 +158,8 @@ impl Conn {
             dirty: false,
             msgs: 0,
             kept: false,
+            paused: false,
+            pause_retry: None,
         }
     }
 }
@@ -1016,6 +1024,17 @@ impl Worker {
                 self.again.push(key);
                 break;
             }
+            // The host is behind: leave the rest in the socket (TCP backpressure) and ask again
+            // shortly. A connection we are closing keeps reading to finish the handshake.
+            c.paused = c.close_sent.is_none() && !conn.shared.handler.wants_messages(conn);
+            if c.paused {
+                if c.pause_retry.is_none() {
+                    let at = Instant::now() + PAUSE_RETRY;
+                    c.pause_retry = Some(at);
+                    self.timers.push(Reverse((at, key, c.id)));
+                }
+                break;
+            }
             match ws.read() {
                 Ok(msg) => {
                     received = true;
@@ -1297,6 +1316,12 @@ impl Worker {
                 return self.finish(key, end);
             }
         }
+        if c.pause_retry.is_some_and(|t| t <= now) {
+            // Ask the handler again by reading (which pauses again if it still wants nothing).
+            c.pause_retry = None;
+            self.again.push(key);
+            return;
+        }
         if matches!(c.phase, Phase::Open(_)) {
             self.keepalive(key, now);
         }
@@ -1306,6 +1331,13 @@ impl Worker {
         let c = &mut self.conns[key];
         let Some(ka) = c.ep.keepalive else { return };
         if c.close_sent.is_some() || c.reply_pending.is_some() {
+            return;
+        }
+        if c.paused {
+            // We are not reading, so the peer's answers cannot arrive: not its silence.
+            c.ping_sent = None;
+            c.last_rx = now;
+            self.timers.push(Reverse((now + ka.interval, key, c.id)));
             return;
         }
         if let Some(sent) = c.ping_sent {

@@ -276,6 +276,9 @@ static void options(void) {
     CHECK_ERR(wss_options_set_send_queue_limit(NULL, 10), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_set_send_queue_limit(o, 0), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_send_queue_limit(o, 1u << 20));
+    CHECK_ERR(wss_options_set_event_queue_limit(NULL, 10), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_event_queue_limit(o, 0), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_event_queue_limit(o, 1u << 20));
     CHECK_ERR(wss_options_set_handshake_timeout_ms(NULL, 10), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_set_handshake_timeout_ms(o, 0), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_handshake_timeout_ms(o, 5000));

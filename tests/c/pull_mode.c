@@ -4,7 +4,8 @@
  * 200 KiB payloads), PONG and CLOSE
  * arrive in order; next_event with timeout 0 on an idle server gives WSS_ERR_TIMEOUT; after
  * wss_server_close and draining, WSS_ERR_CLOSED; a callback-mode server or client gives
- * WSS_ERR_INVALID_STATE; wss_server_close wakes a host thread waiting in next_event.
+ * WSS_ERR_INVALID_STATE; wss_server_close wakes a host thread waiting in next_event; with a
+ * 1-byte event queue limit the server reads one message per event taken, losing none.
  */
 #include "check.h"
 
@@ -115,6 +116,55 @@ static void close_wakes_a_waiting_taker(void) {
     wss_server_free(t.server);
     pthread_mutex_destroy(&t.mu);
     pthread_cond_destroy(&t.cv);
+}
+
+/* An event queue limit of 1 byte: the server reads one message, then waits for the host to
+ * take it before reading the next (the rest back up in TCP). All arrive, in order. */
+static void tiny_event_queue_keeps_order(void) {
+    enum { COUNT = 60 };
+    wss_options *opts = generous_options();
+    wss_server *server = NULL;
+    wss_client *client = NULL;
+    uint16_t port = 0;
+    uint64_t cconn = 0, sconn = 0;
+    unsigned char msg[2048];
+    char url[64];
+    int i;
+    wss_event *ev;
+
+    if (!CHECK(opts != NULL)) return;
+    CHECK_OK(wss_options_set_event_queue_limit(opts, 1));
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, opts, NULL, NULL, &server))) goto out;
+    CHECK_OK(wss_server_port(server, &port));
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
+    if (!CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, &client))) goto out;
+    CHECK_OK(wss_client_conn_id(client, &cconn));
+    ev = server_event(server);
+    if (CHECK(ev != NULL && ev->event_type == WSS_EVENT_OPEN)) sconn = ev->conn;
+    wss_event_free(ev);
+    for (i = 0; i < COUNT; i++) {
+        fill_pattern(msg, sizeof msg, (unsigned)i);
+        CHECK_OK(wss_send(cconn, msg, sizeof msg, WSS_MESSAGE_BINARY));
+    }
+    for (i = 0; i < COUNT; i++) {
+        ev = server_event(server);
+        fill_pattern(msg, sizeof msg, (unsigned)i);
+        if (!CHECK(is_event(ev, WSS_EVENT_MESSAGE, sconn) && same_payload(ev, msg, sizeof msg))) {
+            fprintf(stderr, "  message %d out of order or damaged\n", i);
+            wss_event_free(ev);
+            break;
+        }
+        wss_event_free(ev);
+    }
+    CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
+    ev = server_event(server);
+    if (CHECK(is_event(ev, WSS_EVENT_CLOSE, sconn))) CHECK(ev->close_code == 1000);
+    wss_event_free(ev);
+out:
+    wss_client_free(client);
+    if (server) CHECK_OK(wss_server_close(server, WAIT_MS));
+    wss_server_free(server);
+    wss_options_free(opts);
 }
 
 static void callback_mode_rejects_pull(void) {
@@ -283,6 +333,7 @@ int main(void) {
 
     callback_mode_rejects_pull();
     close_wakes_a_waiting_taker();
+    tiny_event_queue_keeps_order();
 
 out:
     wss_client_free(client);
