@@ -643,7 +643,9 @@ const char *wss_openssl_version(void);
  * Start a server on `bind_address` ("127.0.0.1:0", "[::1]:8443", "0.0.0.0:443"; port 0 picks a
  * free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it needs a
  * certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
- * (`wss_server_next_event`; events queue without a bound, so take them promptly); otherwise the callbacks serve every path until a route is added,
+ * (`wss_server_next_event`; past `wss_options_set_event_queue_limit` of events not yet taken,
+ * the server stops reading from its peers); otherwise the callbacks serve every path until a
+ * route is added,
  * and always receive errors that happen before routing (TLS handshake failures with the full
  * OpenSSL and X509 detail, handshake timeouts).
  *
@@ -731,7 +733,9 @@ wss_result wss_server_next_event(const struct wss_server *server,
 /**
  * Connect to a `ws://` or `wss://` URL, blocking until open or failed (connect timeout from
  * `options`, default 10 s). `tls` NULL uses secure defaults with the system trust store.
- * `callbacks` NULL selects pull mode (`wss_client_next_event`; events queue without a bound). On failure, `wss_last_error`
+ * `callbacks` NULL selects pull mode (`wss_client_next_event`; past
+ * `wss_options_set_event_queue_limit` of events not yet taken, reading pauses). On failure,
+ * `wss_last_error`
  * has the full detail (OpenSSL queue, X509 verify result, HTTP status).
  *
  * # Safety
@@ -882,9 +886,11 @@ wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t b
 /**
  * Pull mode: bytes of received events (payloads plus 64 per event) that may wait to be taken
  * with `wss_*_next_event` before the endpoint stops reading from its peers; their sends then
- * back up through TCP instead of into memory, and reading resumes as the host catches up
- * (keepalive does not count the pause against a peer). One message larger than the limit still
- * gets through. Default 64 MiB. No effect on callback endpoints.
+ * back up through TCP instead of into memory, and reading resumes once the host has taken the
+ * queue down to half the limit. One message larger than the limit still gets through; closing
+ * connections keep reading. Our keepalive does not count a pause against the peer, but a peer
+ * with its own keepalive gets no pong while paused and may drop the connection: take events
+ * promptly. Default 64 MiB. No effect on callback endpoints.
  *
  * # Safety
  * `opts` a live handle.

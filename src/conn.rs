@@ -186,6 +186,17 @@ impl Connection {
         self.enqueue(payload.len(), || Message::Ping(payload.to_vec().into()))
     }
 
+    /// Read again now if reading is paused because the handler's `wants_messages` said no
+    /// (instead of waiting for the library's next, growing, retry). The handler is asked again
+    /// first. No effect on a connection that is not paused or has ended.
+    pub fn resume_reading(&self) {
+        if self.shared.state.load(Ordering::Acquire) != CLOSED {
+            self.shared.worker.submit(Cmd::Resume {
+                conn: self.shared.clone(),
+            });
+        }
+    }
+
     /// Start the closing handshake after everything queued so far is sent. `reason` at most 123
     /// bytes. Returns at once; `on_close` follows.
     pub fn close(&self, code: u16, reason: &str) -> Result<()> {

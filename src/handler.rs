@@ -79,10 +79,11 @@ pub trait Handler: Send + Sync + 'static {
     }
     /// Whether `conn` should read further messages now. Return false while the application is
     /// behind (events it has not taken yet): reading pauses, so the peer's sends back up through
-    /// TCP instead of piling up in memory, and the library asks again every few milliseconds.
-    /// While paused, keepalive does not hold the peer's silence against it; the peer's close
-    /// frame, behind its messages, is read once reading resumes; a connection we are closing
-    /// keeps reading. Default true.
+    /// TCP instead of piling up in memory. Call `Connection::resume_reading` when ready again;
+    /// the library also asks again after 2 ms, then at doubling intervals up to 1 s. While
+    /// paused, our keepalive does not hold the peer's silence against it (the peer's pings go
+    /// unanswered, though); the peer's close frame, behind its messages, is read once reading
+    /// resumes; a connection that is closing keeps reading. Default true.
     fn wants_messages(&self, _conn: &Connection) -> bool {
         true
     }

@@ -809,15 +809,13 @@ fn a_connection_dropped_after_panicking_callbacks_releases_its_buffered_amount()
     wait_open(&crx);
 }
 
-/// Stops wanting messages after the first one until the test opens it again; records every
-/// answer, and counts messages delivered right after a "no" (there must be none).
+/// Stops wanting messages after the first one until the test opens it again; reports every
+/// "no" (as `Ev::Pong(0, _)`), and counts messages delivered right after a "no" (there must be
+/// none).
 struct Gate {
     open: std::sync::atomic::AtomicBool,
     said_no: std::sync::atomic::AtomicBool,
-    noes: AtomicUsize,
     violations: AtomicUsize,
-    /// Told once, when this many "no" answers have been given.
-    noes_wanted: usize,
     tx: crossbeam_channel::Sender<Ev>,
 }
 
@@ -825,8 +823,8 @@ impl Handler for Gate {
     fn wants_messages(&self, _conn: &Connection) -> bool {
         let open = self.open.load(Ordering::SeqCst);
         self.said_no.store(!open, Ordering::SeqCst);
-        if !open && self.noes.fetch_add(1, Ordering::SeqCst) + 1 == self.noes_wanted {
-            let _ = self.tx.send(Ev::Pong(0, b"paused long enough".to_vec()));
+        if !open {
+            let _ = self.tx.send(Ev::Pong(0, Vec::new()));
         }
         open
     }
@@ -855,10 +853,7 @@ fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer
     let gate = Arc::new(Gate {
         open: true.into(),
         said_no: false.into(),
-        noes: AtomicUsize::new(0),
         violations: AtomicUsize::new(0),
-        // Retries come every few ms: 100 of them outlast several keepalive timeouts below.
-        noes_wanted: 100,
         tx,
     });
     let server = Server::bind(
@@ -886,15 +881,17 @@ fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer
         client.connection().send_binary(&seq_msg(7, i)).unwrap();
     }
     // The first message closes the gate; the rest wait in the socket while the server keeps
-    // asking. Nothing may end the connection meanwhile (keepalive would, were the pause
-    // counted as the peer's silence: its pongs cannot be read).
+    // asking (2, 4, 8, ... ms apart). Nothing may end the connection during a pause of many
+    // keepalive timeouts (keepalive would, were the pause counted as the peer's silence: its
+    // pongs cannot be read).
     let mut got = Vec::new();
+    let paused_at = Instant::now();
     until(&srx, |e| match e {
         Ev::Msg(_, _, m) => {
             got.push(m.clone());
             None
         }
-        Ev::Pong(0, _) => Some(()),
+        Ev::Pong(0, _) => (paused_at.elapsed() >= Duration::from_millis(150)).then_some(()),
         other => panic!("unexpected event while paused: {other:?}"),
     });
     assert!(
@@ -903,9 +900,10 @@ fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer
     );
     assert!(sconn.is_open());
     // Open the gate: everything arrives, in order. Each message closes it again, so the
-    // test reopens it until all are in.
+    // test reopens it (and says so, rather than wait for the retry) until all are in.
     while got.len() < N as usize {
         gate.open.store(true, Ordering::SeqCst);
+        sconn.resume_reading();
         match next(&srx) {
             Ev::Msg(_, _, m) => got.push(m),
             Ev::Pong(..) => {}
@@ -927,4 +925,77 @@ fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer
         _ => None,
     });
     assert_eq!(code, 1000);
+}
+
+/// Echoes until it has seen `stop_after` messages, then wants no more: a pull host whose event
+/// thread went off to close the server and takes no more events.
+struct StopsTaking {
+    stop_after: usize,
+    seen: AtomicUsize,
+    tx: crossbeam_channel::Sender<Ev>,
+}
+
+impl Handler for StopsTaking {
+    fn wants_messages(&self, _conn: &Connection) -> bool {
+        self.seen.load(Ordering::SeqCst) < self.stop_after
+    }
+    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.stop_after {
+            let _ = self.tx.send(Ev::Pong(0, Vec::new()));
+        }
+        let _ = conn.send(kind, data); // refused once closing: fine
+    }
+    fn on_close(&self, conn: &Connection, code: u16, reason: &str) {
+        let _ = self.tx.send(Ev::Close(conn.id(), code, reason.to_string()));
+    }
+}
+
+#[test]
+fn a_paused_connection_still_completes_the_close_when_the_server_shuts_down() {
+    let (tx, srx) = crossbeam_channel::unbounded();
+    let h = Arc::new(StopsTaking {
+        stop_after: 100,
+        seen: AtomicUsize::new(0),
+        tx,
+    });
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h.clone()).unwrap();
+    let port = server.port();
+    // A blocking peer that writes its whole batch (far more than the socket buffers hold)
+    // before reading anything: once we stop reading it is stuck in write, and our close frame
+    // waits behind echoes it does not read. Only reading on lets both finish.
+    let peer = std::thread::spawn(move || {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_write_timeout(Some(WAIT)).unwrap();
+        tcp.set_read_timeout(Some(WAIT)).unwrap();
+        let url = format!("ws://127.0.0.1:{port}/");
+        let (mut ws, _) = tungstenite::client::client(url.as_str(), tcp).unwrap();
+        let msg = payload(64 << 10, 3);
+        for _ in 0..1000 {
+            if ws
+                .send(tungstenite::Message::Binary(msg.clone().into()))
+                .is_err()
+            {
+                break;
+            }
+        }
+        loop {
+            match ws.read() {
+                Ok(tungstenite::Message::Close(f)) => return f.map(|f| u16::from(f.code)),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+    });
+    until(&srx, |e| matches!(e, Ev::Pong(0, _)).then_some(()));
+    server.shutdown(WAIT).unwrap();
+    let code = until(&srx, |e| match e {
+        Ev::Close(_, code, _) => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1001, "the server side ended with its close handshake");
+    assert_eq!(
+        peer.join().unwrap(),
+        Some(1001),
+        "the peer got our close frame"
+    );
 }

@@ -41,7 +41,9 @@ fn tls_copy(tls: *const wss_tls_config) -> Option<crate::tls::TlsConfig> {
 /// Start a server on `bind_address` ("127.0.0.1:0", "[::1]:8443", "0.0.0.0:443"; port 0 picks a
 /// free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it needs a
 /// certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
-/// (`wss_server_next_event`; events queue without a bound, so take them promptly); otherwise the callbacks serve every path until a route is added,
+/// (`wss_server_next_event`; past `wss_options_set_event_queue_limit` of events not yet taken,
+/// the server stops reading from its peers); otherwise the callbacks serve every path until a
+/// route is added,
 /// and always receive errors that happen before routing (TLS handshake failures with the full
 /// OpenSSL and X509 detail, handshake timeouts).
 ///
@@ -247,7 +249,9 @@ pub unsafe extern "C" fn wss_server_next_event(
 
 /// Connect to a `ws://` or `wss://` URL, blocking until open or failed (connect timeout from
 /// `options`, default 10 s). `tls` NULL uses secure defaults with the system trust store.
-/// `callbacks` NULL selects pull mode (`wss_client_next_event`; events queue without a bound). On failure, `wss_last_error`
+/// `callbacks` NULL selects pull mode (`wss_client_next_event`; past
+/// `wss_options_set_event_queue_limit` of events not yet taken, reading pauses). On failure,
+/// `wss_last_error`
 /// has the full detail (OpenSSL queue, X509 verify result, HTTP status).
 ///
 /// # Safety
@@ -271,7 +275,7 @@ pub unsafe extern "C" fn wss_client_connect(
         config.tls = tls_copy(tls);
         // SAFETY: NULL or a live handle.
         let (sink, pull) = sink(callbacks, user_data, unsafe { event_queue_limit(options) });
-        let handler = Arc::new(CHandler::new(sink));
+        let handler = Arc::new(CHandler::for_client(sink));
         let client = Client::connect(url, &config, handler.clone())?;
         *out = Box::into_raw(Box::new(wss_client {
             client,

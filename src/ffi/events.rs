@@ -2,7 +2,7 @@
 //! `user_data`, called on I/O threads) or pull mode (events queued, taken with
 //! `wss_*_next_event` on the host's own thread).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::os::raw::{c_char, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -212,6 +212,11 @@ pub(crate) struct PullQueue {
     bytes: AtomicUsize,
     /// Above this many `bytes`, connections stop reading (`Handler::wants_messages`).
     limit: usize,
+    /// Connections paused for room, by id: resumed once the host has taken the queue down to
+    /// half the limit. The lock also orders "no room, park" against "room again, resume".
+    parked: Mutex<HashMap<u64, Connection>>,
+    /// Some connection may be parked (lets takers skip the lock).
+    any_parked: AtomicBool,
 }
 
 /// Bookkeeping cost counted for every queued event besides its payload.
@@ -246,18 +251,54 @@ impl PullQueue {
             ready: Condvar::new(),
             bytes: AtomicUsize::new(0),
             limit,
+            parked: Mutex::new(HashMap::new()),
+            any_parked: AtomicBool::new(false),
         }
     }
 
     fn push(&self, p: Pulled) {
-        self.bytes.fetch_add(p.cost(), Ordering::AcqRel);
+        self.bytes.fetch_add(p.cost(), Ordering::SeqCst);
         self.state.lock().events.push_back(p);
         self.ready.notify_one();
     }
 
     /// Room for more: the queued bytes are within the limit.
     fn has_room(&self) -> bool {
-        self.bytes.load(Ordering::Acquire) <= self.limit
+        self.bytes.load(Ordering::SeqCst) <= self.limit
+    }
+
+    /// Whether `conn` may read more; if not, it is parked until the host catches up.
+    fn admit(&self, conn: &Connection) -> bool {
+        if self.has_room() {
+            return true;
+        }
+        let mut parked = self.parked.lock();
+        // Flag first, then look again: a taker that lowered `bytes` without seeing the flag
+        // did so before this second look, which then finds the room (SeqCst orders the two).
+        self.any_parked.store(true, Ordering::SeqCst);
+        if self.has_room() {
+            self.any_parked.store(!parked.is_empty(), Ordering::SeqCst);
+            return true;
+        }
+        parked.entry(conn.id()).or_insert_with(|| conn.clone());
+        false
+    }
+
+    /// After an event was taken: at half the limit or below, resume every parked connection.
+    fn unpark(&self) {
+        if !self.any_parked.load(Ordering::SeqCst)
+            || self.bytes.load(Ordering::SeqCst) > self.limit / 2
+        {
+            return;
+        }
+        let woken = {
+            let mut parked = self.parked.lock();
+            self.any_parked.store(false, Ordering::SeqCst);
+            std::mem::take(&mut *parked)
+        };
+        for conn in woken.into_values() {
+            conn.resume_reading();
+        }
     }
 
     /// No more events will come: wake every waiting taker.
@@ -288,7 +329,8 @@ impl PullQueue {
             (st.events.pop_front(), closed || st.ended)
         };
         if let Some(p) = &got {
-            self.bytes.fetch_sub(p.cost(), Ordering::AcqRel);
+            self.bytes.fetch_sub(p.cost(), Ordering::SeqCst);
+            self.unpark();
         }
         match got {
             Some(p) => {
@@ -330,6 +372,9 @@ pub(crate) struct CHandler {
     sink: Sink,
     alive: AtomicBool,
     gate: RwLock<()>,
+    /// A client's handler: its one connection's close is the endpoint's last event, so a pull
+    /// queue ends there (takers waiting then return `Closed` instead of sleeping out).
+    ends_with_close: bool,
 }
 
 // SAFETY: the host promises its callbacks and user_data may be used from the library's threads
@@ -343,6 +388,15 @@ impl CHandler {
             sink,
             alive: AtomicBool::new(true),
             gate: RwLock::new(()),
+            ends_with_close: false,
+        }
+    }
+
+    /// The handler of a client (one connection): see `ends_with_close`.
+    pub(crate) fn for_client(sink: Sink) -> Self {
+        CHandler {
+            ends_with_close: true,
+            ..Self::new(sink)
         }
     }
 
@@ -383,9 +437,9 @@ impl CHandler {
 }
 
 impl Handler for CHandler {
-    fn wants_messages(&self, _conn: &Connection) -> bool {
+    fn wants_messages(&self, conn: &Connection) -> bool {
         match &self.sink {
-            Sink::Pull(q) => q.has_room(),
+            Sink::Pull(q) => q.admit(conn),
             Sink::Callbacks { .. } => true,
         }
     }
@@ -561,6 +615,9 @@ impl Handler for CHandler {
             },
             || Pulled::Close(id, code, reason.to_string()),
         );
+        if let (true, Sink::Pull(q)) = (self.ends_with_close, &self.sink) {
+            q.end();
+        }
     }
 
     fn on_error(&self, conn: Option<&Connection>, err: &Error) {

@@ -63,6 +63,8 @@ pub(crate) enum Cmd {
         conn: Arc<ConnShared>,
         ep: Arc<Endpoint>,
     },
+    /// Read again from a connection whose handler wanted no messages.
+    Resume { conn: Arc<ConnShared> },
     /// Stop listening and close every connection of `ep` with `code` (graceful shutdown).
     CloseAll { ep: Arc<Endpoint>, code: u16 },
     /// Drop every connection and end the thread.

@@ -31,8 +31,11 @@ use crate::tls::{self, verify};
 
 /// Messages read from one connection before others get a turn.
 const READ_BUDGET: usize = 64;
-/// How often a connection whose handler wants no messages (`Handler::wants_messages`) asks again.
-const PAUSE_RETRY: Duration = Duration::from_millis(2);
+/// A connection whose handler wants no messages (`Handler::wants_messages`) asks again after
+/// this, then after twice as long each time it is still refused, up to `PAUSE_RETRY_MAX`.
+/// `Connection::resume_reading` (the pull queue calls it as the host catches up) asks at once.
+const PAUSE_RETRY_MIN: Duration = Duration::from_millis(2);
+const PAUSE_RETRY_MAX: Duration = Duration::from_secs(1);
 /// Bytes read per call while collecting an HTTP request head.
 const HEAD_CHUNK: usize = 2048;
 /// How long a refused connection is drained before it is closed.
@@ -127,6 +130,8 @@ struct Conn {
     paused: bool,
     /// When a paused connection asks its handler again.
     pause_retry: Option<Instant>,
+    /// Wait before the next retry (doubles while refused; reset when reading proceeds).
+    pause_backoff: Duration,
 }
 
 impl Conn {
@@ -160,6 +165,7 @@ impl Conn {
             kept: false,
             paused: false,
             pause_retry: None,
+            pause_backoff: PAUSE_RETRY_MIN,
         }
     }
 }
@@ -422,8 +428,16 @@ impl Worker {
                     }
                 }
             },
+            Cmd::Resume { conn } => {
+                if let Some(k) = self.key_of(&conn).filter(|k| self.conns[*k].paused) {
+                    self.again.push(k);
+                }
+            }
             Cmd::Close { conn, code, reason } => {
                 if let Some(k) = self.key_of(&conn) {
+                    if self.conns[k].paused {
+                        self.again.push(k); // closing reads again
+                    }
                     self.conns[k].queue.push_back(Out::Close(code, reason));
                     self.mark_dirty(k);
                 }
@@ -486,6 +500,9 @@ impl Worker {
                         CloseCode::from(code),
                         "server shutting down".into(),
                     ));
+                    if c.paused {
+                        self.again.push(k); // closing reads again
+                    }
                     self.mark_dirty(k);
                 }
                 _ => self.finish(k, End::new(close_code::ABNORMAL, "server shutting down")),
@@ -1024,12 +1041,18 @@ impl Worker {
                 self.again.push(key);
                 break;
             }
-            // The host is behind: leave the rest in the socket (TCP backpressure) and ask again
-            // shortly. A connection we are closing keeps reading to finish the handshake.
-            c.paused = c.close_sent.is_none() && !conn.shared.handler.wants_messages(conn);
-            if c.paused {
+            // The host is behind: leave the rest in the socket (TCP backpressure) until it asks
+            // (`Cmd::Resume`) or the retry comes. A connection that is closing (ours queued or
+            // sent) keeps reading, or its close handshake could wait on a host that stopped.
+            c.paused = c.close_sent.is_none()
+                && conn.shared.state.load(Ordering::Acquire) == conn::OPEN
+                && !conn.shared.handler.wants_messages(conn);
+            if !c.paused {
+                c.pause_backoff = PAUSE_RETRY_MIN;
+            } else {
                 if c.pause_retry.is_none() {
-                    let at = Instant::now() + PAUSE_RETRY;
+                    let at = Instant::now() + c.pause_backoff;
+                    c.pause_backoff = (c.pause_backoff * 2).min(PAUSE_RETRY_MAX);
                     c.pause_retry = Some(at);
                     self.timers.push(Reverse((at, key, c.id)));
                 }
