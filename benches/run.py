@@ -495,22 +495,29 @@ def openssl_floors() -> dict:
     return res
 
 
-def run_hsfloor(cert: str, key: str, count: int, resume: bool) -> dict:
-    """OpenSSL's own server-side handshake cost: `loadgen hsfloor` (in memory, no sockets)."""
-    argv = [str(LOADGEN), "hsfloor", "--cert", cert, "--key", key, "--count", str(count)]
-    if resume:
-        argv.append("--resume")
+def run_loadgen_json(argv: list[str]) -> dict:
+    """Run a server-less loadgen mode (`argv[0]`) and return its JSON line, with errors folded in."""
+    mode = argv[0]
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        out = subprocess.run([str(LOADGEN), *argv], capture_output=True, text=True, timeout=600)
     except subprocess.TimeoutExpired:
-        return {"errors": 1, "first_error": "hsfloor timed out"}
+        return {"errors": 1, "first_error": f"{mode} timed out"}
     lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
     if not lines:
-        return {"errors": 1, "first_error": f"hsfloor failed (exit {out.returncode}): {out.stderr[-500:]}"}
+        return {"errors": 1, "first_error": f"{mode} failed (exit {out.returncode}): {out.stderr[-500:]}"}
     r = json.loads(lines[-1])
     if out.returncode != 0 and not r.get("errors"):
         r["errors"] = 1
-        r["first_error"] = f"hsfloor exit status {out.returncode}"
+        r["first_error"] = f"{mode} exit status {out.returncode}"
+    return r
+
+
+def run_hsfloor(cert: str, key: str, count: int, resume: bool) -> dict:
+    """OpenSSL's own server-side handshake cost: `loadgen hsfloor` (in memory, no sockets)."""
+    argv = ["hsfloor", "--cert", cert, "--key", key, "--count", str(count)]
+    if resume:
+        argv.append("--resume")
+    r = run_loadgen_json(argv)
     if resume and not r.get("errors") and r.get("resumed") != r.get("count"):
         r["errors"] = 1
         r["first_error"] = f"only {r.get('resumed')} of {r.get('count')} in-memory handshakes resumed"
@@ -519,19 +526,7 @@ def run_hsfloor(cert: str, key: str, count: int, resume: bool) -> dict:
 
 def run_kexfloor(key: str, count: int) -> dict:
     """The public-key work of a server handshake through OpenSSL's EVP calls: `loadgen kexfloor`."""
-    try:
-        out = subprocess.run([str(LOADGEN), "kexfloor", "--key", key, "--count", str(count)],
-                             capture_output=True, text=True, timeout=600)
-    except subprocess.TimeoutExpired:
-        return {"errors": 1, "first_error": "kexfloor timed out"}
-    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-    if not lines:
-        return {"errors": 1, "first_error": f"kexfloor failed (exit {out.returncode}): {out.stderr[-500:]}"}
-    r = json.loads(lines[-1])
-    if out.returncode != 0 and not r.get("errors"):
-        r["errors"] = 1
-        r["first_error"] = f"kexfloor exit status {out.returncode}"
-    return r
+    return run_loadgen_json(["kexfloor", "--key", key, "--count", str(count)])
 
 
 def aes_floor_for(floors: dict, tls: list[str]) -> tuple[str | None, float | None]:

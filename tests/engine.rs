@@ -312,14 +312,7 @@ fn keepalive_detects_dead_peer_and_keeps_live_ones() {
     )
     .unwrap();
     // A live client answers pings (the server sees pongs) and stays open.
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (client, _crx) = ws_client(&server);
     let live = wait_open(&srx);
     for _ in 0..3 {
         until(&srx, |e| {
@@ -367,14 +360,7 @@ fn blocking_calls_inside_callbacks_fail_cleanly() {
     });
     let server = Arc::new(Server::bind("127.0.0.1:0", ServerConfig::default(), h.clone()).unwrap());
     *h.server.lock() = Some(server.clone());
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (client, crx) = ws_client(&server);
     client.connection().send_text("x").unwrap();
     assert_eq!(
         rx.recv_timeout(WAIT).unwrap().unwrap_err().kind,
@@ -427,14 +413,7 @@ fn undelivered_messages_are_reported() {
 fn connection_lookup_by_id_and_stale_ids() {
     let (h, srx) = recorder(false);
     let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (client, crx) = ws_client(&server);
     let s = wait_open(&srx);
     let by_id = wss::connection(s.id()).expect("open id resolves");
     by_id.send_text("via id").unwrap();
@@ -868,14 +847,7 @@ fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer
         gate.clone(),
     )
     .unwrap();
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (client, _crx) = ws_client(&server);
     let sconn = wait_open(&srx);
     for i in 0..N {
         client.connection().send_binary(&seq_msg(7, i)).unwrap();

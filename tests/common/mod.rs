@@ -8,7 +8,8 @@ use crossbeam_channel::{unbounded, Receiver, Sender};
 use once_cell::sync::Lazy;
 use wss::pki::{TempDir, TestPki};
 use wss::{
-    AcceptDecision, Connection, Error, Handler, MessageKind, TlsConfig, UpgradeRequest, VerifyMode,
+    AcceptDecision, Client, ClientConfig, Connection, Error, Handler, MessageKind, Server,
+    TlsConfig, UpgradeRequest, VerifyMode,
 };
 
 /// Generous upper bound for any single expected event (a bound, not a synchronisation sleep).
@@ -216,4 +217,18 @@ pub fn text(n: usize) -> String {
         i += 1;
     }
     s
+}
+
+/// A plain ws:// client with default settings connected to `server`, recording its events;
+/// returns once it is open.
+pub fn ws_client(server: &Server) -> (Client, Receiver<Ev>) {
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{}/", server.port()),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    wait_open(&crx);
+    (client, crx)
 }
