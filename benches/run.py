@@ -13,7 +13,9 @@ RSS (VmRSS from /proc/PID/status) are sampled around the measured phase.
 A plain-TCP echo server (`tcp`, driven with `loadgen --raw`) gives the
 transport floor and `loadgen hsfloor` OpenSSL's in-memory handshake cost.
 Medians over repetitions, ratios between servers and against the floors are
-written to bench-results/results.json and bench-results/results.md.
+written to bench-results/results.json and bench-results/results.md, with a
+bar chart of every lower-is-better figure relative to ours in
+bench-results/results.svg.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent          # repo root
@@ -529,6 +532,50 @@ def run_kexfloor(key: str, count: int) -> dict:
     return run_loadgen_json(["kexfloor", "--key", key, "--count", str(count)])
 
 
+PLOT_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+def plot_svg(rows: list, names: list[str], ref: str) -> str:
+    """A bar chart (SVG, no dependencies) of every lower-is-better figure, each server's value
+    divided by the reference server's: the reference is 1.0, bars past 4x are cut and labelled."""
+    esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    groups = [(sc["id"], label, unit, vals) for sc, _k, label, unit, lower, vals in rows
+              if lower and vals.get(ref)]
+    label_w, bar_w, bar_h, gap, top, cap = 330, 460, 13, 12, 58, 4.0
+    height = top + sum(len(names) * bar_h + gap for _ in groups) + 30
+    width = label_w + bar_w + 150
+    x1 = label_w + bar_w / cap  # where 1.0 sits
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="10" y="18" font-size="14">Server cost relative to {esc(ref)} '
+           f'(1.0 = {esc(ref)}; lower is better)</text>']
+    for i, n in enumerate(names):
+        x = 10 + i * 150
+        out.append(f'<rect x="{x}" y="30" width="10" height="10" fill="{PLOT_COLORS[i % len(PLOT_COLORS)]}"/>'
+                   f'<text x="{x + 14}" y="39">{esc(n)}</text>')
+    y = top
+    for sid, label, unit, vals in groups:
+        gh = len(names) * bar_h
+        out.append(f'<text x="{label_w - 8}" y="{y + gh / 2 + 4}" text-anchor="end">'
+                   f'{esc(sid)}: {esc(label)} ({esc(unit)})</text>')
+        for i, n in enumerate(names):
+            v = vals.get(n)
+            if v is None:
+                continue
+            r = v / vals[ref]
+            w = bar_w * min(r, cap) / cap
+            out.append(f'<rect x="{label_w}" y="{y + i * bar_h}" width="{w:.1f}" height="{bar_h - 2}" '
+                       f'fill="{PLOT_COLORS[i % len(PLOT_COLORS)]}"/>')
+            out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + i * bar_h + bar_h - 3}">'
+                       f'{r:.2f}{"+" if r > cap else ""} ({fmt(v)})</text>')
+        y += gh + gap
+    out.append(f'<line x1="{x1:.1f}" y1="{top - 6}" x2="{x1:.1f}" y2="{y}" stroke="black" '
+               f'stroke-dasharray="3,3"/>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 def aes_floor_for(floors: dict, tls: list[str]) -> tuple[str | None, float | None]:
     """The AES-GCM echo floor matching the suite a server negotiated (None for ChaCha/unknown)."""
     for t in tls:
@@ -970,8 +1017,12 @@ def main() -> int:
                       "several.")
     md.append("")
     (outdir / "results.md").write_text("\n".join(md) + "\n")
+    if ref:
+        svg = plot_svg(rows, names, ref)
+        ET.fromstring(svg)  # well-formed, or the run fails here rather than in a viewer
+        (outdir / "results.svg").write_text(svg)
     print("\n".join(md))
-    log(f"wrote {outdir / 'results.json'} and {outdir / 'results.md'} "
+    log(f"wrote {outdir / 'results.json'}, {outdir / 'results.md'} and {outdir / 'results.svg'} "
         f"({result['duration_s']:.0f} s, total errors: {total_errors})")
     shutil.rmtree(workdir, ignore_errors=True)
     return 1 if total_errors else 0
