@@ -886,11 +886,14 @@ wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t b
 /**
  * Pull mode: bytes of received events (payloads plus 64 per event) that may wait to be taken
  * with `wss_*_next_event` before the endpoint stops reading from its peers; their sends then
- * back up through TCP instead of into memory, and reading resumes once the host has taken the
- * queue down to half the limit. One message larger than the limit still gets through; closing
- * connections keep reading. Our keepalive does not count a pause against the peer, but a peer
- * with its own keepalive gets no pong while paused and may drop the connection: take events
- * promptly. Default 64 MiB. No effect on callback endpoints.
+ * back up through TCP instead of into memory, and reading resumes as the host catches up (at
+ * once when it has taken the queue down to half the limit, else within a second of there being
+ * room). One message larger than the limit still gets through. A connection that is closing
+ * reads on to find the peer's close frame, dropping the data messages it reads while the queue
+ * is full (reported once with `WSS_ERR_BACKPRESSURE` as the connection ends). Our keepalive does
+ * not count a pause against the peer, but a peer with its own keepalive gets no pong while
+ * paused and may drop the connection: take events promptly. Default 64 MiB. No effect on
+ * callback endpoints.
  *
  * # Safety
  * `opts` a live handle.

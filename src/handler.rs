@@ -83,7 +83,9 @@ pub trait Handler: Send + Sync + 'static {
     /// the library also asks again after 2 ms, then at doubling intervals up to 1 s. While
     /// paused, our keepalive does not hold the peer's silence against it (the peer's pings go
     /// unanswered, though); the peer's close frame, behind its messages, is read once reading
-    /// resumes; a connection that is closing keeps reading. Default true.
+    /// resumes. A connection that is closing reads on regardless, dropping the data messages
+    /// this refuses (reported once, as a `Backpressure` error, when the connection ends).
+    /// Default true.
     fn wants_messages(&self, _conn: &Connection) -> bool {
         true
     }

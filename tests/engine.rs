@@ -971,3 +971,53 @@ fn a_paused_connection_still_completes_the_close_when_the_server_shuts_down() {
         "the peer got our close frame"
     );
 }
+
+#[test]
+fn a_closing_connection_reads_on_but_drops_what_its_handler_does_not_want() {
+    const N: u32 = 50;
+    let (tx, srx) = crossbeam_channel::unbounded();
+    let gate = Arc::new(Gate {
+        open: true.into(),
+        said_no: false.into(),
+        violations: AtomicUsize::new(0),
+        tx,
+    });
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), gate.clone()).unwrap();
+    let (client, _crx) = ws_client(&server);
+    let sconn = wait_open(&srx);
+    for i in 0..N {
+        client.connection().send_binary(&seq_msg(9, i)).unwrap();
+    }
+    // The first message closes the gate; wait until the server has been refused once.
+    let mut got = 0;
+    until(&srx, |e| match e {
+        Ev::Msg(..) => {
+            got += 1;
+            None
+        }
+        Ev::Pong(0, _) => Some(()),
+        other => panic!("unexpected event: {other:?}"),
+    });
+    assert_eq!(got, 1);
+    // Closing reads on to find the peer's close frame behind its messages; those messages are
+    // dropped (the handler still wants none) and reported once, with their count.
+    sconn.close(1000, "bye").unwrap();
+    let mut dropped = None;
+    let code = until(&srx, |e| match e {
+        Ev::Msg(..) => panic!("a message was delivered to a handler that wanted none"),
+        Ev::Error(_, err) => {
+            dropped = Some(err.clone());
+            None
+        }
+        Ev::Close(_, code, _) => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1000);
+    let err = dropped.expect("the dropped messages are reported");
+    assert_eq!(err.kind, ErrorKind::Backpressure);
+    assert!(
+        err.message.starts_with(&format!("{} message(s)", N - 1)),
+        "{}",
+        err.message
+    );
+}

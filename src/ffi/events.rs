@@ -2,7 +2,7 @@
 //! `user_data`, called on I/O threads) or pull mode (events queued, taken with
 //! `wss_*_next_event` on the host's own thread).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::os::raw::{c_char, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -212,9 +212,10 @@ pub(crate) struct PullQueue {
     bytes: AtomicUsize,
     /// Above this many `bytes`, connections stop reading (`Handler::wants_messages`).
     limit: usize,
-    /// Connections paused for room, by id: resumed once the host has taken the queue down to
-    /// half the limit. The lock also orders "no room, park" against "room again, resume".
-    parked: Mutex<HashMap<u64, Connection>>,
+    /// Ids of connections paused for room: resumed once the host has taken the queue down to
+    /// half the limit. The lock also orders "no room, park" against "room again, resume". Ids,
+    /// not handles: a handle would keep its handler, and so this queue, alive (a cycle).
+    parked: Mutex<HashSet<u64>>,
     /// Some connection may be parked (lets takers skip the lock).
     any_parked: AtomicBool,
 }
@@ -251,7 +252,7 @@ impl PullQueue {
             ready: Condvar::new(),
             bytes: AtomicUsize::new(0),
             limit,
-            parked: Mutex::new(HashMap::new()),
+            parked: Mutex::new(HashSet::new()),
             any_parked: AtomicBool::new(false),
         }
     }
@@ -280,7 +281,7 @@ impl PullQueue {
             self.any_parked.store(!parked.is_empty(), Ordering::SeqCst);
             return true;
         }
-        parked.entry(conn.id()).or_insert_with(|| conn.clone());
+        parked.insert(conn.id());
         false
     }
 
@@ -296,7 +297,8 @@ impl PullQueue {
             self.any_parked.store(false, Ordering::SeqCst);
             std::mem::take(&mut *parked)
         };
-        for conn in woken.into_values() {
+        // Connections that ended meanwhile are simply gone from the registry.
+        for conn in woken.into_iter().filter_map(crate::conn::connection) {
             conn.resume_reading();
         }
     }

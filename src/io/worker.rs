@@ -132,6 +132,9 @@ struct Conn {
     pause_retry: Option<Instant>,
     /// Wait before the next retry (doubles while refused; reset when reading proceeds).
     pause_backoff: Duration,
+    /// Data messages (and their bytes) read and dropped while closing because the handler
+    /// wanted no more: reported when the connection ends.
+    discarded: (usize, usize),
 }
 
 impl Conn {
@@ -166,6 +169,7 @@ impl Conn {
             paused: false,
             pause_retry: None,
             pause_backoff: PAUSE_RETRY_MIN,
+            discarded: (0, 0),
         }
     }
 }
@@ -1043,10 +1047,12 @@ impl Worker {
             }
             // The host is behind: leave the rest in the socket (TCP backpressure) until it asks
             // (`Cmd::Resume`) or the retry comes. A connection that is closing (ours queued or
-            // sent) keeps reading, or its close handshake could wait on a host that stopped.
-            c.paused = c.close_sent.is_none()
-                && conn.shared.state.load(Ordering::Acquire) == conn::OPEN
-                && !conn.shared.handler.wants_messages(conn);
+            // sent) reads on, or its close handshake could wait on a host that stopped; the data
+            // messages it reads then are dropped (and reported), so memory stays bounded.
+            let closing =
+                c.close_sent.is_some() || conn.shared.state.load(Ordering::Acquire) != conn::OPEN;
+            let wanted = conn.shared.handler.wants_messages(conn);
+            c.paused = !closing && !wanted;
             if !c.paused {
                 c.pause_backoff = PAUSE_RETRY_MIN;
             } else {
@@ -1063,6 +1069,10 @@ impl Worker {
                     received = true;
                     budget -= 1;
                     match msg {
+                        Message::Text(_) | Message::Binary(_) if !wanted => {
+                            c.discarded.0 += 1;
+                            c.discarded.1 += msg.len();
+                        }
                         Message::Text(t) => {
                             conn.shared
                                 .handler
@@ -1449,6 +1459,15 @@ impl Worker {
                         let e = Error::new(
                             ErrorKind::NotConnected,
                             format!("{count} queued message(s) ({bytes} bytes) were not delivered: the connection closed"),
+                        )
+                        .with_peer(Some(c.peer));
+                        handler.on_error(Some(conn), &e);
+                    }
+                    if c.discarded.0 > 0 {
+                        let (n, b) = c.discarded;
+                        let e = Error::new(
+                            ErrorKind::Backpressure,
+                            format!("{n} message(s) ({b} bytes) the peer sent while the connection was closing were dropped: the host was not taking events"),
                         )
                         .with_peer(Some(c.peer));
                         handler.on_error(Some(conn), &e);
