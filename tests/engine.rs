@@ -798,6 +798,20 @@ struct Gate {
     tx: crossbeam_channel::Sender<Ev>,
 }
 
+impl Gate {
+    /// An open gate and the receiver of its events.
+    fn new() -> (Arc<Gate>, crossbeam_channel::Receiver<Ev>) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let gate = Gate {
+            open: true.into(),
+            said_no: false.into(),
+            violations: AtomicUsize::new(0),
+            tx,
+        };
+        (Arc::new(gate), rx)
+    }
+}
+
 impl Handler for Gate {
     fn wants_messages(&self, _conn: &Connection) -> bool {
         let open = self.open.load(Ordering::SeqCst);
@@ -828,13 +842,7 @@ impl Handler for Gate {
 #[test]
 fn a_handler_that_wants_no_messages_pauses_reading_and_keepalive_spares_the_peer() {
     const N: u32 = 200;
-    let (tx, srx) = crossbeam_channel::unbounded();
-    let gate = Arc::new(Gate {
-        open: true.into(),
-        said_no: false.into(),
-        violations: AtomicUsize::new(0),
-        tx,
-    });
+    let (gate, srx) = Gate::new();
     let server = Server::bind(
         "127.0.0.1:0",
         ServerConfig {
@@ -975,13 +983,7 @@ fn a_paused_connection_still_completes_the_close_when_the_server_shuts_down() {
 #[test]
 fn a_closing_connection_reads_on_but_drops_what_its_handler_does_not_want() {
     const N: u32 = 50;
-    let (tx, srx) = crossbeam_channel::unbounded();
-    let gate = Arc::new(Gate {
-        open: true.into(),
-        said_no: false.into(),
-        violations: AtomicUsize::new(0),
-        tx,
-    });
+    let (gate, srx) = Gate::new();
     let server = Server::bind("127.0.0.1:0", ServerConfig::default(), gate.clone()).unwrap();
     let (client, _crx) = ws_client(&server);
     let sconn = wait_open(&srx);
