@@ -909,7 +909,9 @@ wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t 
 wss_result wss_options_set_handshake_timeout_ms(struct wss_options *opts, uint32_t ms);
 
 /**
- * Time to wait for the peer's close frame after sending ours.
+ * Time to wait for the peer's close frame after sending ours, and for our close to go out
+ * behind data still queued (that may take longer only while the peer keeps taking bytes; a peer
+ * that stops reading is cut off with 1006 and a `WSS_ERR_TIMEOUT` error). Default 5 s.
  *
  * # Safety
  * `opts` a live handle.

@@ -21,7 +21,9 @@ pub struct Limits {
     /// `Backpressure` (a message larger than the limit is accepted only when the queue is
     /// empty). Default 16 MiB.
     pub send_queue_limit: usize,
-    /// Time to wait for the peer's close frame after sending ours. Default 5 s.
+    /// Time to wait for the peer's close frame after sending ours, and for our close to go out
+    /// behind data still queued (longer only while the peer keeps taking bytes; a peer that
+    /// stops reading is cut off with 1006 and a `Timeout` error). Default 5 s.
     pub close_timeout: Duration,
 }
 

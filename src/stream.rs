@@ -21,6 +21,8 @@ pub(crate) struct Tcp {
     /// A frame is being written around tungstenite (see `io::direct`): `Stream`'s `Write` impl
     /// answers `WouldBlock` until it is out.
     held: bool,
+    /// Bytes the socket has accepted so far (wrapping): whether writing makes progress.
+    written: u64,
 }
 
 impl Tcp {
@@ -31,6 +33,7 @@ impl Tcp {
             drained: false,
             track: false,
             held: false,
+            written: 0,
         }
     }
 
@@ -41,6 +44,7 @@ impl Tcp {
             drained: false,
             track: cfg!(target_os = "linux"),
             held: false,
+            written: 0,
         }
     }
 
@@ -77,7 +81,9 @@ impl Read for Tcp {
 
 impl Write for Tcp {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.write(buf)
+        let n = self.sock.write(buf)?;
+        self.written = self.written.wrapping_add(n as u64);
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
         self.sock.flush()
@@ -100,6 +106,11 @@ impl Stream {
             Stream::Plain(s) => s,
             Stream::Tls(s) => s.get_mut(),
         }
+    }
+
+    /// Bytes the socket has accepted so far (wrapping); a change means writing progressed.
+    pub(crate) fn bytes_written(&mut self) -> u64 {
+        self.inner().written
     }
 
     /// The socket underneath (for registration and shutdown).

@@ -1023,3 +1023,78 @@ fn a_closing_connection_reads_on_but_drops_what_its_handler_does_not_want() {
         err.message
     );
 }
+
+fn close_timeout_server(close_timeout: Duration) -> (Server, crossbeam_channel::Receiver<Ev>) {
+    let (h, srx) = recorder(false);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            limits: Limits {
+                close_timeout,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    (server, srx)
+}
+
+#[test]
+fn a_close_stuck_behind_data_the_peer_never_reads_ends_after_close_timeout() {
+    let (server, srx) = close_timeout_server(Duration::from_millis(200));
+    let _peer = stalled_peer(server.port()); // upgrades, then never reads
+    let sconn = wait_open(&srx);
+    // Far more than the socket buffers hold, then our close behind it.
+    sconn.send_binary(&payload(12 << 20, 4)).unwrap();
+    sconn.close(1000, "bye").unwrap();
+    let err = until(&srx, |e| match e {
+        Ev::Error(Some(_), err) => Some(err.clone()),
+        _ => None,
+    });
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.message.contains("our close could not be sent"), "{err}");
+    let code = until(&srx, |e| match e {
+        Ev::Close(_, code, _) => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code, 1006);
+}
+
+#[test]
+fn a_close_behind_data_a_slow_peer_keeps_reading_waits_for_it() {
+    // The data takes far longer than close_timeout to drain, but it keeps moving: the close is
+    // not cut short, and the peer receives everything and then our close frame.
+    let (server, srx) = close_timeout_server(Duration::from_millis(500));
+    let port = server.port();
+    let peer = std::thread::spawn(move || {
+        let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(WAIT)).unwrap();
+        let url = format!("ws://127.0.0.1:{port}/");
+        let (mut ws, _) = tungstenite::client::client(url.as_str(), tcp).unwrap();
+        // Read slowly: 10 ms per 64 KiB message, ~2 s in all, each gap far below the timeout.
+        let mut got = 0usize;
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+            match ws.read() {
+                Ok(tungstenite::Message::Binary(b)) => got += b.len(),
+                Ok(tungstenite::Message::Close(f)) => return (got, f.map(|f| u16::from(f.code))),
+                Ok(_) => {}
+                Err(e) => panic!("peer read failed: {e}"),
+            }
+        }
+    });
+    let sconn = wait_open(&srx);
+    for i in 0..192 {
+        sconn.send_binary(&payload(64 << 10, i as u8)).unwrap();
+    }
+    sconn.close(1000, "done").unwrap();
+    let code = until(&srx, |e| match e {
+        Ev::Close(_, code, _) => Some(*code),
+        Ev::Error(_, err) => panic!("unexpected error: {err}"),
+        _ => None,
+    });
+    assert_eq!(code, 1000);
+    assert_eq!(peer.join().unwrap(), (192 * (64 << 10), Some(1000)));
+}

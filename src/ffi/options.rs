@@ -208,7 +208,9 @@ pub unsafe extern "C" fn wss_options_set_handshake_timeout_ms(
     })
 }
 
-/// Time to wait for the peer's close frame after sending ours.
+/// Time to wait for the peer's close frame after sending ours, and for our close to go out
+/// behind data still queued (that may take longer only while the peer keeps taking bytes; a peer
+/// that stops reading is cut off with 1006 and a `WSS_ERR_TIMEOUT` error). Default 5 s.
 ///
 /// # Safety
 /// `opts` a live handle.

@@ -135,6 +135,10 @@ struct Conn {
     /// Data messages (and their bytes) read and dropped while closing because the handler
     /// wanted no more: reported when the connection ends.
     discarded: (usize, usize),
+    /// Our close is queued behind data not yet written: the socket's byte count when the close
+    /// deadline was last (re)armed. The close may take longer than `close_timeout` only while
+    /// bytes keep moving.
+    close_written: Option<u64>,
 }
 
 impl Conn {
@@ -170,6 +174,7 @@ impl Conn {
             pause_retry: None,
             pause_backoff: PAUSE_RETRY_MIN,
             discarded: (0, 0),
+            close_written: None,
         }
     }
 }
@@ -354,6 +359,21 @@ impl Worker {
         next.map(|t| t.saturating_duration_since(Instant::now()))
     }
 
+    /// Our close was queued on connection `key`: it must go out within `close_timeout`, extended
+    /// for as long as the data queued before it keeps moving (see `timer`).
+    fn close_requested(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        if c.close_sent.is_some() || c.close_written.is_some() {
+            return;
+        }
+        let Phase::Open(ws) = &mut c.phase else {
+            return;
+        };
+        c.close_written = Some(ws.get_mut().bytes_written());
+        let at = Instant::now() + c.ep.limits.close_timeout;
+        self.set_deadline(key, at);
+    }
+
     fn set_deadline(&mut self, key: usize, at: Instant) {
         let c = &mut self.conns[key];
         c.deadline = Some(at);
@@ -443,6 +463,7 @@ impl Worker {
                         self.again.push(k); // closing reads again
                     }
                     self.conns[k].queue.push_back(Out::Close(code, reason));
+                    self.close_requested(k);
                     self.mark_dirty(k);
                 }
             }
@@ -507,6 +528,7 @@ impl Worker {
                     if c.paused {
                         self.again.push(k); // closing reads again
                     }
+                    self.close_requested(k);
                     self.mark_dirty(k);
                 }
                 _ => self.finish(k, End::new(close_code::ABNORMAL, "server shutting down")),
@@ -1335,9 +1357,32 @@ impl Worker {
                 if let Some(end) = c.reply_pending.take() {
                     return self.finish(key, end);
                 }
-                let end = match (&c.phase, c.close_sent) {
+                let end = match (&mut c.phase, c.close_sent) {
                     (Phase::Open(_), Some(code)) => End::new(code, c.close_reason.as_str()),
-                    (Phase::Open(_), None) => return self.keepalive(key, now),
+                    (Phase::Open(ws), None) => {
+                        let Some(before) = c.close_written else {
+                            return self.keepalive(key, now);
+                        };
+                        // Our close is still behind queued data: wait on while bytes move.
+                        let written = ws.get_mut().bytes_written();
+                        if written != before {
+                            c.close_written = Some(written);
+                            let at = now + c.ep.limits.close_timeout;
+                            return self.set_deadline(key, at);
+                        }
+                        End::err(
+                            close_code::ABNORMAL,
+                            Error::new(
+                                ErrorKind::Timeout,
+                                format!(
+                                    "our close could not be sent: the peer took no data for {:?}",
+                                    c.ep.limits.close_timeout
+                                ),
+                            )
+                            .with_peer(Some(peer))
+                            .with_hint("a peer that stopped reading: the close_timeout limit ended the connection"),
+                        )
+                    }
                     (Phase::Drain(_), _) => End::new(close_code::ABNORMAL, ""),
                     _ => End::err(
                         close_code::ABNORMAL,
