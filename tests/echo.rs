@@ -85,14 +85,7 @@ fn server_close_reaches_client_with_code_and_reason() {
 fn pings_are_answered() {
     let (h, _srx) = recorder(false);
     let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        Arc::clone(&ch) as _,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (client, crx) = ws_client(&server);
     client.connection().ping(b"hello").unwrap();
     let pong = until(&crx, |e| match e {
         Ev::Pong(_, d) => Some(d.clone()),

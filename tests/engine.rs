@@ -257,14 +257,7 @@ fn graceful_shutdown_delivers_queued_messages_then_1001() {
     const N: usize = 500;
     let (h, srx) = recorder(false);
     let server = Server::bind("127.0.0.1:0", ServerConfig::default(), h).unwrap();
-    let (ch, crx) = recorder(false);
-    let _client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (_client, crx) = ws_client(&server);
     let sconn = wait_open(&srx);
     for i in 0..N {
         sconn.send_binary(&vec![(i % 251) as u8; 4096]).unwrap();
@@ -778,14 +771,7 @@ fn a_connection_dropped_after_panicking_callbacks_releases_its_buffered_amount()
         std::thread::yield_now();
     }
     // The I/O thread carries on.
-    let (ch, crx) = recorder(false);
-    let _c = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (_c, _crx) = ws_client(&server);
 }
 
 /// Stops wanting messages after the first one until the test opens it again; reports every

@@ -554,14 +554,7 @@ fn sends_from_timer_callbacks_go_out_without_other_traffic() {
         ..Default::default()
     };
     let server = Server::bind("127.0.0.1:0", config, Arc::new(Notifier::default())).unwrap();
-    let (h, rx) = recorder(false);
-    let _client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        h,
-    )
-    .unwrap();
-    wait_open(&rx);
+    let (_client, rx) = ws_client(&server);
     let _silent = raw(server.port()); // never sends a request: times out
     let (_, text) = wait_msg(&rx);
     assert_eq!(text, b"saw: Timeout");
