@@ -14,7 +14,6 @@
 #ifndef WSS_H
 #define WSS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,9 +63,19 @@
 #define WSS_CLOSE_INTERNAL 1011
 
 /**
- * Opaque client handle (one connection).
+ * Opaque client handle: one connection and its events. Thread-safe: every call may be made from
+ * any thread. Reference-counted inside: `wss_client_free` may race with calls already running
+ * on other threads.
  */
 typedef struct wss_client wss_client;
+
+/**
+ * Opaque error object: one failure with all its detail. Reference-counted and immutable, so it
+ * may be read from any thread; `wss_error_copy` gives another reference, `wss_error_free`
+ * drops one. Handed to hosts by `wss_error_last`, `on_error` (borrowed for the call: copy it to
+ * keep it) and pull-mode events (owned by the event).
+ */
+typedef struct wss_error wss_error;
 
 /**
  * Opaque endpoint settings. Servers and clients copy them when created.
@@ -74,7 +83,10 @@ typedef struct wss_client wss_client;
 typedef struct wss_options wss_options;
 
 /**
- * Opaque server handle.
+ * Opaque server handle: a listening socket, its I/O threads and routes. Thread-safe: every call
+ * may be made from any thread. Reference-counted inside: `wss_server_free` may race with calls
+ * already running on other threads (they finish safely, takers in `wss_server_next_event` wake
+ * with `WSS_ERR_CLOSED`).
  */
 typedef struct wss_server wss_server;
 
@@ -91,16 +103,11 @@ typedef struct wss_tls_config wss_tls_config;
 typedef int32_t wss_result;
 
 /**
- * Kind of a data message.
- */
-typedef int32_t wss_message_kind;
-
-/**
- * One request header.
+ * One HTTP header.
  */
 typedef struct wss_header {
   /**
-   * Header name as sent.
+   * Header name.
    */
   const char *name;
   /**
@@ -110,9 +117,18 @@ typedef struct wss_header {
 } wss_header;
 
 /**
- * A peer certificate. Strings are UTF-8 and NUL-terminated.
+ * A peer certificate. Strings are UTF-8 and NUL-terminated. Filled by the library: members
+ * beyond `struct_size` do not exist in the running library.
  */
 typedef struct wss_peer_cert {
+  /**
+   * Size of this struct as filled.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 if the certificate was verified against the configured trust, else 0.
+   */
+  uint8_t verified;
   /**
    * Subject, e.g. "CN=client, O=Example".
    */
@@ -145,16 +161,27 @@ typedef struct wss_peer_cert {
    * Number of entries in `sans`.
    */
   size_t san_count;
-  /**
-   * Whether the certificate was verified against the configured trust.
-   */
-  bool verified;
 } wss_peer_cert;
 
 /**
- * An upgrade request, as `on_accept` sees it. Valid only during the callback.
+ * An upgrade request, as `on_accept` (valid during the call) or a `WSS_EVENT_ACCEPT` event
+ * (valid until the event is freed) shows it. Filled by the library: members beyond
+ * `struct_size` do not exist in the running library.
  */
 typedef struct wss_upgrade_request {
+  /**
+   * Size of this struct as filled.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 over TLS, 0 on plain ws.
+   */
+  uint8_t is_tls;
+  /**
+   * The id the connection will have if accepted (also the request's id for
+   * `wss_server_decide`).
+   */
+  uint64_t id;
   /**
    * Request path without query, e.g. "/chat".
    */
@@ -184,28 +211,171 @@ typedef struct wss_upgrade_request {
    */
   size_t subprotocol_count;
   /**
-   * True over TLS.
-   */
-  bool is_tls;
-  /**
    * The client's certificate (verified when the server requests one), or NULL.
    */
   const struct wss_peer_cert *peer_certificate;
 } wss_upgrade_request;
 
 /**
- * What `on_accept` decides. Pre-filled with "accept, no subprotocol".
+ * An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
+ * its own `struct_size`: write only members that lie within it. For `wss_server_decide` the host
+ * fills it and sets `struct_size = sizeof(wss_accept_decision)`. Strings and arrays are copied
+ * before the callback or call returns.
  */
 typedef struct wss_accept_decision {
+  /**
+   * Size of this struct (see above).
+   */
+  uint32_t struct_size;
   /**
    * 0 to accept; 400..599 to refuse with that HTTP status.
    */
   uint16_t status;
   /**
-   * Index into the offered subprotocols to select, or -1 for none.
+   * Accept: index into the offered subprotocols to select, or -1 for none.
    */
   int32_t subprotocol_index;
+  /**
+   * Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
+   */
+  const char *reason;
+  /**
+   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
+   * and reports the error).
+   */
+  const struct wss_header *headers;
+  /**
+   * Number of entries in `headers`.
+   */
+  size_t header_count;
 } wss_accept_decision;
+
+/**
+ * Kind of a data message.
+ */
+typedef int32_t wss_message_kind;
+
+/**
+ * Event callbacks for an endpoint or route. Set `struct_size = sizeof(wss_callbacks)`; every
+ * function may be NULL. They run on the library's I/O threads: keep them short and never let an
+ * exception or longjmp escape them (the C++ and C# wrappers catch everything in their
+ * trampolines). Data pointers are valid only during the call. `wss_send`, `wss_close_conn`,
+ * `wss_ping` and `wss_conn_set_user_data` may be called from inside any callback.
+ * `conn_user_data` is what the host attached with `wss_conn_set_user_data` (NULL until then).
+ */
+typedef struct wss_callbacks {
+  /**
+   * Size of this struct as the host knows it.
+   */
+  uint32_t struct_size;
+  /**
+   * Servers: decide whether to upgrade by filling `decision` (pre-filled: accept, no
+   * subprotocol). NULL accepts every request.
+   */
+  void (*on_accept)(void *user_data,
+                    const struct wss_upgrade_request *request,
+                    struct wss_accept_decision *decision);
+  /**
+   * A connection opened (the place to attach per-connection data).
+   */
+  void (*on_open)(void *user_data, uint64_t conn);
+  /**
+   * A complete message arrived (`kind` is `WSS_MESSAGE_TEXT` or `WSS_MESSAGE_BINARY`).
+   */
+  void (*on_message)(void *user_data,
+                     uint64_t conn,
+                     void *conn_user_data,
+                     wss_message_kind kind,
+                     const uint8_t *data,
+                     size_t len);
+  /**
+   * A pong arrived.
+   */
+  void (*on_pong)(void *user_data,
+                  uint64_t conn,
+                  void *conn_user_data,
+                  const uint8_t *data,
+                  size_t len);
+  /**
+   * A connection closed (`code` 1006: without a close handshake); once per opened
+   * connection, its last callback (except reports of sends that raced with the close).
+   */
+  void (*on_close)(void *user_data,
+                   uint64_t conn,
+                   void *conn_user_data,
+                   uint16_t code,
+                   const char *reason);
+  /**
+   * Something failed; `conn` is 0 for failures before a connection opened (TLS handshake,
+   * timeouts: the peer address is in the error). `error` is valid during the call; keep it
+   * with `wss_error_copy`.
+   */
+  void (*on_error)(void *user_data,
+                   uint64_t conn,
+                   void *conn_user_data,
+                   const struct wss_error *error);
+} wss_callbacks;
+
+/**
+ * Called exactly once with `user_data` when the library will never use it again: after the last
+ * callback that receives it has returned and no other can start. It may run on any thread
+ * (often an I/O thread, or the thread that frees the handle). NULL when the host needs none.
+ * A call that fails does not take ownership: its `release` is never called.
+ */
+typedef void (*wss_release_fn)(void *user_data);
+
+/**
+ * Type of a pulled event.
+ */
+typedef int32_t wss_event_type;
+
+/**
+ * An event taken in pull mode; free with `wss_event_free`. Filled by the library: members beyond
+ * `struct_size` do not exist in the running library. Pointers stay valid until the event is freed.
+ */
+typedef struct wss_event {
+  /**
+   * Size of this struct as filled.
+   */
+  uint32_t struct_size;
+  /**
+   * `WSS_EVENT_*`.
+   */
+  wss_event_type event_type;
+  /**
+   * Connection id (0 for errors before a connection opened).
+   */
+  uint64_t conn;
+  /**
+   * The connection's user data (`wss_conn_set_user_data`), or NULL. Events keep it alive:
+   * its release runs once the connection has ended and its last event is freed.
+   */
+  void *conn_user_data;
+  /**
+   * Message kind (`WSS_EVENT_MESSAGE`).
+   */
+  wss_message_kind kind;
+  /**
+   * Close code (`WSS_EVENT_CLOSE`).
+   */
+  uint16_t close_code;
+  /**
+   * Message or pong payload, or NULL.
+   */
+  const uint8_t *data;
+  /**
+   * Payload length.
+   */
+  size_t len;
+  /**
+   * Close reason (`WSS_EVENT_CLOSE`), or NULL.
+   */
+  const char *reason;
+  /**
+   * Error detail (`WSS_EVENT_ERROR`), owned by the event: `wss_error_copy` keeps it longer.
+   */
+  const struct wss_error *error;
+} wss_event;
 
 /**
  * One entry of the OpenSSL error queue.
@@ -234,11 +404,18 @@ typedef struct wss_openssl_error {
 } wss_openssl_error;
 
 /**
- * Everything known about a failure. Strings are UTF-8, NUL-terminated; optional ones are NULL
- * when absent. From `wss_last_error`: valid until the next failing call on the same thread.
- * In `on_error` and events: valid during the callback / until `wss_event_free`.
+ * Everything known about a failure, as a struct to read. Set `struct_size` to
+ * `sizeof(wss_error_info)` before passing it to `wss_error_get_info` or `wss_last_error`; the
+ * library fills the members it knows up to that size and sets `struct_size` to what it wrote
+ * (members are only ever added at the end). Strings are UTF-8, NUL-terminated; optional ones are
+ * NULL when absent. The pointers stay valid as long as the `wss_error` they came from (for
+ * `wss_last_error`: until the next failing call on the same thread, or the thread's end).
  */
 typedef struct wss_error_info {
+  /**
+   * Size of this struct as the host knows it (in) and as filled (out).
+   */
+  uint32_t struct_size;
   /**
    * The result code (`WSS_ERR_*`).
    */
@@ -268,25 +445,25 @@ typedef struct wss_error_info {
    */
   int32_t verify_code;
   /**
-   * OpenSSL's text for `verify_code`, or NULL.
-   */
-  const char *verify_text;
-  /**
    * Chain depth of the failing certificate (0 = peer's own), -1 if unknown.
    */
   int32_t verify_depth;
+  /**
+   * OpenSSL's text for `verify_code`, or NULL.
+   */
+  const char *verify_text;
   /**
    * Subject of the failing certificate, or NULL.
    */
   const char *verify_subject;
   /**
-   * OS error number, 0 if none.
-   */
-  int32_t os_errno;
-  /**
    * Peer address ("ip:port"), or NULL.
    */
   const char *peer_address;
+  /**
+   * OS error number, 0 if none.
+   */
+  int32_t os_errno;
   /**
    * HTTP status of a refused upgrade, 0 if none.
    */
@@ -294,102 +471,27 @@ typedef struct wss_error_info {
 } wss_error_info;
 
 /**
- * Event callbacks for an endpoint or route. Every member may be NULL. They run on the library's
- * I/O threads: keep them short and never let an exception or longjmp escape them (C++/C#
- * wrappers catch everything in their trampolines). Data pointers are valid only during the call.
- * `wss_send`, `wss_close_conn` and `wss_ping` may be called from inside any callback.
- */
-typedef struct wss_callbacks {
-  /**
-   * Servers: decide whether to upgrade; fill `decision`.
-   */
-  void (*on_accept)(void *user_data,
-                    const struct wss_upgrade_request *request,
-                    struct wss_accept_decision *decision);
-  /**
-   * A connection opened.
-   */
-  void (*on_open)(void *user_data, uint64_t conn);
-  /**
-   * A complete message arrived (`kind` is `WSS_MESSAGE_TEXT` or `WSS_MESSAGE_BINARY`).
-   */
-  void (*on_message)(void *user_data,
-                     uint64_t conn,
-                     wss_message_kind kind,
-                     const uint8_t *data,
-                     size_t len);
-  /**
-   * A connection closed (`code` 1006: without a close handshake). Called once per opened
-   * connection.
-   */
-  void (*on_close)(void *user_data, uint64_t conn, uint16_t code, const char *reason);
-  /**
-   * Something failed; `conn` is 0 for failures before a connection opened (TLS handshake,
-   * timeouts), with the peer address in `error->peer_address`.
-   */
-  void (*on_error)(void *user_data, uint64_t conn, const struct wss_error_info *error);
-  /**
-   * A pong arrived.
-   */
-  void (*on_pong)(void *user_data, uint64_t conn, const uint8_t *data, size_t len);
-} wss_callbacks;
-
-/**
- * Type of a pulled event.
- */
-typedef int32_t wss_event_type;
-
-/**
- * An event taken in pull mode; free with `wss_event_free`.
- */
-typedef struct wss_event {
-  /**
-   * `WSS_EVENT_*`.
-   */
-  wss_event_type event_type;
-  /**
-   * Connection id (0 for errors before a connection opened).
-   */
-  uint64_t conn;
-  /**
-   * Message kind (`WSS_EVENT_MESSAGE`).
-   */
-  wss_message_kind kind;
-  /**
-   * Message or pong payload, or NULL.
-   */
-  const uint8_t *data;
-  /**
-   * Payload length.
-   */
-  size_t len;
-  /**
-   * Close code (`WSS_EVENT_CLOSE`).
-   */
-  uint16_t close_code;
-  /**
-   * Close reason (`WSS_EVENT_CLOSE`), or NULL.
-   */
-  const char *reason;
-  /**
-   * Error detail (`WSS_EVENT_ERROR`), or NULL.
-   */
-  const struct wss_error_info *error;
-} wss_event;
-
-/**
- * Facts about an open connection, from `wss_conn_info`; free with `wss_conn_info_free`.
- * Optional strings are NULL when absent.
+ * Facts about an open connection, from `wss_conn_info_get`; free with `wss_conn_info_free`.
+ * Optional strings are NULL when absent. Filled by the library: members beyond `struct_size`
+ * do not exist in the running library.
  */
 typedef struct wss_conn_info {
+  /**
+   * Size of this struct as filled.
+   */
+  uint32_t struct_size;
+  /**
+   * 1 on the client side, 0 on the server side.
+   */
+  uint8_t is_client;
+  /**
+   * 1 if the TLS session was resumed, else 0.
+   */
+  uint8_t resumed;
   /**
    * The connection id.
    */
   uint64_t id;
-  /**
-   * True on the client side.
-   */
-  bool is_client;
   /**
    * Peer address, "ip:port".
    */
@@ -418,10 +520,6 @@ typedef struct wss_conn_info {
    * SNI name, or NULL.
    */
   const char *server_name;
-  /**
-   * Whether the TLS session was resumed.
-   */
-  bool resumed;
   /**
    * The peer's certificate, or NULL if none was presented (or plain ws).
    */
@@ -588,6 +686,69 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Connect to a `ws://` or `wss://` URL, blocking until open or failed (connect timeout from
+ * `options`, default 10 s). `tls` NULL uses secure defaults with the system trust store.
+ * `callbacks` NULL selects pull mode (`wss_client_next_event`). On failure `wss_last_error` /
+ * `wss_error_last` have the full detail (OpenSSL queue, X509 verify result, HTTP status) and
+ * no callback runs. `release(user_data)` is called once after the last callback; only on
+ * success. No callback runs before this call has returned.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; `out` writable.
+ */
+wss_result wss_client_connect(const char *url,
+                              const struct wss_tls_config *tls,
+                              const struct wss_options *options,
+                              const struct wss_callbacks *callbacks,
+                              void *user_data,
+                              wss_release_fn release,
+                              struct wss_client **out);
+
+/**
+ * The client's connection id (for `wss_send` and friends).
+ *
+ * # Safety
+ * `client` a live handle; `conn` writable.
+ */
+wss_result wss_client_conn_id(const struct wss_client *client, uint64_t *conn);
+
+/**
+ * Close with `code` (1000, 1001-1003, 1007-1011, 3000-4999) and `reason` (NULL = none, at most
+ * 123 bytes), waiting up to `timeout_ms` for the close handshake (`WSS_ERR_TIMEOUT` if it did not
+ * finish in time). `timeout_ms` 0, or a call from a callback, only starts the close and returns
+ * `WSS_OK`; `on_close` (or the close event) follows.
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+wss_result wss_client_close(struct wss_client *client,
+                            uint16_t code,
+                            const char *reason,
+                            uint32_t timeout_ms);
+
+/**
+ * Free a client. NULL is a no-op. Never blocks: an open connection gets a normal close without
+ * waiting. No callback starts after this returns; callbacks already running finish, and
+ * `release` runs once the last of them has returned and the connection has ended. Takers
+ * waiting in `wss_client_next_event` return `WSS_ERR_CLOSED`.
+ *
+ * # Safety
+ * `client` NULL or a live handle, freed once.
+ */
+void wss_client_free(struct wss_client *client);
+
+/**
+ * Pull mode: wait up to `timeout_ms` (0 = poll) for the client's next event. `WSS_ERR_CLOSED`
+ * once the connection closed (or the client was freed) and all events were taken.
+ *
+ * # Safety
+ * `client` a live handle; `event` writable.
+ */
+wss_result wss_client_next_event(const struct wss_client *client,
+                                 uint32_t timeout_ms,
+                                 struct wss_event **event);
+
+/**
  * Queue a message (`WSS_MESSAGE_TEXT`: must be UTF-8; `WSS_MESSAGE_BINARY`). The data is copied;
  * `data` may be NULL when `len` is 0. Returns `WSS_ERR_BACKPRESSURE` when the send queue is full.
  *
@@ -630,6 +791,27 @@ wss_result wss_ping(uint64_t conn_id, const uint8_t *data, size_t len);
 wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
 
 /**
+ * Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
+ * taking its `WSS_EVENT_OPEN`): every later callback of the connection receives it as
+ * `conn_user_data`, and so do its pull-mode events. `release(data)` is called once after the
+ * connection's last callback (pull mode: once it has ended and its last event is freed); only
+ * on success. `WSS_ERR_INVALID_STATE` if data is already attached, `WSS_ERR_NOT_CONNECTED` for a
+ * connection that has ended.
+ *
+ * # Safety
+ * `data` anything the host likes; `release` NULL or a valid function.
+ */
+wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn release);
+
+/**
+ * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
+ *
+ * # Safety
+ * `out` writable.
+ */
+wss_result wss_conn_get_user_data(uint64_t conn_id, void **out);
+
+/**
  * The library version, e.g. "0.1.0" (static string).
  */
 const char *wss_version(void);
@@ -640,171 +822,67 @@ const char *wss_version(void);
 const char *wss_openssl_version(void);
 
 /**
- * Start a server on `bind_address` ("127.0.0.1:0", "[::1]:8443", "0.0.0.0:443"; port 0 picks a
- * free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it needs a
- * certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
- * (`wss_server_next_event`; past `wss_options_set_event_queue_limit` of events not yet taken,
- * the server stops reading from its peers); otherwise the callbacks serve every path until a
- * route is added,
- * and always receive errors that happen before routing (TLS handshake failures with the full
- * OpenSSL and X509 detail, handshake timeouts).
+ * A new reference to the calling thread's last failure (read it right after the call that
+ * failed), or NULL in `*out` when this thread has recorded none. Free it with `wss_error_free`;
+ * unlike `wss_last_error`'s view, it stays valid on any thread until freed.
  *
  * # Safety
- * Pointers must be NULL or valid; `out` writable.
+ * `out` NULL or writable.
  */
-wss_result wss_server_new(const char *bind_address,
-                          const struct wss_tls_config *tls,
-                          const struct wss_options *options,
-                          const struct wss_callbacks *callbacks,
-                          void *user_data,
-                          struct wss_server **out);
+wss_result wss_error_last(struct wss_error **out);
 
 /**
- * The bound port.
+ * A new reference to `err` (cheap: errors are immutable and shared). Free each reference with
+ * `wss_error_free`.
  *
  * # Safety
- * `server` a live handle; `port` writable.
+ * `err` a live error; `out` writable.
  */
-wss_result wss_server_port(const struct wss_server *server, uint16_t *port);
+wss_result wss_error_copy(const struct wss_error *err, struct wss_error **out);
 
 /**
- * Connections accepted and not yet finished.
+ * Drop one reference to an error. NULL is a no-op.
  *
  * # Safety
- * `server` a live handle; `count` writable.
+ * `err` NULL or a reference the host owns, freed once.
  */
-wss_result wss_server_active_connections(const struct wss_server *server, uint64_t *count);
+void wss_error_free(struct wss_error *err);
 
 /**
- * Serve upgrades on `path` (exact match) with `callbacks`/`user_data`. Once a route exists,
- * other paths get HTTP 404. A pull-mode server takes routes with NULL callbacks (events go to
- * its queue); a callback-mode server needs callbacks.
+ * Fill `out` (set `out->struct_size` first) with the detail of `err`. The strings stay valid
+ * while `err` lives.
  *
  * # Safety
- * Pointers must be NULL or valid.
+ * `err` a live error; `out` writable.
  */
-wss_result wss_server_add_route(struct wss_server *server,
-                                const char *path,
-                                const struct wss_callbacks *callbacks,
-                                void *user_data);
+wss_result wss_error_get_info(const struct wss_error *err, struct wss_error_info *out);
 
 /**
- * Stop serving `path`. `WSS_ERR_INVALID_ARGUMENT` if it was not a route.
+ * The error's result code (`WSS_ERR_*`); `WSS_ERR_INVALID_ARGUMENT` for NULL.
  *
  * # Safety
- * Pointers must be NULL or valid.
+ * `err` NULL or a live error.
  */
-wss_result wss_server_remove_route(struct wss_server *server, const char *path);
+wss_result wss_error_code(const struct wss_error *err);
 
 /**
- * Graceful shutdown: stop accepting, send close 1001 after each connection's queued messages,
- * wait up to `timeout_ms` for peers, then stop the I/O threads. Blocks; not callable from a
- * callback (`WSS_ERR_INVALID_STATE`). Pull-mode events stay readable until drained.
+ * The error's message (valid while `err` lives; "" for NULL).
  *
  * # Safety
- * `server` a live handle.
+ * `err` NULL or a live error.
  */
-wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
+const char *wss_error_message(const struct wss_error *err);
 
 /**
- * Free a server. NULL is a no-op. Never blocks on the I/O threads (safe from a finalizer); a
- * server not closed first is stopped abruptly (peers see 1006). It waits (up to 2 s) for
- * callbacks already running on I/O threads; after it returns no new callback starts with this
- * server's `user_data`.
+ * Fill `out` (set `out->struct_size = sizeof(wss_error_info)` first) with the last failure
+ * recorded on the calling thread; read it right after the call that failed. The strings stay
+ * valid until the next failing call on this thread (or the thread's end): to keep the error
+ * longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded
+ * (or on an exiting thread), `out->code` is `WSS_OK` and `out->message` is "no error".
+ * Returns `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL or its `struct_size` too small.
  *
  * # Safety
- * `server` NULL or a live handle, freed once.
- */
-void wss_server_free(struct wss_server *server);
-
-/**
- * Pull mode: wait up to `timeout_ms` (0 = poll) for the next event. `WSS_ERR_TIMEOUT` when none
- * arrived, `WSS_ERR_CLOSED` when the server is closed and drained (a call waiting while another
- * thread runs `wss_server_close` returns then), `WSS_ERR_INVALID_STATE` on a callback-mode
- * server. Free the event with `wss_event_free`.
- *
- * # Safety
- * `server` a live handle; `event` writable.
- */
-wss_result wss_server_next_event(const struct wss_server *server,
-                                 uint32_t timeout_ms,
-                                 struct wss_event **event);
-
-/**
- * Connect to a `ws://` or `wss://` URL, blocking until open or failed (connect timeout from
- * `options`, default 10 s). `tls` NULL uses secure defaults with the system trust store.
- * `callbacks` NULL selects pull mode (`wss_client_next_event`; past
- * `wss_options_set_event_queue_limit` of events not yet taken, reading pauses). On failure,
- * `wss_last_error`
- * has the full detail (OpenSSL queue, X509 verify result, HTTP status).
- *
- * # Safety
- * Pointers must be NULL or valid; `out` writable.
- */
-wss_result wss_client_connect(const char *url,
-                              const struct wss_tls_config *tls,
-                              const struct wss_options *options,
-                              const struct wss_callbacks *callbacks,
-                              void *user_data,
-                              struct wss_client **out);
-
-/**
- * The client's connection id (for `wss_send` and friends).
- *
- * # Safety
- * `client` a live handle; `conn` writable.
- */
-wss_result wss_client_conn_id(const struct wss_client *client, uint64_t *conn);
-
-/**
- * Close with `code` (1000, 1001-1003, 1007-1011, 3000-4999) and `reason` (NULL = none, at most
- * 123 bytes), waiting up to `timeout_ms` for the close handshake. From a callback it only starts
- * the close.
- *
- * # Safety
- * Pointers must be NULL or valid.
- */
-wss_result wss_client_close(struct wss_client *client,
-                            uint16_t code,
-                            const char *reason,
-                            uint32_t timeout_ms);
-
-/**
- * Free a client. NULL is a no-op. Never blocks; an open connection gets a normal close without
- * waiting. It waits (up to 2 s) for callbacks already running; after it returns no new callback
- * starts with this client's `user_data`.
- *
- * # Safety
- * `client` NULL or a live handle, freed once.
- */
-void wss_client_free(struct wss_client *client);
-
-/**
- * Pull mode: wait up to `timeout_ms` (0 = poll) for the client's next event. `WSS_ERR_CLOSED`
- * once the connection closed and all events were taken.
- *
- * # Safety
- * `client` a live handle; `event` writable.
- */
-wss_result wss_client_next_event(const struct wss_client *client,
-                                 uint32_t timeout_ms,
-                                 struct wss_event **event);
-
-/**
- * Free an event from `wss_*_next_event`. NULL is a no-op.
- *
- * # Safety
- * `event` NULL or a pointer from `wss_*_next_event`, freed once.
- */
-void wss_event_free(struct wss_event *event);
-
-/**
- * Fill `out` with the last failure recorded on the calling thread (read it right after the call
- * that failed). Returns `WSS_OK`, or `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL. With no
- * failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error".
- *
- * # Safety
- * `out` must be NULL or point to writable memory for one `wss_error_info`.
+ * `out` must be NULL or point to writable memory of its `struct_size`.
  */
 wss_result wss_last_error(struct wss_error_info *out);
 
@@ -946,12 +1024,12 @@ wss_result wss_options_set_keepalive(struct wss_options *opts,
 wss_result wss_options_set_io_threads(struct wss_options *opts, uint32_t threads);
 
 /**
- * Servers: send Strict-Transport-Security on HTTP answers over TLS (default on).
+ * Servers: `on` 1 sends Strict-Transport-Security on HTTP answers over TLS (default), 0 does not.
  *
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_hsts(struct wss_options *opts, bool on);
+wss_result wss_options_set_hsts(struct wss_options *opts, uint8_t on);
 
 /**
  * Clients: add a request header.
@@ -970,10 +1048,118 @@ wss_result wss_options_add_header(struct wss_options *opts, const char *name, co
 wss_result wss_options_add_subprotocol(struct wss_options *opts, const char *protocol);
 
 /**
+ * Free an event from `wss_*_next_event`. NULL is a no-op.
+ *
+ * # Safety
+ * `event` NULL or a pointer from `wss_*_next_event`, freed once.
+ */
+void wss_event_free(struct wss_event *event);
+
+/**
  * A static, human-readable name for a result code (never NULL; unknown codes give
  * "unknown result code").
  */
 const char *wss_result_str(wss_result code);
+
+/**
+ * Start a server on `bind_address` ("127.0.0.1:0", "[::1]:8443", "0.0.0.0:443"; port 0 picks a
+ * free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it needs a
+ * certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
+ * (`wss_server_next_event`); otherwise the callbacks serve every path until a route is added,
+ * and always receive the errors that happen before routing (TLS handshake failures with the full
+ * OpenSSL and X509 detail, handshake timeouts). `release(user_data)` is called once after the
+ * last callback with `user_data` (see `wss_release_fn`); only on success. No callback runs
+ * before this call has returned.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; `out` writable.
+ */
+wss_result wss_server_new(const char *bind_address,
+                          const struct wss_tls_config *tls,
+                          const struct wss_options *options,
+                          const struct wss_callbacks *callbacks,
+                          void *user_data,
+                          wss_release_fn release,
+                          struct wss_server **out);
+
+/**
+ * The bound port.
+ *
+ * # Safety
+ * `server` a live handle; `port` writable.
+ */
+wss_result wss_server_port(const struct wss_server *server, uint16_t *port);
+
+/**
+ * Connections accepted and not yet finished.
+ *
+ * # Safety
+ * `server` a live handle; `count` writable.
+ */
+wss_result wss_server_active_connections(const struct wss_server *server, uint64_t *count);
+
+/**
+ * Serve upgrades on `path` (exact match) with `callbacks`/`user_data`. Once a route exists,
+ * other paths get HTTP 404. A pull-mode server takes routes with NULL callbacks (events go to
+ * its queue); a callback-mode server needs callbacks. Adding a path again replaces its route for
+ * new connections. `release(user_data)` runs once the route is removed (or the server freed)
+ * and its last connection is done; only on success.
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+wss_result wss_server_add_route(struct wss_server *server,
+                                const char *path,
+                                const struct wss_callbacks *callbacks,
+                                void *user_data,
+                                wss_release_fn release);
+
+/**
+ * Stop serving `path` to new connections; connections already open on it keep its callbacks
+ * until they close, then its `release` runs. `WSS_ERR_INVALID_ARGUMENT` if it was not a route.
+ *
+ * # Safety
+ * Pointers must be NULL or valid.
+ */
+wss_result wss_server_remove_route(struct wss_server *server, const char *path);
+
+/**
+ * Graceful shutdown: stop accepting, send close 1001 after each connection's queued messages,
+ * wait up to `timeout_ms` for peers, then stop the I/O threads. Blocks for at most about
+ * `timeout_ms` + 250 ms; returns `WSS_ERR_TIMEOUT` when an I/O thread was still inside a host
+ * callback then (the server is stopped all the same; `release` follows when that callback
+ * returns). Not callable from a callback (`WSS_ERR_INVALID_STATE`). Pull-mode events stay
+ * readable until drained. Safe to race with `wss_server_free` on another thread.
+ *
+ * # Safety
+ * `server` a live handle.
+ */
+wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
+
+/**
+ * Free a server. NULL is a no-op. Never blocks (safe from a finalizer, at process exit too): a
+ * server not closed first is stopped abruptly (peers see 1006). No callback starts after this
+ * returns; callbacks already running finish, and each `release` (server, routes, connections)
+ * runs once the last of them has returned. Takers waiting in `wss_server_next_event` return
+ * `WSS_ERR_CLOSED`.
+ *
+ * # Safety
+ * `server` NULL or a live handle, freed once.
+ */
+void wss_server_free(struct wss_server *server);
+
+/**
+ * Pull mode: wait up to `timeout_ms` (0 = poll) for the next event. `WSS_ERR_TIMEOUT` when none
+ * arrived, `WSS_ERR_CLOSED` when the server is closed (or freed) and drained (a call waiting
+ * then returns at once), `WSS_ERR_INVALID_STATE` on a callback-mode server. Free the event
+ * with `wss_event_free`.
+ *
+ * # Safety
+ * `server` a live handle; `event` writable.
+ */
+wss_result wss_server_next_event(const struct wss_server *server,
+                                 uint32_t timeout_ms,
+                                 struct wss_event **event);
 
 /**
  * Create a TLS configuration with secure defaults (TLS 1.2+, forward-secret AEAD ciphers, peer
@@ -1082,22 +1268,24 @@ wss_result wss_tls_config_load_dhparam_file(struct wss_tls_config *cfg, const ch
 wss_result wss_tls_config_set_verify_mode(struct wss_tls_config *cfg, wss_verify_mode mode);
 
 /**
- * Clients: accept any server certificate. INSECURE: tests and diagnostics only.
+ * Clients: `skip` 1 accepts any server certificate (0 restores verification). INSECURE: tests
+ * and diagnostics only.
  *
  * # Safety
  * `cfg` a live handle.
  */
 wss_result wss_tls_config_set_insecure_skip_peer_verification(struct wss_tls_config *cfg,
-                                                              bool skip);
+                                                              uint8_t skip);
 
 /**
- * Clients: do not check the server certificate's host name / IP. INSECURE.
+ * Clients: `skip` 1 does not check the server certificate's host name / IP (0 checks it).
+ * INSECURE.
  *
  * # Safety
  * `cfg` a live handle.
  */
 wss_result wss_tls_config_set_insecure_skip_hostname_verification(struct wss_tls_config *cfg,
-                                                                  bool skip);
+                                                                  uint8_t skip);
 
 /**
  * Clients: name to send as SNI and verify, instead of the URL host (NULL = URL host).

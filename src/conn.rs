@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use once_cell::sync::Lazy;
@@ -16,6 +16,7 @@ use tungstenite::{Message, Utf8Bytes};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
 use crate::io::{direct, Cmd, WorkerShared};
+use crate::pull::UserData;
 use crate::tls::TlsInfo;
 
 /// Close codes a host may send (RFC 6455 section 7.4).
@@ -83,6 +84,9 @@ pub(crate) struct ConnShared {
     /// Close result once closed, for `wait_closed`.
     pub closed: Mutex<Option<(u16, String)>>,
     pub closed_cv: Condvar,
+    /// The host's data for this connection (`Connection::set_user_data`): dropped with the last
+    /// handle, so after the connection's last callback.
+    pub user_data: OnceLock<UserData>,
 }
 
 impl ConnShared {
@@ -103,6 +107,7 @@ impl ConnShared {
             state: AtomicU8::new(OPEN),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
+            user_data: OnceLock::new(),
         })
     }
 
@@ -140,6 +145,28 @@ impl Connection {
     /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate.
     pub fn info(&self) -> &ConnInfo {
         &self.shared.info
+    }
+
+    /// Attach the host's data to this connection, once (e.g. in `on_open`): a session object
+    /// instead of an id-to-session map. It is dropped after the connection's last callback
+    /// (and, in pull mode, once its last event is dropped). `InvalidState` if already set.
+    pub fn set_user_data(&self, data: UserData) -> Result<()> {
+        self.try_set_user_data(data).map_err(|_| {
+            Error::new(
+                ErrorKind::InvalidState,
+                format!("connection {} already has user data", self.id()),
+            )
+        })
+    }
+
+    /// [`set_user_data`](Connection::set_user_data) that hands `data` back when it is already set.
+    pub fn try_set_user_data(&self, data: UserData) -> std::result::Result<(), UserData> {
+        self.shared.user_data.set(data)
+    }
+
+    /// The data attached with [`set_user_data`](Connection::set_user_data), if any.
+    pub fn user_data(&self) -> Option<&UserData> {
+        self.shared.user_data.get()
     }
 
     /// Whether the connection is open for sending.

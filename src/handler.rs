@@ -22,6 +22,8 @@ pub enum MessageKind {
 /// An upgrade request as the accept hook sees it.
 #[derive(Debug)]
 pub struct UpgradeRequest<'a> {
+    /// The id the connection will have if accepted.
+    pub id: u64,
     /// The parsed HTTP request (path, query, headers).
     pub request: &'a Request,
     /// Subprotocols the client offered, in its order.

@@ -22,6 +22,7 @@ pub mod handler;
 pub mod http;
 mod io;
 pub mod pki;
+pub mod pull;
 pub mod server;
 mod stream;
 pub mod tls;
@@ -33,6 +34,7 @@ pub use config::{ClientConfig, Keepalive, Limits, ServerConfig};
 pub use conn::{connection, ConnInfo, Connection};
 pub use error::{Error, ErrorDetail, ErrorKind, OpenSslError, Result, VerifyFailure};
 pub use handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
+pub use pull::{Event, EventKind, EventQueue, UserData};
 pub use server::Server;
 pub use tls::{PeerCertificate, TlsConfig, TlsInfo, TlsVersion, VerifyMode};
 

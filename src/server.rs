@@ -115,7 +115,9 @@ impl Server {
 
     /// Graceful shutdown: stop accepting, send close 1001 to every peer after its queued
     /// messages, wait up to `timeout` for the peers to answer, then drop what is left and stop
-    /// the I/O threads. Not callable from inside a callback (`InvalidState`).
+    /// the I/O threads, waiting for them at most 250 ms past `timeout` (`Timeout` if a handler
+    /// callback still runs then: the server is stopped all the same). Not callable from inside a
+    /// callback (`InvalidState`).
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {
         if in_io_thread() {
             return Err(Error::new(
@@ -147,15 +149,24 @@ impl Server {
             }
         }
         self.rt.stop();
-        self.rt.join()
+        self.rt.join_until(deadline + THREAD_GRACE)
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
+    /// Stop at once without waiting (peers see 1006): what dropping the server does, for holders
+    /// of a shared reference. Later calls to `shutdown` return `Closed`.
+    pub fn stop(&self) {
         if !self.stopped.swap(true, Ordering::AcqRel) {
             self.side().closing.store(true, Ordering::Release);
             self.rt.stop();
         }
+    }
+}
+
+/// How long `shutdown` waits past its deadline for the I/O threads to end.
+const THREAD_GRACE: Duration = Duration::from_millis(250);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -2,15 +2,25 @@
 //! a stale id gives `WSS_ERR_NOT_CONNECTED`.
 
 use std::ffi::CString;
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_void};
+use std::sync::Arc;
 
 use once_cell::sync::OnceCell;
 
+use super::callbacks::conn_data;
 use super::guard::*;
+use super::handle::{wss_release_fn, HostData};
 use super::result::*;
 use crate::conn::{connection, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::MessageKind;
+
+fn already_set(id: u64) -> Error {
+    Error::new(
+        ErrorKind::InvalidState,
+        format!("connection {id} already has user data"),
+    )
+}
 
 fn conn(id: u64) -> Result<Connection> {
     connection(id).ok_or_else(|| {
@@ -94,6 +104,49 @@ pub unsafe extern "C" fn wss_conn_buffered_amount(conn_id: u64, out: *mut usize)
     guard(|| {
         let o = out_arg(out, "out")?;
         *o = conn(conn_id)?.buffered_amount();
+        Ok(())
+    })
+}
+
+/// Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
+/// taking its `WSS_EVENT_OPEN`): every later callback of the connection receives it as
+/// `conn_user_data`, and so do its pull-mode events. `release(data)` is called once after the
+/// connection's last callback (pull mode: once it has ended and its last event is freed); only
+/// on success. `WSS_ERR_INVALID_STATE` if data is already attached, `WSS_ERR_NOT_CONNECTED` for a
+/// connection that has ended.
+///
+/// # Safety
+/// `data` anything the host likes; `release` NULL or a valid function.
+#[no_mangle]
+pub unsafe extern "C" fn wss_conn_set_user_data(
+    conn_id: u64,
+    data: *mut c_void,
+    release: wss_release_fn,
+) -> wss_result {
+    guard(|| {
+        let c = conn(conn_id)?;
+        let host: Arc<HostData> = Arc::new(HostData::new(data, release));
+        c.try_set_user_data(host).map_err(|rejected| {
+            // Not attached: the host keeps ownership, so no release.
+            if let Ok(h) = rejected.downcast::<HostData>() {
+                if let Ok(h) = Arc::try_unwrap(h) {
+                    h.disown();
+                }
+            }
+            already_set(conn_id)
+        })
+    })
+}
+
+/// The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
+///
+/// # Safety
+/// `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_conn_get_user_data(conn_id: u64, out: *mut *mut c_void) -> wss_result {
+    guard(|| {
+        let o = out_arg(out, "out")?;
+        *o = conn_data(&conn(conn_id)?);
         Ok(())
     })
 }

@@ -1,152 +1,38 @@
-//! The panic boundary every entry point goes through, the thread-local last error, and the C view
-//! of an [`Error`] (`wss_error_info`).
+//! The panic boundary every entry point goes through, argument checks, and the thread-local last
+//! error.
 
 use std::cell::RefCell;
-use std::ffi::{CStr, CString};
+use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::ptr;
+use std::sync::Arc;
 
+use super::error::{fill_info, wss_error, wss_error_info};
 use super::result::*;
 use crate::error::{Error, ErrorKind, Result};
 
-/// One entry of the OpenSSL error queue.
-#[repr(C)]
-pub struct wss_openssl_error {
-    /// Packed error code (`ERR_get_error`): library in bits 23..30, reason in bits 0..22.
-    pub code: u64,
-    /// Library name, e.g. "SSL routines".
-    pub library: *const c_char,
-    /// Reason, e.g. "certificate verify failed".
-    pub reason: *const c_char,
-    /// Function name OpenSSL recorded ("" if none).
-    pub function: *const c_char,
-    /// Extra data OpenSSL attached ("" if none).
-    pub data: *const c_char,
-}
-
-/// Everything known about a failure. Strings are UTF-8, NUL-terminated; optional ones are NULL
-/// when absent. From `wss_last_error`: valid until the next failing call on the same thread.
-/// In `on_error` and events: valid during the callback / until `wss_event_free`.
-#[repr(C)]
-pub struct wss_error_info {
-    /// The result code (`WSS_ERR_*`).
-    pub code: wss_result,
-    /// Short description of the code.
-    pub kind: *const c_char,
-    /// What failed, with context.
-    pub message: *const c_char,
-    /// Advice for a common mistake, or NULL.
-    pub hint: *const c_char,
-    /// The OpenSSL error queue at the failure, oldest first (NULL when empty).
-    pub openssl_errors: *const wss_openssl_error,
-    /// Number of entries in `openssl_errors`.
-    pub openssl_error_count: usize,
-    /// X509 verify result (`X509_V_ERR_*`), 0 when no certificate failed.
-    pub verify_code: i32,
-    /// OpenSSL's text for `verify_code`, or NULL.
-    pub verify_text: *const c_char,
-    /// Chain depth of the failing certificate (0 = peer's own), -1 if unknown.
-    pub verify_depth: i32,
-    /// Subject of the failing certificate, or NULL.
-    pub verify_subject: *const c_char,
-    /// OS error number, 0 if none.
-    pub os_errno: i32,
-    /// Peer address ("ip:port"), or NULL.
-    pub peer_address: *const c_char,
-    /// HTTP status of a refused upgrade, 0 if none.
-    pub http_status: u16,
-}
-
-fn cs(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
-/// An [`Error`] converted to C strings; `info` points into this value's heap storage, so it stays
-/// valid while this value lives (moving it is fine).
-pub(crate) struct CError {
-    _strings: Vec<CString>,
-    _entries: Vec<wss_openssl_error>,
-    pub info: wss_error_info,
-}
-
-// SAFETY: the raw pointers point into heap data owned by the same value.
-unsafe impl Send for CError {}
-
-impl CError {
-    pub(crate) fn new(e: &Error) -> Box<CError> {
-        let mut strings = Vec::new();
-        let mut keep = |s: &str| {
-            let c = cs(s);
-            let p = c.as_ptr();
-            strings.push(c);
-            p
-        };
-        let kind = keep(e.kind.as_str());
-        let message = keep(&e.message);
-        let hint = e.hint.as_deref().map_or(ptr::null(), &mut keep);
-        let entries: Vec<wss_openssl_error> = e
-            .openssl
-            .iter()
-            .map(|o| wss_openssl_error {
-                code: o.code,
-                library: keep(&o.library),
-                reason: keep(&o.reason),
-                function: keep(&o.function),
-                data: keep(&o.data),
-            })
-            .collect();
-        let (verify_code, verify_text, verify_depth, verify_subject) = match &e.verify {
-            Some(v) => (
-                v.code,
-                keep(&v.text),
-                v.depth,
-                if v.subject.is_empty() {
-                    ptr::null()
-                } else {
-                    keep(&v.subject)
-                },
-            ),
-            None => (0, ptr::null(), -1, ptr::null()),
-        };
-        let peer_address = e.peer.map_or(ptr::null(), |p| keep(&p.to_string()));
-        let info = wss_error_info {
-            code: e.kind.code(),
-            kind,
-            message,
-            hint,
-            openssl_errors: if entries.is_empty() {
-                ptr::null()
-            } else {
-                entries.as_ptr()
-            },
-            openssl_error_count: entries.len(),
-            verify_code,
-            verify_text,
-            verify_depth,
-            verify_subject,
-            os_errno: e.errno.unwrap_or(0),
-            peer_address,
-            http_status: e.http_status.unwrap_or(0),
-        };
-        Box::new(CError {
-            _strings: strings,
-            _entries: entries,
-            info,
-        })
-    }
-}
-
 thread_local! {
-    static LAST: RefCell<Option<Box<CError>>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<Arc<wss_error>>> = const { RefCell::new(None) };
 }
 
-/// Record `e` as this thread's last error and return its code.
+/// Record `e` as this thread's last error and return its code. On a thread that is exiting
+/// (a pthread key or C++ `thread_local` destructor calling in), the thread-local is gone: the
+/// code is still returned, the detail is not kept.
 pub(crate) fn fail(e: &Error) -> wss_result {
-    let c = CError::new(e);
-    let code = c.info.code;
-    LAST.with(|l| *l.borrow_mut() = Some(c));
+    let code = e.kind.code();
+    let _ = LAST.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            *l = Some(wss_error::new(e));
+        }
+    });
     code
+}
+
+/// This thread's last failure (None when none was recorded or the thread is exiting).
+pub(crate) fn last() -> Option<Arc<wss_error>> {
+    LAST.try_with(|l| l.try_borrow().ok().and_then(|l| l.clone()))
+        .ok()
+        .flatten()
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -211,6 +97,15 @@ pub(crate) fn bytes_arg<'a>(p: *const u8, len: usize, what: &str) -> Result<&'a 
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// A boolean argument: 0 or 1 (other values are refused, so a garbage byte is not read as true).
+pub(crate) fn flag(v: u8, what: &str) -> Result<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Error::invalid(format!("{what} must be 0 or 1, not {other}"))),
+    }
+}
+
 /// Check an out-pointer.
 pub(crate) fn out_arg<'a, T>(p: *mut T, what: &str) -> Result<&'a mut T> {
     // SAFETY: non-null and, by contract, valid for writes of T.
@@ -223,47 +118,34 @@ pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
     unsafe { p.as_ref() }.ok_or_else(|| Error::invalid(format!("{what} must not be NULL")))
 }
 
-/// Fill `out` with the last failure recorded on the calling thread (read it right after the call
-/// that failed). Returns `WSS_OK`, or `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL. With no
-/// failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error".
+/// Fill `out` (set `out->struct_size = sizeof(wss_error_info)` first) with the last failure
+/// recorded on the calling thread; read it right after the call that failed. The strings stay
+/// valid until the next failing call on this thread (or the thread's end): to keep the error
+/// longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded
+/// (or on an exiting thread), `out->code` is `WSS_OK` and `out->message` is "no error".
+/// Returns `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL or its `struct_size` too small.
 ///
 /// # Safety
-/// `out` must be NULL or point to writable memory for one `wss_error_info`.
+/// `out` must be NULL or point to writable memory of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn wss_last_error(out: *mut wss_error_info) -> wss_result {
-    let Some(out) = (unsafe { out.as_mut() }) else {
-        return WSS_ERR_INVALID_ARGUMENT;
-    };
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        if l.is_none() {
-            let mut none = CError::new(&Error::new(ErrorKind::Internal, "no error"));
-            none.info.code = WSS_OK;
-            none.info.kind = c"ok".as_ptr();
-            *l = Some(none);
-        }
-        let c = l.as_ref().expect("set above");
-        *out = copy(&c.info);
+    static NONE: once_cell::sync::Lazy<Arc<wss_error>> = once_cell::sync::Lazy::new(|| {
+        wss_error::new(&Error::new(ErrorKind::Internal, "no error"))
     });
-    WSS_OK
-}
-
-/// Shallow copy of an info (pointers shared).
-pub(crate) fn copy(i: &wss_error_info) -> wss_error_info {
-    wss_error_info {
-        code: i.code,
-        kind: i.kind,
-        message: i.message,
-        hint: i.hint,
-        openssl_errors: i.openssl_errors,
-        openssl_error_count: i.openssl_error_count,
-        verify_code: i.verify_code,
-        verify_text: i.verify_text,
-        verify_depth: i.verify_depth,
-        verify_subject: i.verify_subject,
-        os_errno: i.os_errno,
-        peer_address: i.peer_address,
-        http_status: i.http_status,
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        let e = last();
+        let src = e.as_deref().unwrap_or(&NONE);
+        let mut info = *src.info();
+        if e.is_none() {
+            info.code = WSS_OK;
+            info.kind = c"ok".as_ptr();
+        }
+        // `NONE` is static and `e` is also held by the thread-local: the pointers stay valid.
+        fill_info(&info, out)
+    }));
+    match r {
+        Ok(Ok(())) => WSS_OK,
+        _ => WSS_ERR_INVALID_ARGUMENT,
     }
 }
 
@@ -276,9 +158,9 @@ mod tests {
         assert_eq!(guard(|| Ok(())), WSS_OK);
         let code = guard(|| panic!("boom"));
         assert_eq!(code, WSS_ERR_INTERNAL);
-        let mut info = std::mem::MaybeUninit::<wss_error_info>::uninit();
-        assert_eq!(unsafe { wss_last_error(info.as_mut_ptr()) }, WSS_OK);
-        let info = unsafe { info.assume_init() };
+        let mut info: wss_error_info = unsafe { std::mem::zeroed() };
+        info.struct_size = std::mem::size_of::<wss_error_info>() as u32;
+        assert_eq!(unsafe { wss_last_error(&mut info) }, WSS_OK);
         assert_eq!(info.code, WSS_ERR_INTERNAL);
         let msg = unsafe { CStr::from_ptr(info.message) }.to_str().unwrap();
         assert!(msg.contains("boom"), "{msg}");
@@ -286,7 +168,7 @@ mod tests {
         e.hint = Some("h".into());
         assert_eq!(guard(|| Err(e.clone())), WSS_ERR_INVALID_ARGUMENT);
         assert_eq!(
-            unsafe { wss_last_error(ptr::null_mut()) },
+            unsafe { wss_last_error(std::ptr::null_mut()) },
             WSS_ERR_INVALID_ARGUMENT
         );
     }

@@ -11,9 +11,14 @@ use crate::conn::{connection, ConnInfo};
 use crate::error::{Error, ErrorKind};
 use crate::tls::PeerCertificate;
 
-/// A peer certificate. Strings are UTF-8 and NUL-terminated.
+/// A peer certificate. Strings are UTF-8 and NUL-terminated. Filled by the library: members
+/// beyond `struct_size` do not exist in the running library.
 #[repr(C)]
 pub struct wss_peer_cert {
+    /// Size of this struct as filled.
+    pub struct_size: u32,
+    /// 1 if the certificate was verified against the configured trust, else 0.
+    pub verified: u8,
     /// Subject, e.g. "CN=client, O=Example".
     pub subject: *const c_char,
     /// Issuer, same form.
@@ -30,18 +35,21 @@ pub struct wss_peer_cert {
     pub sans: *const *const c_char,
     /// Number of entries in `sans`.
     pub san_count: usize,
-    /// Whether the certificate was verified against the configured trust.
-    pub verified: bool,
 }
 
-/// Facts about an open connection, from `wss_conn_info`; free with `wss_conn_info_free`.
-/// Optional strings are NULL when absent.
+/// Facts about an open connection, from `wss_conn_info_get`; free with `wss_conn_info_free`.
+/// Optional strings are NULL when absent. Filled by the library: members beyond `struct_size`
+/// do not exist in the running library.
 #[repr(C)]
 pub struct wss_conn_info {
+    /// Size of this struct as filled.
+    pub struct_size: u32,
+    /// 1 on the client side, 0 on the server side.
+    pub is_client: u8,
+    /// 1 if the TLS session was resumed, else 0.
+    pub resumed: u8,
     /// The connection id.
     pub id: u64,
-    /// True on the client side.
-    pub is_client: bool,
     /// Peer address, "ip:port".
     pub remote_address: *const c_char,
     /// Request path (and query on clients).
@@ -56,8 +64,6 @@ pub struct wss_conn_info {
     pub alpn: *const c_char,
     /// SNI name, or NULL.
     pub server_name: *const c_char,
-    /// Whether the TLS session was resumed.
-    pub resumed: bool,
     /// The peer's certificate, or NULL if none was presented (or plain ws).
     pub peer_certificate: *const wss_peer_cert,
 }
@@ -90,6 +96,8 @@ impl CPeerCert {
         let mut s = Strings::default();
         let sans: Vec<*const c_char> = p.sans.iter().map(|x| s.keep(x)).collect();
         let cert = wss_peer_cert {
+            struct_size: std::mem::size_of::<wss_peer_cert>() as u32,
+            verified: u8::from(p.verified),
             subject: s.keep(&p.subject),
             issuer: s.keep(&p.issuer),
             serial: s.keep(&p.serial),
@@ -102,7 +110,6 @@ impl CPeerCert {
                 sans.as_ptr()
             },
             san_count: sans.len(),
-            verified: p.verified,
         };
         Box::new(CPeerCert {
             _strings: s,
@@ -128,8 +135,10 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
         .and_then(|t| t.peer_certificate.as_ref())
         .map(CPeerCert::new);
     let info = wss_conn_info {
+        struct_size: std::mem::size_of::<wss_conn_info>() as u32,
+        is_client: u8::from(i.is_client),
+        resumed: u8::from(tls.is_some_and(|t| t.resumed)),
         id: i.id,
-        is_client: i.is_client,
         remote_address: s.keep(&i.remote.to_string()),
         path: s.keep(&i.path),
         subprotocol: s.opt(i.subprotocol.as_deref()),
@@ -137,7 +146,6 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
         cipher: s.opt(tls.map(|t| t.cipher.as_str())),
         alpn: s.opt(tls.and_then(|t| t.alpn.as_deref())),
         server_name: s.opt(tls.and_then(|t| t.server_name.as_deref())),
-        resumed: tls.is_some_and(|t| t.resumed),
         peer_certificate: peer
             .as_ref()
             .map_or(ptr::null(), |p| &p.cert as *const wss_peer_cert),

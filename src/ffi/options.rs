@@ -285,14 +285,14 @@ pub unsafe extern "C" fn wss_options_set_io_threads(
     })
 }
 
-/// Servers: send Strict-Transport-Security on HTTP answers over TLS (default on).
+/// Servers: `on` 1 sends Strict-Transport-Security on HTTP answers over TLS (default), 0 does not.
 ///
 /// # Safety
 /// `opts` a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn wss_options_set_hsts(opts: *mut wss_options, on: bool) -> wss_result {
+pub unsafe extern "C" fn wss_options_set_hsts(opts: *mut wss_options, on: u8) -> wss_result {
     with(opts, |o| {
-        o.server.lock().hsts = on;
+        o.server.lock().hsts = flag(on, "on")?;
         Ok(())
     })
 }

@@ -211,32 +211,34 @@ pub unsafe extern "C" fn wss_tls_config_set_verify_mode(
     })
 }
 
-/// Clients: accept any server certificate. INSECURE: tests and diagnostics only.
+/// Clients: `skip` 1 accepts any server certificate (0 restores verification). INSECURE: tests
+/// and diagnostics only.
 ///
 /// # Safety
 /// `cfg` a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn wss_tls_config_set_insecure_skip_peer_verification(
     cfg: *mut wss_tls_config,
-    skip: bool,
+    skip: u8,
 ) -> wss_result {
     with(cfg, |c| {
-        c.set_insecure_skip_peer_verification(skip);
+        c.set_insecure_skip_peer_verification(flag(skip, "skip")?);
         Ok(())
     })
 }
 
-/// Clients: do not check the server certificate's host name / IP. INSECURE.
+/// Clients: `skip` 1 does not check the server certificate's host name / IP (0 checks it).
+/// INSECURE.
 ///
 /// # Safety
 /// `cfg` a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn wss_tls_config_set_insecure_skip_hostname_verification(
     cfg: *mut wss_tls_config,
-    skip: bool,
+    skip: u8,
 ) -> wss_result {
     with(cfg, |c| {
-        c.set_insecure_skip_hostname_verification(skip);
+        c.set_insecure_skip_hostname_verification(flag(skip, "skip")?);
         Ok(())
     })
 }
@@ -367,4 +369,10 @@ pub(crate) fn str_list<'a>(
         .enumerate()
         .map(|(i, s)| str_arg(*s, &format!("{what}[{i}]")))
         .collect()
+}
+
+/// A copy of the configuration behind `tls` (NULL: none).
+pub(crate) fn tls_copy(tls: *const wss_tls_config) -> Option<TlsConfig> {
+    // SAFETY: NULL or a live handle, by the caller's contract.
+    unsafe { tls.as_ref() }.map(|t| t.inner.lock().clone())
 }

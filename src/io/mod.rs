@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crossbeam_channel::{unbounded, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Poll, Waker};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
 
@@ -110,6 +111,18 @@ pub(crate) struct Runtime {
     pub workers: Vec<Arc<WorkerShared>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     rr: AtomicUsize,
+    /// Threads that have ended, to wait for them with a deadline.
+    ended: Arc<(Mutex<usize>, Condvar)>,
+}
+
+/// Counts its thread as ended when dropped (also when the thread unwinds).
+struct EndSignal(Arc<(Mutex<usize>, Condvar)>);
+
+impl Drop for EndSignal {
+    fn drop(&mut self) {
+        *self.0 .0.lock() += 1;
+        self.0 .1.notify_all();
+    }
 }
 
 impl Runtime {
@@ -124,6 +137,7 @@ impl Runtime {
         };
         let mut workers = Vec::with_capacity(n);
         let mut handles = Vec::with_capacity(n);
+        let ended = Arc::new((Mutex::new(0), Condvar::new()));
         for i in 0..n {
             let poll = Poll::new().map_err(|e| Error::from_io("cannot create poller", &e))?;
             let waker = Waker::new(poll.registry(), WAKER)
@@ -136,9 +150,13 @@ impl Runtime {
                 wake_pending: AtomicBool::new(false),
             });
             let w = worker::Worker::new(shared.clone(), poll, rx);
+            let signal = EndSignal(ended.clone());
             let h = std::thread::Builder::new()
                 .name(format!("{name}-io-{i}"))
-                .spawn(move || w.run())
+                .spawn(move || {
+                    let _signal = signal;
+                    w.run()
+                })
                 .map_err(|e| Error::from_io("cannot start I/O thread", &e))?;
             workers.push(shared);
             handles.push(h);
@@ -147,6 +165,7 @@ impl Runtime {
             workers,
             threads: Mutex::new(handles),
             rr: AtomicUsize::new(0),
+            ended,
         }))
     }
 
@@ -163,13 +182,28 @@ impl Runtime {
         }
     }
 
-    /// Wait for the threads to end. Must not be called from an I/O thread.
-    pub(crate) fn join(&self) -> Result<()> {
+    /// Wait for the threads to end, until `deadline`. `Timeout` when one is still running then
+    /// (inside a host callback that has not returned); it is left to end on its own. Must not be
+    /// called from an I/O thread.
+    pub(crate) fn join_until(&self, deadline: Instant) -> Result<()> {
         if in_io_thread() {
             return Err(Error::new(
                 ErrorKind::InvalidState,
                 "cannot wait for I/O threads from inside a callback",
             ));
+        }
+        let n = self.workers.len();
+        {
+            let (count, cv) = &*self.ended;
+            let mut g = count.lock();
+            while *g < n {
+                if cv.wait_until(&mut g, deadline).timed_out() {
+                    return Err(Error::new(
+                        ErrorKind::Timeout,
+                        "an I/O thread is still inside a host callback; the endpoint is stopped and its release runs once that callback returns",
+                    ));
+                }
+            }
         }
         let handles: Vec<_> = std::mem::take(&mut *self.threads.lock());
         for h in handles {

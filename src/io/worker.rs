@@ -881,6 +881,7 @@ impl Worker {
         };
         let offered = req.subprotocols();
         let upgrade = UpgradeRequest {
+            id,
             request: &req,
             subprotocols: offered.clone(),
             remote: peer,

@@ -1,0 +1,194 @@
+//! Upgrade decisions from C: the request as a host sees it (`wss_upgrade_request`) and what it
+//! answers (`wss_accept_decision`), in `on_accept` or, in pull mode, through
+//! `wss_server_decide` after a `WSS_EVENT_ACCEPT` event.
+
+use std::os::raw::c_char;
+use std::ptr;
+
+use super::info::{wss_peer_cert, CPeerCert, Strings};
+use super::sized::Versioned;
+use crate::error::{Error, Result};
+use crate::handler::{AcceptDecision, UpgradeRequest};
+
+/// One HTTP header.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wss_header {
+    /// Header name.
+    pub name: *const c_char,
+    /// Header value.
+    pub value: *const c_char,
+}
+
+/// An upgrade request, as `on_accept` (valid during the call) or a `WSS_EVENT_ACCEPT` event
+/// (valid until the event is freed) shows it. Filled by the library: members beyond
+/// `struct_size` do not exist in the running library.
+#[repr(C)]
+pub struct wss_upgrade_request {
+    /// Size of this struct as filled.
+    pub struct_size: u32,
+    /// 1 over TLS, 0 on plain ws.
+    pub is_tls: u8,
+    /// The id the connection will have if accepted (also the request's id for
+    /// `wss_server_decide`).
+    pub id: u64,
+    /// Request path without query, e.g. "/chat".
+    pub path: *const c_char,
+    /// Query string without '?', or NULL.
+    pub query: *const c_char,
+    /// Client address, "ip:port".
+    pub remote_address: *const c_char,
+    /// All request headers in order.
+    pub headers: *const wss_header,
+    /// Number of headers.
+    pub header_count: usize,
+    /// Subprotocols the client offered, in its order.
+    pub subprotocols: *const *const c_char,
+    /// Number of offered subprotocols.
+    pub subprotocol_count: usize,
+    /// The client's certificate (verified when the server requests one), or NULL.
+    pub peer_certificate: *const wss_peer_cert,
+}
+
+/// An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
+/// its own `struct_size`: write only members that lie within it. For `wss_server_decide` the host
+/// fills it and sets `struct_size = sizeof(wss_accept_decision)`. Strings and arrays are copied
+/// before the callback or call returns.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct wss_accept_decision {
+    /// Size of this struct (see above).
+    pub struct_size: u32,
+    /// 0 to accept; 400..599 to refuse with that HTTP status.
+    pub status: u16,
+    /// Accept: index into the offered subprotocols to select, or -1 for none.
+    pub subprotocol_index: i32,
+    /// Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
+    pub reason: *const c_char,
+    /// Accept: extra response headers (name and value checked; an invalid one refuses with 500
+    /// and reports the error).
+    pub headers: *const wss_header,
+    /// Number of entries in `headers`.
+    pub header_count: usize,
+}
+
+// SAFETY: repr(C), leading u32 size, valid when zeroed.
+unsafe impl Versioned for wss_accept_decision {}
+
+impl wss_accept_decision {
+    /// "Accept, no subprotocol", as `on_accept` receives it.
+    pub(crate) fn accept() -> Self {
+        wss_accept_decision {
+            struct_size: std::mem::size_of::<Self>() as u32,
+            status: 0,
+            subprotocol_index: -1,
+            reason: ptr::null(),
+            headers: ptr::null(),
+            header_count: 0,
+        }
+    }
+}
+
+/// A request view with its storage; `view` points into the rest.
+pub(crate) struct CRequest {
+    _strings: Strings,
+    _headers: Vec<wss_header>,
+    _protos: Vec<*const c_char>,
+    _peer: Option<Box<CPeerCert>>,
+    pub view: wss_upgrade_request,
+}
+
+// SAFETY: the pointers point into heap data owned by the same value.
+unsafe impl Send for CRequest {}
+unsafe impl Sync for CRequest {}
+
+impl CRequest {
+    pub(crate) fn new(req: &UpgradeRequest<'_>, id: u64) -> Box<CRequest> {
+        let mut s = Strings::default();
+        let headers: Vec<wss_header> = req
+            .request
+            .headers
+            .iter()
+            .map(|(n, v)| wss_header {
+                name: s.keep(n),
+                value: s.keep(v),
+            })
+            .collect();
+        let protos: Vec<*const c_char> = req.subprotocols.iter().map(|p| s.keep(p)).collect();
+        let peer = req
+            .tls
+            .and_then(|t| t.peer_certificate.as_ref())
+            .map(CPeerCert::new);
+        let view = wss_upgrade_request {
+            struct_size: std::mem::size_of::<wss_upgrade_request>() as u32,
+            is_tls: u8::from(req.tls.is_some()),
+            id,
+            path: s.keep(&req.request.path),
+            query: s.opt(req.request.query.as_deref()),
+            remote_address: s.keep(&req.remote.to_string()),
+            headers: if headers.is_empty() {
+                ptr::null()
+            } else {
+                headers.as_ptr()
+            },
+            header_count: headers.len(),
+            subprotocols: if protos.is_empty() {
+                ptr::null()
+            } else {
+                protos.as_ptr()
+            },
+            subprotocol_count: protos.len(),
+            peer_certificate: peer.as_ref().map_or(ptr::null(), |p| &p.cert),
+        };
+        Box::new(CRequest {
+            _strings: s,
+            _headers: headers,
+            _protos: protos,
+            _peer: peer,
+            view,
+        })
+    }
+}
+
+/// Turn a C decision into the Rust one, against the subprotocols the client `offered`.
+pub(crate) fn decision(d: &wss_accept_decision, offered: &[String]) -> Result<AcceptDecision> {
+    match d.status {
+        0 => {
+            let subprotocol = match d.subprotocol_index {
+                -1 => None,
+                i if i >= 0 && (i as usize) < offered.len() => Some(offered[i as usize].clone()),
+                i => {
+                    return Err(Error::invalid(format!(
+                        "subprotocol_index {i} is out of range: the client offered {}",
+                        offered.len()
+                    )))
+                }
+            };
+            let mut headers = Vec::with_capacity(d.header_count);
+            if d.header_count > 0 && d.headers.is_null() {
+                return Err(Error::invalid("headers is NULL with header_count > 0"));
+            }
+            for i in 0..d.header_count {
+                // SAFETY: the host promises `header_count` entries.
+                let h = unsafe { *d.headers.add(i) };
+                let name = super::guard::str_arg(h.name, "header name")?;
+                let value = super::guard::str_arg(h.value, "header value")?;
+                headers.push((name.to_string(), value.to_string()));
+            }
+            Ok(AcceptDecision::Accept {
+                subprotocol,
+                headers,
+            })
+        }
+        status @ 400..=599 => {
+            let reason = super::guard::opt_str_arg(d.reason, "reason")?.unwrap_or("");
+            Ok(AcceptDecision::Reject {
+                status,
+                reason: reason.to_string(),
+            })
+        }
+        other => Err(Error::invalid(format!(
+            "status {other} is neither 0 (accept) nor 400..599 (refuse)"
+        ))),
+    }
+}
