@@ -314,7 +314,16 @@ impl Handler for CHandler {
         }
         if let Some(f) = self.callbacks().and_then(|cb| cb.on_message) {
             let (p, n) = (data_ptr(&data), data.len());
-            contain(|| f(self.user_data, conn.id(), conn_data(conn), kind as i32, p, n));
+            contain(|| {
+                f(
+                    self.user_data,
+                    conn.id(),
+                    conn_data(conn),
+                    kind as i32,
+                    p,
+                    n,
+                )
+            });
         }
     }
 

@@ -188,7 +188,10 @@ pub unsafe extern "C" fn wss_error_last(out: *mut *mut wss_error) -> wss_result 
 /// # Safety
 /// `err` a live error; `out` writable.
 #[no_mangle]
-pub unsafe extern "C" fn wss_error_copy(err: *const wss_error, out: *mut *mut wss_error) -> wss_result {
+pub unsafe extern "C" fn wss_error_copy(
+    err: *const wss_error,
+    out: *mut *mut wss_error,
+) -> wss_result {
     guard(|| {
         let out = out_arg(out, "out")?;
         handle(err, "err")?;
@@ -264,7 +267,10 @@ mod tests {
             let mut info: wss_error_info = unsafe { std::mem::zeroed() };
             info.struct_size = std::mem::size_of::<wss_error_info>() as u32;
             assert_eq!(unsafe { wss_error_get_info(p, &mut info) }, WSS_OK);
-            let hint = unsafe { CStr::from_ptr(info.hint) }.to_str().unwrap().to_string();
+            let hint = unsafe { CStr::from_ptr(info.hint) }
+                .to_str()
+                .unwrap()
+                .to_string();
             unsafe { wss_error_free(p) };
             (info.code, hint)
         });
@@ -277,7 +283,10 @@ mod tests {
         assert_eq!(msg.to_str().unwrap(), "verify failed");
         unsafe { wss_error_free(raw) };
         unsafe { wss_error_free(ptr::null_mut()) };
-        assert_eq!(unsafe { wss_error_code(ptr::null()) }, WSS_ERR_INVALID_ARGUMENT);
+        assert_eq!(
+            unsafe { wss_error_code(ptr::null()) },
+            WSS_ERR_INVALID_ARGUMENT
+        );
     }
 
     #[test]

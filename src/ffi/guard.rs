@@ -102,7 +102,9 @@ pub(crate) fn flag(v: u8, what: &str) -> Result<bool> {
     match v {
         0 => Ok(false),
         1 => Ok(true),
-        other => Err(Error::invalid(format!("{what} must be 0 or 1, not {other}"))),
+        other => Err(Error::invalid(format!(
+            "{what} must be 0 or 1, not {other}"
+        ))),
     }
 }
 
@@ -129,9 +131,8 @@ pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
 /// `out` must be NULL or point to writable memory of its `struct_size`.
 #[no_mangle]
 pub unsafe extern "C" fn wss_last_error(out: *mut wss_error_info) -> wss_result {
-    static NONE: once_cell::sync::Lazy<Arc<wss_error>> = once_cell::sync::Lazy::new(|| {
-        wss_error::new(&Error::new(ErrorKind::Internal, "no error"))
-    });
+    static NONE: once_cell::sync::Lazy<Arc<wss_error>> =
+        once_cell::sync::Lazy::new(|| wss_error::new(&Error::new(ErrorKind::Internal, "no error")));
     let r = catch_unwind(AssertUnwindSafe(|| {
         let e = last();
         let src = e.as_deref().unwrap_or(&NONE);
