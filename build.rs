@@ -3,11 +3,15 @@
 
 use std::path::PathBuf;
 
+#[path = "build/topics.rs"]
+mod topics;
+
 fn main() {
     // cbindgen parses the whole crate (an `extern "C"` import anywhere lands in the header unless
     // excluded in cbindgen.toml), so any change under src/ regenerates it.
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-env-changed=WSS_WRITE_HEADER");
     let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir")).join("wss.h");
@@ -19,9 +23,12 @@ fn main() {
         .generate()
     {
         Ok(bindings) => {
-            bindings.write_to_file(&out);
+            let mut raw = Vec::new();
+            bindings.write(&mut raw);
+            let header = topics::by_topic(&String::from_utf8(raw).expect("UTF-8 header"));
+            std::fs::write(&out, &header).expect("write header");
             if std::env::var_os("WSS_WRITE_HEADER").is_some() {
-                bindings.write_to_file(crate_dir.join("include/wss.h"));
+                std::fs::write(crate_dir.join("include/wss.h"), &header).expect("write header");
             }
         }
         Err(e) => {

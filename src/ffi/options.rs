@@ -12,7 +12,8 @@ use crate::config::{ClientConfig, Keepalive, ServerConfig};
 use crate::error::{Error, Result};
 use crate::http;
 
-/// Opaque endpoint settings. Servers and clients copy them when created.
+/// Opaque endpoint settings, set with the `wss_options_*` calls (thread-safe: a lock serializes
+/// them). Servers and clients copy them when created, so they may be freed or changed afterwards.
 pub struct wss_options {
     pub(crate) server: Mutex<ServerConfig>,
     pub(crate) client: Mutex<ClientConfig>,

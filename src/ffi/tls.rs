@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::tls::{TlsConfig, TlsVersion, VerifyMode};
 
 /// Opaque TLS configuration. Create with `wss_tls_config_new`, free with `wss_tls_config_free`.
-/// Servers and clients copy it when created, so it may be freed or changed afterwards.
+/// Thread-safe (a lock serializes changes). Servers and clients copy it when created, so it may
+/// be freed or changed afterwards.
 pub struct wss_tls_config {
     pub(crate) inner: Mutex<TlsConfig>,
 }
