@@ -853,7 +853,10 @@ WSS_API void wss_event_free(struct wss_event *event);
 /**
  * Fill `out` with the last failure recorded on the calling thread (read it right after the call
  * that failed). Returns `WSS_OK`, or `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL. With no
- * failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error".
+ * failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error". On a thread that is
+ * exiting (called from a pthread key or C++ `thread_local` destructor, after the library's
+ * thread storage is gone) the detail is lost: `out` gets `WSS_ERR_INVALID_STATE` with a static
+ * message saying so.
  *
  * # Safety
  * `out` must be NULL or point to writable memory for one `wss_error_info`.
@@ -991,7 +994,8 @@ wss_result wss_options_set_keepalive(struct wss_options *opts,
                                      uint32_t timeout_ms);
 
 /**
- * Servers: number of I/O threads (0 = number of cores).
+ * Servers: number of I/O threads (0 = number of cores, the default; at most 1024: larger values
+ * give `WSS_ERR_INVALID_ARGUMENT`).
  *
  * # Safety
  * `opts` a live handle.

@@ -6,6 +6,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::result::*;
 use crate::error::{Error, ErrorKind, Result};
@@ -141,12 +142,54 @@ thread_local! {
     static LAST: RefCell<Option<Box<CError>>> = const { RefCell::new(None) };
 }
 
-/// Record `e` as this thread's last error and return its code.
+/// Record `e` as this thread's last error and return its code. On a thread that is exiting (a
+/// pthread key or C++ `thread_local` destructor running after `LAST` was destroyed) the detail is
+/// dropped and the code still returned: `wss_last_error` then reports [`thread_exiting`].
 pub(crate) fn fail(e: &Error) -> wss_result {
     let c = CError::new(e);
     let code = c.info.code;
-    LAST.with(|l| *l.borrow_mut() = Some(c));
+    let _ = LAST.try_with(|l| *l.borrow_mut() = Some(c));
     code
+}
+
+/// What `wss_last_error` reports when the thread's storage is already destroyed (static data).
+fn thread_exiting() -> wss_error_info {
+    wss_error_info {
+        code: WSS_ERR_INVALID_STATE,
+        kind: ErrorKind::InvalidState.name().as_ptr(),
+        message: c"no error detail: this thread is exiting and its last error is gone".as_ptr(),
+        hint: ptr::null(),
+        openssl_errors: ptr::null(),
+        openssl_error_count: 0,
+        verify_code: 0,
+        verify_text: ptr::null(),
+        verify_depth: -1,
+        verify_subject: ptr::null(),
+        os_errno: 0,
+        peer_address: ptr::null(),
+        http_status: 0,
+    }
+}
+
+/// Set in a child process by the `pthread_atfork` handler: the I/O threads did not survive the
+/// fork, so every entry point but the `*_free` functions and the error/version queries refuses.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Register the fork handler (once, before the first entry point creates any state) and tell
+/// whether this process is a child forked after that.
+fn forked() -> bool {
+    #[cfg(unix)]
+    {
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        extern "C" fn in_child() {
+            FORKED.store(true, Ordering::Relaxed);
+        }
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+        REGISTER.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(in_child));
+        });
+    }
+    FORKED.load(Ordering::Relaxed)
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
@@ -161,6 +204,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run an entry point: catch panics, turn errors into codes and the thread's last error.
 pub(crate) fn guard(f: impl FnOnce() -> Result<()>) -> wss_result {
+    if forked() {
+        return fail(&Error::new(
+            ErrorKind::InvalidState,
+            "called in a process forked after the library was used: a forked child may only free handles",
+        ));
+    }
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => WSS_OK,
         Ok(Err(e)) => fail(&e),
@@ -225,7 +274,10 @@ pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
 
 /// Fill `out` with the last failure recorded on the calling thread (read it right after the call
 /// that failed). Returns `WSS_OK`, or `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL. With no
-/// failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error".
+/// failure recorded, `out->code` is `WSS_OK` and `out->message` is "no error". On a thread that is
+/// exiting (called from a pthread key or C++ `thread_local` destructor, after the library's
+/// thread storage is gone) the detail is lost: `out` gets `WSS_ERR_INVALID_STATE` with a static
+/// message saying so.
 ///
 /// # Safety
 /// `out` must be NULL or point to writable memory for one `wss_error_info`.
@@ -234,7 +286,7 @@ pub unsafe extern "C" fn wss_last_error(out: *mut wss_error_info) -> wss_result 
     let Some(out) = (unsafe { out.as_mut() }) else {
         return WSS_ERR_INVALID_ARGUMENT;
     };
-    LAST.with(|l| {
+    let read = LAST.try_with(|l| {
         let mut l = l.borrow_mut();
         if l.is_none() {
             let mut none = CError::new(&Error::new(ErrorKind::Internal, "no error"));
@@ -245,6 +297,9 @@ pub unsafe extern "C" fn wss_last_error(out: *mut wss_error_info) -> wss_result 
         let c = l.as_ref().expect("set above");
         *out = copy(&c.info);
     });
+    if read.is_err() {
+        *out = thread_exiting();
+    }
     WSS_OK
 }
 
