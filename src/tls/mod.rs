@@ -26,6 +26,7 @@ use openssl::x509::{X509Crl, X509Name, X509};
 pub(crate) use info::session_info;
 pub use info::{describe, PeerCertificate, TlsInfo};
 use load::Identity;
+pub use load::MAX_FILE_SIZE;
 
 use crate::error::{Error, ErrorKind, Result};
 
