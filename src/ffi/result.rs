@@ -1,4 +1,8 @@
 //! Result codes and enum values of the C ABI. Values are stable: never renumbered, only added.
+//!
+//! These constants are the one place each value is written: cbindgen exports them to the header,
+//! and the Rust enums ([`ErrorKind`], [`MessageKind`], [`VerifyMode`], [`TlsVersion`]) use them as
+//! discriminants, with `from_c`/`to_c`/`ALL` generated here from one list per enum.
 
 use std::ffi::CStr;
 use std::os::raw::c_char;
@@ -95,18 +99,15 @@ macro_rules! c_enum {
 
             /// The Rust value of a C constant, `None` for an unknown value.
             pub fn from_c(value: $c) -> Option<$rust> {
-                const fn exhaustive(v: $rust) {
-                    match v {
-                        $($rust::$variant => {})+
-                    }
-                }
-                let _ = exhaustive;
-                $rust::ALL.iter().copied().find(|v| *v as $c == value)
+                $rust::ALL.iter().copied().find(|v| v.to_c() == value)
             }
 
             /// The C constant of this value.
             pub fn to_c(self) -> $c {
-                self as $c
+                // Exhaustive: a variant missing from the list above fails to compile.
+                match self {
+                    $($rust::$variant)|+ => self as $c,
+                }
             }
         }
     };
