@@ -66,6 +66,7 @@ SERVERS = [
         # Ours through the C ABI, as a C host uses it: examples/c/echo_server.c linked against
         # a copy of the release libwss.so (so a concurrent cargo build cannot swap it mid-run).
         "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
+                 "ln -sf libwss.so {build}/libwss.so.1 && "
                  "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
                  "-L{build} -lwss -Wl,-rpath,{build}",
         # One I/O thread, like the two peers' single event loop (the library's default is one
@@ -94,6 +95,7 @@ SERVERS = [
         # would: the cost of handing each message across threads and back. Same binary as `wss`.
         "name": "wss-pull",
         "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
+                 "ln -sf libwss.so {build}/libwss.so.1 && "
                  "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
                  "-L{build} -lwss -Wl,-rpath,{build}",
         "cmd": ["env", "WSS_IO_THREADS=1", "WSS_PULL=1", "{build}/wss_echo", "{cert}", "{key}"],

@@ -96,13 +96,15 @@ fn declared_name(item: &str) -> Option<String> {
 /// The topic of an item: opaque handle declarations (`typedef struct X X;`) go to the first
 /// topic, everything else by name.
 fn topic_of(name: &str, item: &str) -> usize {
-    if item.lines().any(|l| l == format!("typedef struct {name} {name};")) {
+    if item
+        .lines()
+        .any(|l| l == format!("typedef struct {name} {name};"))
+    {
         return 0;
     }
-    TOPICS
-        .iter()
-        .position(|(_, f)| f(name))
-        .unwrap_or_else(|| panic!("header item '{name}' belongs to no topic: add it to build/topics.rs"))
+    TOPICS.iter().position(|(_, f)| f(name)).unwrap_or_else(|| {
+        panic!("header item '{name}' belongs to no topic: add it to build/topics.rs")
+    })
 }
 
 fn items(block: &str) -> Vec<String> {

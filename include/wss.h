@@ -26,6 +26,43 @@
 
 #include <stddef.h>
 #include <stdint.h>
+/*
+ * WSS_API marks every function. Windows: the DLL is built with WSS_BUILDING defined
+ * (dllexport); hosts get dllimport, or nothing when they define WSS_STATIC to link libwss.lib
+ * statically. Elsewhere: default visibility. Define WSS_API before including this header to
+ * override.
+ *
+ * fork(): a child process may only free handles (the *_free functions) and call wss_last_error,
+ * wss_result_str and the version queries; every other call returns WSS_ERR_INVALID_STATE, as
+ * the I/O threads did not survive the fork.
+ *
+ * TLS files (certificates, keys, PFX, CA files and folders, CRLs, DH parameters): only regular
+ * files of at most 64 MiB are read; a FIFO, a device or a folder gives WSS_ERR_CONFIG.
+ */
+#ifndef WSS_API
+#  if defined(_WIN32) || defined(__CYGWIN__)
+#    if defined(WSS_BUILDING)
+#      define WSS_API __declspec(dllexport)
+#    elif defined(WSS_STATIC)
+#      define WSS_API
+#    else
+#      define WSS_API __declspec(dllimport)
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define WSS_API __attribute__((visibility("default")))
+#  else
+#    define WSS_API
+#  endif
+#endif
+
+/* Version of this header (Cargo.toml's version). Compare WSS_VERSION_NUMBER with
+ * wss_version_number() at run time to check the header against the loaded library. */
+#define WSS_VERSION_MAJOR 0
+#define WSS_VERSION_MINOR 1
+#define WSS_VERSION_PATCH 0
+#define WSS_VERSION_NUMBER \
+  (((uint32_t)WSS_VERSION_MAJOR << 16) | ((uint32_t)WSS_VERSION_MINOR << 8) | (uint32_t)WSS_VERSION_PATCH)
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -256,12 +293,12 @@ typedef struct wss_error_info {
 /**
  * The library version, e.g. "0.1.0" (static string).
  */
-const char *wss_version(void);
+WSS_API const char *wss_version(void);
 
 /**
  * The OpenSSL version in use, e.g. "OpenSSL 3.0.15 3 Sep 2024" (static string).
  */
-const char *wss_openssl_version(void);
+WSS_API const char *wss_openssl_version(void);
 
 /**
  * A new reference to the calling thread's last failure (read it right after the call that
@@ -271,7 +308,7 @@ const char *wss_openssl_version(void);
  * # Safety
  * `out` NULL or writable.
  */
-wss_result wss_error_last(struct wss_error **out);
+WSS_API wss_result wss_error_last(struct wss_error **out);
 
 /**
  * A new reference to `err` (cheap: errors are immutable and shared). Free each reference with
@@ -280,7 +317,7 @@ wss_result wss_error_last(struct wss_error **out);
  * # Safety
  * `err` a live error; `out` writable.
  */
-wss_result wss_error_copy(const struct wss_error *err, struct wss_error **out);
+WSS_API wss_result wss_error_copy(const struct wss_error *err, struct wss_error **out);
 
 /**
  * Drop one reference to an error. NULL is a no-op.
@@ -288,7 +325,7 @@ wss_result wss_error_copy(const struct wss_error *err, struct wss_error **out);
  * # Safety
  * `err` NULL or a reference the host owns, freed once.
  */
-void wss_error_free(struct wss_error *err);
+WSS_API void wss_error_free(struct wss_error *err);
 
 /**
  * Fill `out` (set `out->struct_size` first) with the detail of `err`. The strings stay valid
@@ -297,7 +334,7 @@ void wss_error_free(struct wss_error *err);
  * # Safety
  * `err` a live error; `out` writable.
  */
-wss_result wss_error_get_info(const struct wss_error *err, struct wss_error_info *out);
+WSS_API wss_result wss_error_get_info(const struct wss_error *err, struct wss_error_info *out);
 
 /**
  * The error's result code (`WSS_ERR_*`); `WSS_ERR_INVALID_ARGUMENT` for NULL.
@@ -305,7 +342,7 @@ wss_result wss_error_get_info(const struct wss_error *err, struct wss_error_info
  * # Safety
  * `err` NULL or a live error.
  */
-wss_result wss_error_code(const struct wss_error *err);
+WSS_API wss_result wss_error_code(const struct wss_error *err);
 
 /**
  * The error's message (valid while `err` lives; "" for NULL).
@@ -313,26 +350,35 @@ wss_result wss_error_code(const struct wss_error *err);
  * # Safety
  * `err` NULL or a live error.
  */
-const char *wss_error_message(const struct wss_error *err);
+WSS_API const char *wss_error_message(const struct wss_error *err);
 
 /**
  * Fill `out` (set `out->struct_size = sizeof(wss_error_info)` first) with the last failure
  * recorded on the calling thread; read it right after the call that failed. The strings stay
  * valid until the next failing call on this thread (or the thread's end): to keep the error
- * longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded
- * (or on an exiting thread), `out->code` is `WSS_OK` and `out->message` is "no error".
+ * longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded,
+ * `out->code` is `WSS_OK` and `out->message` is "no error". On a thread that is exiting (called
+ * from a pthread key or C++ `thread_local` destructor, after the library's thread storage is
+ * gone) the detail is lost: `out` gets `WSS_ERR_INVALID_STATE` with a message saying so.
  * Returns `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL or its `struct_size` too small.
  *
  * # Safety
  * `out` must be NULL or point to writable memory of its `struct_size`.
  */
-wss_result wss_last_error(struct wss_error_info *out);
+WSS_API wss_result wss_last_error(struct wss_error_info *out);
+
+/**
+ * The library's version as one number: `major << 16 | minor << 8 | patch` (0.1.0 is 0x000100).
+ * Compare it with the header's `WSS_VERSION_NUMBER` to check at run time that the header a host
+ * was compiled with matches the loaded library (same major; minor not newer than the library's).
+ */
+WSS_API uint32_t wss_version_number(void);
 
 /**
  * A static, human-readable name for a result code (never NULL; unknown codes give
  * "unknown result code").
  */
-const char *wss_result_str(wss_result code);
+WSS_API const char *wss_result_str(wss_result code);
 
 /* ==== TLS configuration ======================================================================= */
 
@@ -435,7 +481,7 @@ typedef int32_t wss_tls_version;
  * # Safety
  * `out` must be NULL or writable.
  */
-wss_result wss_tls_config_new(struct wss_tls_config **out);
+WSS_API wss_result wss_tls_config_new(struct wss_tls_config **out);
 
 /**
  * Free a configuration. NULL is a no-op. Freeing twice is a host bug.
@@ -443,7 +489,7 @@ wss_result wss_tls_config_new(struct wss_tls_config **out);
  * # Safety
  * `cfg` must be NULL or a live handle from `wss_tls_config_new`.
  */
-void wss_tls_config_free(struct wss_tls_config *cfg);
+WSS_API void wss_tls_config_free(struct wss_tls_config *cfg);
 
 /**
  * Load our certificate (or chain, leaf first) and private key from PEM files. `key_password`
@@ -452,6 +498,7 @@ void wss_tls_config_free(struct wss_tls_config *cfg);
  * # Safety
  * Pointers must be NULL or valid NUL-terminated strings; `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_load_pem_chain(struct wss_tls_config *cfg,
                                          const char *cert_path,
                                          const char *key_path,
@@ -463,6 +510,7 @@ wss_result wss_tls_config_load_pem_chain(struct wss_tls_config *cfg,
  * # Safety
  * Buffers must hold the given lengths; `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_load_pem_chain_mem(struct wss_tls_config *cfg,
                                              const uint8_t *cert_pem,
                                              size_t cert_len,
@@ -477,6 +525,7 @@ wss_result wss_tls_config_load_pem_chain_mem(struct wss_tls_config *cfg,
  * # Safety
  * Pointers must be NULL or valid NUL-terminated strings; `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_load_pfx_file(struct wss_tls_config *cfg,
                                         const char *path,
                                         const char *password);
@@ -487,6 +536,7 @@ wss_result wss_tls_config_load_pfx_file(struct wss_tls_config *cfg,
  * # Safety
  * `data` must hold `len` bytes; `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_load_pfx_mem(struct wss_tls_config *cfg,
                                        const uint8_t *data,
                                        size_t len,
@@ -498,7 +548,7 @@ wss_result wss_tls_config_load_pfx_mem(struct wss_tls_config *cfg,
  * # Safety
  * `path` a valid NUL-terminated string; `cfg` a live handle.
  */
-wss_result wss_tls_config_load_ca_file(struct wss_tls_config *cfg, const char *path);
+WSS_API wss_result wss_tls_config_load_ca_file(struct wss_tls_config *cfg, const char *path);
 
 /**
  * Trust every CA in a folder: OpenSSL hashed names (`1a2b3c4d.0`, CRLs `1a2b3c4d.r0`) and plain
@@ -507,7 +557,7 @@ wss_result wss_tls_config_load_ca_file(struct wss_tls_config *cfg, const char *p
  * # Safety
  * `path` a valid NUL-terminated string; `cfg` a live handle.
  */
-wss_result wss_tls_config_load_ca_dir(struct wss_tls_config *cfg, const char *path);
+WSS_API wss_result wss_tls_config_load_ca_dir(struct wss_tls_config *cfg, const char *path);
 
 /**
  * Load a CRL (PEM or DER); a peer whose own certificate it lists is rejected (verify error 23).
@@ -516,7 +566,7 @@ wss_result wss_tls_config_load_ca_dir(struct wss_tls_config *cfg, const char *pa
  * # Safety
  * `path` a valid NUL-terminated string; `cfg` a live handle.
  */
-wss_result wss_tls_config_load_crl_file(struct wss_tls_config *cfg, const char *path);
+WSS_API wss_result wss_tls_config_load_crl_file(struct wss_tls_config *cfg, const char *path);
 
 /**
  * Load DH parameters (PEM) for the DHE cipher suites.
@@ -524,7 +574,7 @@ wss_result wss_tls_config_load_crl_file(struct wss_tls_config *cfg, const char *
  * # Safety
  * `path` a valid NUL-terminated string; `cfg` a live handle.
  */
-wss_result wss_tls_config_load_dhparam_file(struct wss_tls_config *cfg, const char *path);
+WSS_API wss_result wss_tls_config_load_dhparam_file(struct wss_tls_config *cfg, const char *path);
 
 /**
  * Set how the peer's certificate is requested and checked (`WSS_VERIFY_*`).
@@ -532,7 +582,7 @@ wss_result wss_tls_config_load_dhparam_file(struct wss_tls_config *cfg, const ch
  * # Safety
  * `cfg` a live handle.
  */
-wss_result wss_tls_config_set_verify_mode(struct wss_tls_config *cfg, wss_verify_mode mode);
+WSS_API wss_result wss_tls_config_set_verify_mode(struct wss_tls_config *cfg, wss_verify_mode mode);
 
 /**
  * Clients: `skip` 1 accepts any server certificate (0 restores verification). INSECURE: tests
@@ -541,6 +591,7 @@ wss_result wss_tls_config_set_verify_mode(struct wss_tls_config *cfg, wss_verify
  * # Safety
  * `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_set_insecure_skip_peer_verification(struct wss_tls_config *cfg,
                                                               uint8_t skip);
 
@@ -551,6 +602,7 @@ wss_result wss_tls_config_set_insecure_skip_peer_verification(struct wss_tls_con
  * # Safety
  * `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_set_insecure_skip_hostname_verification(struct wss_tls_config *cfg,
                                                                   uint8_t skip);
 
@@ -560,7 +612,7 @@ wss_result wss_tls_config_set_insecure_skip_hostname_verification(struct wss_tls
  * # Safety
  * `name` NULL or a valid string; `cfg` a live handle.
  */
-wss_result wss_tls_config_set_server_name(struct wss_tls_config *cfg, const char *name);
+WSS_API wss_result wss_tls_config_set_server_name(struct wss_tls_config *cfg, const char *name);
 
 /**
  * TLS 1.2 cipher list in OpenSSL syntax (validated now).
@@ -568,7 +620,7 @@ wss_result wss_tls_config_set_server_name(struct wss_tls_config *cfg, const char
  * # Safety
  * `list` a valid string; `cfg` a live handle.
  */
-wss_result wss_tls_config_set_ciphers(struct wss_tls_config *cfg, const char *list);
+WSS_API wss_result wss_tls_config_set_ciphers(struct wss_tls_config *cfg, const char *list);
 
 /**
  * TLS 1.3 cipher suites in OpenSSL syntax (validated now).
@@ -576,7 +628,7 @@ wss_result wss_tls_config_set_ciphers(struct wss_tls_config *cfg, const char *li
  * # Safety
  * `list` a valid string; `cfg` a live handle.
  */
-wss_result wss_tls_config_set_ciphersuites(struct wss_tls_config *cfg, const char *list);
+WSS_API wss_result wss_tls_config_set_ciphersuites(struct wss_tls_config *cfg, const char *list);
 
 /**
  * Key-exchange groups, e.g. "X25519:P-256" (validated now).
@@ -584,7 +636,7 @@ wss_result wss_tls_config_set_ciphersuites(struct wss_tls_config *cfg, const cha
  * # Safety
  * `list` a valid string; `cfg` a live handle.
  */
-wss_result wss_tls_config_set_groups(struct wss_tls_config *cfg, const char *list);
+WSS_API wss_result wss_tls_config_set_groups(struct wss_tls_config *cfg, const char *list);
 
 /**
  * Lowest TLS version accepted (`WSS_TLS_1_2` default, or `WSS_TLS_1_3`).
@@ -592,7 +644,7 @@ wss_result wss_tls_config_set_groups(struct wss_tls_config *cfg, const char *lis
  * # Safety
  * `cfg` a live handle.
  */
-wss_result wss_tls_config_set_min_version(struct wss_tls_config *cfg, wss_tls_version v);
+WSS_API wss_result wss_tls_config_set_min_version(struct wss_tls_config *cfg, wss_tls_version v);
 
 /**
  * Highest TLS version accepted (`WSS_TLS_ANY` = newest available).
@@ -600,7 +652,7 @@ wss_result wss_tls_config_set_min_version(struct wss_tls_config *cfg, wss_tls_ve
  * # Safety
  * `cfg` a live handle.
  */
-wss_result wss_tls_config_set_max_version(struct wss_tls_config *cfg, wss_tls_version v);
+WSS_API wss_result wss_tls_config_set_max_version(struct wss_tls_config *cfg, wss_tls_version v);
 
 /**
  * ALPN protocols in preference order (`count` may be 0 to clear).
@@ -608,6 +660,7 @@ wss_result wss_tls_config_set_max_version(struct wss_tls_config *cfg, wss_tls_ve
  * # Safety
  * `protocols` must hold `count` valid strings; `cfg` a live handle.
  */
+WSS_API
 wss_result wss_tls_config_set_alpn(struct wss_tls_config *cfg,
                                    const char *const *protocols,
                                    size_t count);
@@ -622,7 +675,7 @@ wss_result wss_tls_config_set_alpn(struct wss_tls_config *cfg,
  * # Safety
  * `out` must be NULL or writable.
  */
-wss_result wss_options_new(struct wss_options **out);
+WSS_API wss_result wss_options_new(struct wss_options **out);
 
 /**
  * Free settings. NULL is a no-op.
@@ -630,7 +683,7 @@ wss_result wss_options_new(struct wss_options **out);
  * # Safety
  * `opts` NULL or a live handle.
  */
-void wss_options_free(struct wss_options *opts);
+WSS_API void wss_options_free(struct wss_options *opts);
 
 /**
  * Largest incoming message in bytes (larger closes with 1009).
@@ -638,7 +691,7 @@ void wss_options_free(struct wss_options *opts);
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_max_message_size(struct wss_options *opts, uint64_t bytes);
+WSS_API wss_result wss_options_set_max_message_size(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Largest incoming frame payload in bytes (larger closes with 1009).
@@ -646,7 +699,7 @@ wss_result wss_options_set_max_message_size(struct wss_options *opts, uint64_t b
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_max_frame_size(struct wss_options *opts, uint64_t bytes);
+WSS_API wss_result wss_options_set_max_frame_size(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Largest HTTP upgrade head in bytes (servers answer 431 above it).
@@ -654,7 +707,7 @@ wss_result wss_options_set_max_frame_size(struct wss_options *opts, uint64_t byt
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_max_header_size(struct wss_options *opts, uint64_t bytes);
+WSS_API wss_result wss_options_set_max_header_size(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Servers: most simultaneous connections (more get HTTP 503).
@@ -662,7 +715,7 @@ wss_result wss_options_set_max_header_size(struct wss_options *opts, uint64_t by
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_max_connections(struct wss_options *opts, uint64_t count);
+WSS_API wss_result wss_options_set_max_connections(struct wss_options *opts, uint64_t count);
 
 /**
  * Bytes a connection may queue for sending before `wss_send` returns `WSS_ERR_BACKPRESSURE`.
@@ -670,7 +723,7 @@ wss_result wss_options_set_max_connections(struct wss_options *opts, uint64_t co
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t bytes);
+WSS_API wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Pull mode: bytes of received events (payloads plus 64 per event) that may wait to be taken
@@ -687,7 +740,7 @@ wss_result wss_options_set_send_queue_limit(struct wss_options *opts, uint64_t b
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t bytes);
+WSS_API wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t bytes);
 
 /**
  * Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).
@@ -695,7 +748,7 @@ wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t 
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_handshake_timeout_ms(struct wss_options *opts, uint32_t ms);
+WSS_API wss_result wss_options_set_handshake_timeout_ms(struct wss_options *opts, uint32_t ms);
 
 /**
  * Time to wait for the peer's close frame after sending ours, and for our close to go out
@@ -705,7 +758,7 @@ wss_result wss_options_set_handshake_timeout_ms(struct wss_options *opts, uint32
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_close_timeout_ms(struct wss_options *opts, uint32_t ms);
+WSS_API wss_result wss_options_set_close_timeout_ms(struct wss_options *opts, uint32_t ms);
 
 /**
  * Clients: time allowed for TCP connect + TLS + upgrade.
@@ -713,7 +766,7 @@ wss_result wss_options_set_close_timeout_ms(struct wss_options *opts, uint32_t m
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_connect_timeout_ms(struct wss_options *opts, uint32_t ms);
+WSS_API wss_result wss_options_set_connect_timeout_ms(struct wss_options *opts, uint32_t ms);
 
 /**
  * Ping after `interval_ms` of silence; close (1006, `WSS_ERR_TIMEOUT`) when nothing arrives
@@ -722,17 +775,19 @@ wss_result wss_options_set_connect_timeout_ms(struct wss_options *opts, uint32_t
  * # Safety
  * `opts` a live handle.
  */
+WSS_API
 wss_result wss_options_set_keepalive(struct wss_options *opts,
                                      uint32_t interval_ms,
                                      uint32_t timeout_ms);
 
 /**
- * Servers: number of I/O threads (0 = number of cores).
+ * Servers: number of I/O threads (0 = number of cores, the default; at most 1024: larger values
+ * give `WSS_ERR_INVALID_ARGUMENT`).
  *
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_io_threads(struct wss_options *opts, uint32_t threads);
+WSS_API wss_result wss_options_set_io_threads(struct wss_options *opts, uint32_t threads);
 
 /**
  * Servers: `on` 1 sends Strict-Transport-Security on HTTP answers over TLS (default), 0 does not.
@@ -740,7 +795,7 @@ wss_result wss_options_set_io_threads(struct wss_options *opts, uint32_t threads
  * # Safety
  * `opts` a live handle.
  */
-wss_result wss_options_set_hsts(struct wss_options *opts, uint8_t on);
+WSS_API wss_result wss_options_set_hsts(struct wss_options *opts, uint8_t on);
 
 /**
  * Clients: add a request header.
@@ -748,7 +803,10 @@ wss_result wss_options_set_hsts(struct wss_options *opts, uint8_t on);
  * # Safety
  * `name`, `value` valid strings; `opts` a live handle.
  */
-wss_result wss_options_add_header(struct wss_options *opts, const char *name, const char *value);
+WSS_API
+wss_result wss_options_add_header(struct wss_options *opts,
+                                  const char *name,
+                                  const char *value);
 
 /**
  * Clients: offer a subprotocol (in preference order of the calls).
@@ -756,52 +814,57 @@ wss_result wss_options_add_header(struct wss_options *opts, const char *name, co
  * # Safety
  * `protocol` a valid string; `opts` a live handle.
  */
-wss_result wss_options_add_subprotocol(struct wss_options *opts, const char *protocol);
+WSS_API wss_result wss_options_add_subprotocol(struct wss_options *opts, const char *protocol);
 
 /* ==== Connections (by id, from any thread) ==================================================== */
 
 /**
- * Close code: normal closure.
+ * Normal closure.
  */
 #define WSS_CLOSE_NORMAL 1000
 
 /**
- * Close code: endpoint going away (server shutdown).
+ * Endpoint going away (server shutdown).
  */
 #define WSS_CLOSE_GOING_AWAY 1001
 
 /**
- * Close code: protocol error.
+ * Protocol error.
  */
 #define WSS_CLOSE_PROTOCOL_ERROR 1002
 
 /**
- * Close code (received only): no status code in the close frame.
+ * Data type not accepted.
+ */
+#define WSS_CLOSE_UNSUPPORTED_DATA 1003
+
+/**
+ * No status code was present (never sent on the wire).
  */
 #define WSS_CLOSE_NO_STATUS 1005
 
 /**
- * Close code (received only): closed without a close handshake.
+ * Closed without a close frame (never sent on the wire).
  */
 #define WSS_CLOSE_ABNORMAL 1006
 
 /**
- * Close code: invalid payload (bad UTF-8 in a text message).
+ * Invalid payload data (e.g. bad UTF-8 in a text message).
  */
 #define WSS_CLOSE_INVALID_PAYLOAD 1007
 
 /**
- * Close code: policy violation.
+ * Policy violation.
  */
 #define WSS_CLOSE_POLICY 1008
 
 /**
- * Close code: message too big.
+ * Message too big.
  */
 #define WSS_CLOSE_TOO_BIG 1009
 
 /**
- * Close code: internal error.
+ * Internal server error.
  */
 #define WSS_CLOSE_INTERNAL 1011
 
@@ -883,7 +946,11 @@ typedef struct wss_conn_info {
  * # Safety
  * `data` must hold `len` bytes.
  */
-wss_result wss_send(uint64_t conn_id, const uint8_t *data, size_t len, wss_message_kind kind);
+WSS_API
+wss_result wss_send(uint64_t conn_id,
+                    const uint8_t *data,
+                    size_t len,
+                    wss_message_kind kind);
 
 /**
  * Queue a NUL-terminated UTF-8 text message.
@@ -891,7 +958,7 @@ wss_result wss_send(uint64_t conn_id, const uint8_t *data, size_t len, wss_messa
  * # Safety
  * `text` a valid NUL-terminated string.
  */
-wss_result wss_send_text(uint64_t conn_id, const char *text);
+WSS_API wss_result wss_send_text(uint64_t conn_id, const char *text);
 
 /**
  * Start closing after the queued messages: `code` 1000, 1001-1003, 1007-1011 or 3000-4999,
@@ -900,7 +967,7 @@ wss_result wss_send_text(uint64_t conn_id, const char *text);
  * # Safety
  * `reason` NULL or a valid string.
  */
-wss_result wss_close_conn(uint64_t conn_id, uint16_t code, const char *reason);
+WSS_API wss_result wss_close_conn(uint64_t conn_id, uint16_t code, const char *reason);
 
 /**
  * Queue a ping (payload at most 125 bytes); the answer arrives as `on_pong`.
@@ -908,7 +975,7 @@ wss_result wss_close_conn(uint64_t conn_id, uint16_t code, const char *reason);
  * # Safety
  * `data` must hold `len` bytes.
  */
-wss_result wss_ping(uint64_t conn_id, const uint8_t *data, size_t len);
+WSS_API wss_result wss_ping(uint64_t conn_id, const uint8_t *data, size_t len);
 
 /**
  * Bytes queued for sending and not yet handed to the socket.
@@ -916,7 +983,7 @@ wss_result wss_ping(uint64_t conn_id, const uint8_t *data, size_t len);
  * # Safety
  * `out` writable.
  */
-wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
+WSS_API wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
 
 /**
  * Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
@@ -929,7 +996,7 @@ wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
  * # Safety
  * `data` anything the host likes; `release` NULL or a valid function.
  */
-wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn release);
+WSS_API wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn release);
 
 /**
  * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
@@ -937,7 +1004,7 @@ wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn r
  * # Safety
  * `out` writable.
  */
-wss_result wss_conn_get_user_data(uint64_t conn_id, void **out);
+WSS_API wss_result wss_conn_get_user_data(uint64_t conn_id, void **out);
 
 /**
  * Get the facts of open connection `conn` (TLS version, cipher, peer certificate, address,
@@ -946,7 +1013,7 @@ wss_result wss_conn_get_user_data(uint64_t conn_id, void **out);
  * # Safety
  * `out` must be NULL or writable.
  */
-wss_result wss_conn_info_get(uint64_t conn, struct wss_conn_info **out);
+WSS_API wss_result wss_conn_info_get(uint64_t conn, struct wss_conn_info **out);
 
 /**
  * Free a `wss_conn_info`. NULL is a no-op.
@@ -954,7 +1021,7 @@ wss_result wss_conn_info_get(uint64_t conn, struct wss_conn_info **out);
  * # Safety
  * `info` NULL or a pointer from `wss_conn_info_get`, freed once.
  */
-void wss_conn_info_free(struct wss_conn_info *info);
+WSS_API void wss_conn_info_free(struct wss_conn_info *info);
 
 /* ==== Callbacks, user data and upgrade decisions ============================================== */
 
@@ -1207,6 +1274,7 @@ typedef struct wss_event {
  * # Safety
  * `client` a live handle; `event` writable.
  */
+WSS_API
 wss_result wss_client_next_event(const struct wss_client *client,
                                  uint32_t timeout_ms,
                                  struct wss_event **event);
@@ -1217,7 +1285,7 @@ wss_result wss_client_next_event(const struct wss_client *client,
  * # Safety
  * `event` NULL or a pointer from `wss_*_next_event`, freed once.
  */
-void wss_event_free(struct wss_event *event);
+WSS_API void wss_event_free(struct wss_event *event);
 
 /**
  * Pull mode: wait up to `timeout_ms` (0 = poll) for the next event. `WSS_ERR_TIMEOUT` when none
@@ -1228,6 +1296,7 @@ void wss_event_free(struct wss_event *event);
  * # Safety
  * `server` a live handle; `event` writable.
  */
+WSS_API
 wss_result wss_server_next_event(const struct wss_server *server,
                                  uint32_t timeout_ms,
                                  struct wss_event **event);
@@ -1247,6 +1316,7 @@ wss_result wss_server_next_event(const struct wss_server *server,
  * # Safety
  * Pointers must be NULL or valid; `out` writable.
  */
+WSS_API
 wss_result wss_server_new(const char *bind_address,
                           const struct wss_tls_config *tls,
                           const struct wss_options *options,
@@ -1261,7 +1331,7 @@ wss_result wss_server_new(const char *bind_address,
  * # Safety
  * `server` a live handle; `port` writable.
  */
-wss_result wss_server_port(const struct wss_server *server, uint16_t *port);
+WSS_API wss_result wss_server_port(const struct wss_server *server, uint16_t *port);
 
 /**
  * Connections accepted and not yet finished.
@@ -1269,7 +1339,7 @@ wss_result wss_server_port(const struct wss_server *server, uint16_t *port);
  * # Safety
  * `server` a live handle; `count` writable.
  */
-wss_result wss_server_active_connections(const struct wss_server *server, uint64_t *count);
+WSS_API wss_result wss_server_active_connections(const struct wss_server *server, uint64_t *count);
 
 /**
  * Serve upgrades on `path` (exact match) with `callbacks`/`user_data`. Once a route exists,
@@ -1281,6 +1351,7 @@ wss_result wss_server_active_connections(const struct wss_server *server, uint64
  * # Safety
  * Pointers must be NULL or valid.
  */
+WSS_API
 wss_result wss_server_add_route(struct wss_server *server,
                                 const char *path,
                                 const struct wss_callbacks *callbacks,
@@ -1294,7 +1365,7 @@ wss_result wss_server_add_route(struct wss_server *server,
  * # Safety
  * Pointers must be NULL or valid.
  */
-wss_result wss_server_remove_route(struct wss_server *server, const char *path);
+WSS_API wss_result wss_server_remove_route(struct wss_server *server, const char *path);
 
 /**
  * Graceful shutdown: stop accepting, send close 1001 after each connection's queued messages,
@@ -1307,7 +1378,7 @@ wss_result wss_server_remove_route(struct wss_server *server, const char *path);
  * # Safety
  * `server` a live handle.
  */
-wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
+WSS_API wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
 
 /**
  * Free a server. NULL is a no-op. Never blocks (safe from a finalizer, at process exit too): a
@@ -1319,7 +1390,7 @@ wss_result wss_server_close(struct wss_server *server, uint32_t timeout_ms);
  * # Safety
  * `server` NULL or a live handle, freed once.
  */
-void wss_server_free(struct wss_server *server);
+WSS_API void wss_server_free(struct wss_server *server);
 
 /* ==== Clients ================================================================================= */
 
@@ -1334,6 +1405,7 @@ void wss_server_free(struct wss_server *server);
  * # Safety
  * Pointers must be NULL or valid; `out` writable.
  */
+WSS_API
 wss_result wss_client_connect(const char *url,
                               const struct wss_tls_config *tls,
                               const struct wss_options *options,
@@ -1348,7 +1420,7 @@ wss_result wss_client_connect(const char *url,
  * # Safety
  * `client` a live handle; `conn` writable.
  */
-wss_result wss_client_conn_id(const struct wss_client *client, uint64_t *conn);
+WSS_API wss_result wss_client_conn_id(const struct wss_client *client, uint64_t *conn);
 
 /**
  * Close with `code` (1000, 1001-1003, 1007-1011, 3000-4999) and `reason` (NULL = none, at most
@@ -1359,6 +1431,7 @@ wss_result wss_client_conn_id(const struct wss_client *client, uint64_t *conn);
  * # Safety
  * Pointers must be NULL or valid.
  */
+WSS_API
 wss_result wss_client_close(struct wss_client *client,
                             uint16_t code,
                             const char *reason,
@@ -1373,7 +1446,7 @@ wss_result wss_client_close(struct wss_client *client,
  * # Safety
  * `client` NULL or a live handle, freed once.
  */
-void wss_client_free(struct wss_client *client);
+WSS_API void wss_client_free(struct wss_client *client);
 
 #ifdef __cplusplus
 }  // extern "C"

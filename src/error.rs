@@ -4,62 +4,71 @@
 //! library and reason strings) and the X509 verify result (code, text, depth and subject of the
 //! failing certificate), wherever it happened (client, server, loader).
 
+use std::ffi::CStr;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 
-/// Stable error kinds. The numeric values are part of the C ABI and never change.
+use crate::ffi::result as c;
+
+/// Stable error kinds. The numeric values are the C ABI's `WSS_ERR_*` constants (written once, in
+/// `ffi::result`) and never change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum ErrorKind {
     /// A caller passed a bad argument (null, invalid UTF-8, unknown enum, out-of-range value).
-    InvalidArgument = -1,
+    InvalidArgument = c::WSS_ERR_INVALID_ARGUMENT,
     /// A socket or file operation failed; `errno` holds the OS error.
-    Io = -2,
+    Io = c::WSS_ERR_IO,
     /// TLS failed for a reason other than certificate verification (protocol, cipher, alert).
-    Tls = -3,
+    Tls = c::WSS_ERR_TLS,
     /// The peer's certificate failed verification; `verify` holds the X509 result.
-    CertVerify = -4,
+    CertVerify = c::WSS_ERR_CERT_VERIFY,
     /// The HTTP upgrade failed or was refused (`http_status` holds the status if any).
-    Handshake = -5,
+    Handshake = c::WSS_ERR_HANDSHAKE,
     /// An operation did not finish in time (connect, handshake, close, dead peer).
-    Timeout = -6,
+    Timeout = c::WSS_ERR_TIMEOUT,
     /// The connection id does not name an open connection (never existed, or closed).
-    NotConnected = -7,
+    NotConnected = c::WSS_ERR_NOT_CONNECTED,
     /// The connection's send queue is full; retry after it drains.
-    Backpressure = -8,
+    Backpressure = c::WSS_ERR_BACKPRESSURE,
     /// The endpoint (server or client) is closed.
-    Closed = -9,
+    Closed = c::WSS_ERR_CLOSED,
     /// The peer violated the WebSocket protocol.
-    Protocol = -10,
+    Protocol = c::WSS_ERR_PROTOCOL,
     /// A message or frame exceeded the configured limit.
-    MessageTooBig = -11,
+    MessageTooBig = c::WSS_ERR_MESSAGE_TOO_BIG,
     /// TLS configuration is unusable: unreadable file, bad format, wrong password, key mismatch.
-    Config = -12,
+    Config = c::WSS_ERR_CONFIG,
     /// An internal bug was caught (a panic); the process is unaffected.
-    Internal = -13,
+    Internal = c::WSS_ERR_INTERNAL,
     /// The call is not allowed in the current state (e.g. blocking close from inside a callback).
-    InvalidState = -14,
+    InvalidState = c::WSS_ERR_INVALID_STATE,
 }
 
 impl ErrorKind {
-    /// Short, stable description of the kind.
+    /// Short, stable description of the kind (also `wss_result_str` and `wss_error_info.kind`).
     pub fn as_str(self) -> &'static str {
+        self.name().to_str().unwrap_or("")
+    }
+
+    /// [`as_str`](Self::as_str) as a NUL-terminated string: the one table of names.
+    pub fn name(self) -> &'static CStr {
         match self {
-            ErrorKind::InvalidArgument => "invalid argument",
-            ErrorKind::Io => "I/O error",
-            ErrorKind::Tls => "TLS error",
-            ErrorKind::CertVerify => "certificate verification failed",
-            ErrorKind::Handshake => "WebSocket handshake failed",
-            ErrorKind::Timeout => "timed out",
-            ErrorKind::NotConnected => "not connected",
-            ErrorKind::Backpressure => "send queue full",
-            ErrorKind::Closed => "endpoint closed",
-            ErrorKind::Protocol => "WebSocket protocol violation",
-            ErrorKind::MessageTooBig => "message too big",
-            ErrorKind::Config => "invalid TLS configuration",
-            ErrorKind::Internal => "internal error",
-            ErrorKind::InvalidState => "invalid state",
+            ErrorKind::InvalidArgument => c"invalid argument",
+            ErrorKind::Io => c"I/O error",
+            ErrorKind::Tls => c"TLS error",
+            ErrorKind::CertVerify => c"certificate verification failed",
+            ErrorKind::Handshake => c"WebSocket handshake failed",
+            ErrorKind::Timeout => c"timed out",
+            ErrorKind::NotConnected => c"not connected",
+            ErrorKind::Backpressure => c"send queue full",
+            ErrorKind::Closed => c"endpoint closed",
+            ErrorKind::Protocol => c"WebSocket protocol violation",
+            ErrorKind::MessageTooBig => c"message too big",
+            ErrorKind::Config => c"invalid TLS configuration",
+            ErrorKind::Internal => c"internal error",
+            ErrorKind::InvalidState => c"invalid state",
         }
     }
 
@@ -246,11 +255,6 @@ impl Error {
         }
         e.apply_hints();
         e
-    }
-
-    /// Reason code of the newest OpenSSL entry, if any.
-    pub fn openssl_reason(&self) -> Option<i32> {
-        self.openssl.last().map(|e| e.reason_code())
     }
 
     /// Add a hint for common mistakes recognised from the detail.

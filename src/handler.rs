@@ -14,9 +14,9 @@ use crate::tls::TlsInfo;
 #[repr(i32)]
 pub enum MessageKind {
     /// UTF-8 text (always validated before delivery).
-    Text = 1,
+    Text = crate::ffi::result::WSS_MESSAGE_TEXT,
     /// Binary data.
-    Binary = 2,
+    Binary = crate::ffi::result::WSS_MESSAGE_BINARY,
 }
 
 /// An upgrade request as the accept hook sees it.

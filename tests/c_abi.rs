@@ -92,6 +92,8 @@ fn private_library(dir: &Path) -> PathBuf {
     let lib_dir = dir.join("lib");
     std::fs::create_dir_all(&lib_dir).expect("lib dir");
     std::fs::copy(built_library(), lib_dir.join("libwss.so")).expect("copy libwss.so");
+    // Programs linked with -lwss record the SONAME, libwss.so.1, and load that name at run time.
+    std::os::unix::fs::symlink("libwss.so", lib_dir.join("libwss.so.1")).expect("symlink");
     lib_dir
 }
 

@@ -11,6 +11,11 @@
  * WSS_PULL=1 echoes from a host thread in pull mode (wss_server_next_event + wss_send from
  * outside the library's threads, as a .NET or queue-driven C++ host would) instead of from the
  * message callback.
+ *
+ * Build (Linux): gcc -Iinclude examples/c/echo_server.c -Ltarget/release -lwss
+ * -Wl,-rpath,$PWD/target/release -o echo_server. The program loads the library by its SONAME,
+ * libwss.so.1: create it once with `ln -sf libwss.so target/release/libwss.so.1` (benches/run.py
+ * does the same next to its copy).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>

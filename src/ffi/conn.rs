@@ -13,7 +13,6 @@ use super::handle::{wss_release_fn, HostData};
 use super::result::*;
 use crate::conn::{connection, Connection};
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::MessageKind;
 
 fn already_set(id: u64) -> Error {
     Error::new(
@@ -44,11 +43,7 @@ pub unsafe extern "C" fn wss_send(
     kind: wss_message_kind,
 ) -> wss_result {
     guard(|| {
-        let kind = match kind {
-            WSS_MESSAGE_TEXT => MessageKind::Text,
-            WSS_MESSAGE_BINARY => MessageKind::Binary,
-            other => return Err(Error::invalid(format!("unknown message kind {other}"))),
-        };
+        let kind = message_kind_from_c(kind)?;
         let data = bytes_arg(data, len, "data")?;
         conn(conn_id)?.send(kind, data)
     })

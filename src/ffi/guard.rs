@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::ffi::CStr;
 use std::os::raw::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::error::{fill_info, wss_error, wss_error_info};
@@ -35,6 +36,33 @@ pub(crate) fn last() -> Option<Arc<wss_error>> {
         .flatten()
 }
 
+/// Whether this thread's storage is already destroyed (a pthread key or C++ `thread_local`
+/// destructor calling in while the thread exits).
+fn thread_exiting() -> bool {
+    LAST.try_with(|_| ()).is_err()
+}
+
+/// Set in a child process by the `pthread_atfork` handler: the I/O threads did not survive the
+/// fork, so every entry point but the `*_free` functions and the error/version queries refuses.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+/// Register the fork handler (once, before the first entry point creates any state) and tell
+/// whether this process is a child forked after that.
+fn forked() -> bool {
+    #[cfg(unix)]
+    {
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        extern "C" fn in_child() {
+            FORKED.store(true, Ordering::Relaxed);
+        }
+        // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+        REGISTER.call_once(|| unsafe {
+            libc::pthread_atfork(None, None, Some(in_child));
+        });
+    }
+    FORKED.load(Ordering::Relaxed)
+}
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
@@ -47,6 +75,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 
 /// Run an entry point: catch panics, turn errors into codes and the thread's last error.
 pub(crate) fn guard(f: impl FnOnce() -> Result<()>) -> wss_result {
+    if forked() {
+        return fail(&Error::new(
+            ErrorKind::InvalidState,
+            "called in a process forked after the library was used: a forked child may only free handles",
+        ));
+    }
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => WSS_OK,
         Ok(Err(e)) => fail(&e),
@@ -123,8 +157,10 @@ pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
 /// Fill `out` (set `out->struct_size = sizeof(wss_error_info)` first) with the last failure
 /// recorded on the calling thread; read it right after the call that failed. The strings stay
 /// valid until the next failing call on this thread (or the thread's end): to keep the error
-/// longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded
-/// (or on an exiting thread), `out->code` is `WSS_OK` and `out->message` is "no error".
+/// longer or hand it to another thread, take it with `wss_error_last`. With no failure recorded,
+/// `out->code` is `WSS_OK` and `out->message` is "no error". On a thread that is exiting (called
+/// from a pthread key or C++ `thread_local` destructor, after the library's thread storage is
+/// gone) the detail is lost: `out` gets `WSS_ERR_INVALID_STATE` with a message saying so.
 /// Returns `WSS_ERR_INVALID_ARGUMENT` when `out` is NULL or its `struct_size` too small.
 ///
 /// # Safety
@@ -133,15 +169,24 @@ pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T> {
 pub unsafe extern "C" fn wss_last_error(out: *mut wss_error_info) -> wss_result {
     static NONE: once_cell::sync::Lazy<Arc<wss_error>> =
         once_cell::sync::Lazy::new(|| wss_error::new(&Error::new(ErrorKind::Internal, "no error")));
+    static EXITING: once_cell::sync::Lazy<Arc<wss_error>> = once_cell::sync::Lazy::new(|| {
+        wss_error::new(&Error::new(
+            ErrorKind::InvalidState,
+            "no error detail: this thread is exiting and its last error is gone",
+        ))
+    });
     let r = catch_unwind(AssertUnwindSafe(|| {
         let e = last();
-        let src = e.as_deref().unwrap_or(&NONE);
+        let exiting = e.is_none() && thread_exiting();
+        let src = e
+            .as_deref()
+            .unwrap_or(if exiting { &EXITING } else { &NONE });
         let mut info = *src.info();
-        if e.is_none() {
+        if e.is_none() && !exiting {
             info.code = WSS_OK;
             info.kind = c"ok".as_ptr();
         }
-        // `NONE` is static and `e` is also held by the thread-local: the pointers stay valid.
+        // `NONE`/`EXITING` are static and `e` is also held by the thread-local: the pointers stay valid.
         fill_info(&info, out)
     }));
     match r {

@@ -268,7 +268,8 @@ pub unsafe extern "C" fn wss_options_set_keepalive(
     })
 }
 
-/// Servers: number of I/O threads (0 = number of cores).
+/// Servers: number of I/O threads (0 = number of cores, the default; at most 1024: larger values
+/// give `WSS_ERR_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `opts` a live handle.

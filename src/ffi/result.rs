@@ -1,8 +1,15 @@
 //! Result codes and enum values of the C ABI. Values are stable: never renumbered, only added.
+//!
+//! These constants are the one place each value is written: cbindgen exports them to the header,
+//! and the Rust enums ([`ErrorKind`], [`MessageKind`], [`VerifyMode`], [`TlsVersion`]) use them as
+//! discriminants, with `from_c`/`to_c`/`ALL` generated here from one list per enum.
 
+use std::ffi::CStr;
 use std::os::raw::c_char;
 
-use crate::error::ErrorKind;
+use crate::error::{Error, ErrorKind, Result};
+use crate::handler::MessageKind;
+use crate::tls::{TlsVersion, VerifyMode};
 
 /// Outcome of every fallible call: `WSS_OK` (0) or a negative `WSS_ERR_*` code. Detail of the
 /// last failure on the calling thread: `wss_last_error`.
@@ -78,68 +85,106 @@ pub const WSS_EVENT_ERROR: wss_event_type = 4;
 /// A pong arrived (`data`, `len`).
 pub const WSS_EVENT_PONG: wss_event_type = 5;
 
-/// Close code: normal closure.
-pub const WSS_CLOSE_NORMAL: u16 = 1000;
-/// Close code: endpoint going away (server shutdown).
-pub const WSS_CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code: protocol error.
-pub const WSS_CLOSE_PROTOCOL_ERROR: u16 = 1002;
-/// Close code (received only): no status code in the close frame.
-pub const WSS_CLOSE_NO_STATUS: u16 = 1005;
-/// Close code (received only): closed without a close handshake.
-pub const WSS_CLOSE_ABNORMAL: u16 = 1006;
-/// Close code: invalid payload (bad UTF-8 in a text message).
-pub const WSS_CLOSE_INVALID_PAYLOAD: u16 = 1007;
-/// Close code: policy violation.
-pub const WSS_CLOSE_POLICY: u16 = 1008;
-/// Close code: message too big.
-pub const WSS_CLOSE_TOO_BIG: u16 = 1009;
-/// Close code: internal error.
-pub const WSS_CLOSE_INTERNAL: u16 = 1011;
+// Close codes (`WSS_CLOSE_*`) are not listed here: their one list is `crate::conn::close_code`,
+// which cbindgen exports under the C names given in cbindgen.toml (`[export.rename]`).
 
-fn kind_of(code: wss_result) -> Option<ErrorKind> {
-    use ErrorKind::*;
-    [
-        InvalidArgument,
-        Io,
-        Tls,
-        CertVerify,
-        Handshake,
-        Timeout,
-        NotConnected,
-        Backpressure,
-        Closed,
-        Protocol,
-        MessageTooBig,
-        Config,
-        Internal,
-        InvalidState,
-    ]
-    .into_iter()
-    .find(|k| k.code() == code)
+/// Implements the C conversions of a Rust enum whose discriminants are the C constants above (the
+/// one place where each value is written). The variant list is checked by the compiler: a variant
+/// added to the enum but not here fails to build.
+macro_rules! c_enum {
+    ($rust:ident: $c:ty, [$($variant:ident),+ $(,)?]) => {
+        impl $rust {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$rust] = &[$($rust::$variant),+];
+
+            /// The Rust value of a C constant, `None` for an unknown value.
+            pub fn from_c(value: $c) -> Option<$rust> {
+                $rust::ALL.iter().copied().find(|v| v.to_c() == value)
+            }
+
+            /// The C constant of this value.
+            pub fn to_c(self) -> $c {
+                // Exhaustive: a variant missing from the list above fails to compile.
+                match self {
+                    $($rust::$variant)|+ => self as $c,
+                }
+            }
+        }
+    };
 }
+
+c_enum!(ErrorKind: wss_result, [
+    InvalidArgument,
+    Io,
+    Tls,
+    CertVerify,
+    Handshake,
+    Timeout,
+    NotConnected,
+    Backpressure,
+    Closed,
+    Protocol,
+    MessageTooBig,
+    Config,
+    Internal,
+    InvalidState,
+]);
+c_enum!(MessageKind: wss_message_kind, [Text, Binary]);
+c_enum!(VerifyMode: wss_verify_mode, [Default, None, Optional, Required]);
+c_enum!(TlsVersion: wss_tls_version, [Tls12, Tls13]);
+
+/// A bound given as a `wss_tls_version`: `WSS_TLS_ANY` is `None`.
+pub(crate) fn tls_version_from_c(v: wss_tls_version) -> Result<Option<TlsVersion>> {
+    match v {
+        WSS_TLS_ANY => Ok(None),
+        v => TlsVersion::from_c(v).map(Some).ok_or_else(|| {
+            Error::invalid(format!(
+                "unknown TLS version {v} (use WSS_TLS_1_2 or WSS_TLS_1_3)"
+            ))
+        }),
+    }
+}
+
+/// A `wss_message_kind` argument.
+pub(crate) fn message_kind_from_c(v: wss_message_kind) -> Result<MessageKind> {
+    MessageKind::from_c(v).ok_or_else(|| Error::invalid(format!("unknown message kind {v}")))
+}
+
+/// A `wss_verify_mode` argument.
+pub(crate) fn verify_mode_from_c(v: wss_verify_mode) -> Result<VerifyMode> {
+    VerifyMode::from_c(v).ok_or_else(|| Error::invalid(format!("unknown verify mode {v}")))
+}
+
+/// The library's version as one number: `major << 16 | minor << 8 | patch` (0.1.0 is 0x000100).
+/// Compare it with the header's `WSS_VERSION_NUMBER` to check at run time that the header a host
+/// was compiled with matches the loaded library (same major; minor not newer than the library's).
+#[no_mangle]
+pub extern "C" fn wss_version_number() -> u32 {
+    VERSION_NUMBER
+}
+
+const fn parse_version_part(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut n = 0;
+    let mut i = 0;
+    while i < b.len() {
+        n = n * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    n
+}
+
+const VERSION_NUMBER: u32 = parse_version_part(env!("CARGO_PKG_VERSION_MAJOR")) << 16
+    | parse_version_part(env!("CARGO_PKG_VERSION_MINOR")) << 8
+    | parse_version_part(env!("CARGO_PKG_VERSION_PATCH"));
 
 /// A static, human-readable name for a result code (never NULL; unknown codes give
 /// "unknown result code").
 #[no_mangle]
 pub extern "C" fn wss_result_str(code: wss_result) -> *const c_char {
-    let s: &'static std::ffi::CStr = match (code, kind_of(code)) {
-        (0, _) => c"ok",
-        (_, Some(ErrorKind::InvalidArgument)) => c"invalid argument",
-        (_, Some(ErrorKind::Io)) => c"I/O error",
-        (_, Some(ErrorKind::Tls)) => c"TLS error",
-        (_, Some(ErrorKind::CertVerify)) => c"certificate verification failed",
-        (_, Some(ErrorKind::Handshake)) => c"WebSocket handshake failed",
-        (_, Some(ErrorKind::Timeout)) => c"timed out",
-        (_, Some(ErrorKind::NotConnected)) => c"not connected",
-        (_, Some(ErrorKind::Backpressure)) => c"send queue full",
-        (_, Some(ErrorKind::Closed)) => c"endpoint closed",
-        (_, Some(ErrorKind::Protocol)) => c"WebSocket protocol violation",
-        (_, Some(ErrorKind::MessageTooBig)) => c"message too big",
-        (_, Some(ErrorKind::Config)) => c"invalid TLS configuration",
-        (_, Some(ErrorKind::Internal)) => c"internal error",
-        (_, Some(ErrorKind::InvalidState)) => c"invalid state",
-        (_, None) => c"unknown result code",
+    let s: &'static CStr = match code {
+        WSS_OK => c"ok",
+        code => ErrorKind::from_c(code).map_or(c"unknown result code", ErrorKind::name),
     };
     s.as_ptr()
 }
@@ -148,24 +193,87 @@ pub extern "C" fn wss_result_str(code: wss_result) -> *const c_char {
 mod tests {
     use super::*;
 
+    fn name(code: wss_result) -> &'static str {
+        unsafe { CStr::from_ptr(wss_result_str(code)) }
+            .to_str()
+            .unwrap()
+    }
+
     #[test]
-    fn codes_match_error_kinds_and_have_names() {
-        for code in -14..=0 {
-            let s = unsafe { std::ffi::CStr::from_ptr(wss_result_str(code)) }
-                .to_str()
-                .unwrap();
-            assert_ne!(s, "unknown result code", "{code}");
-            if code != 0 {
-                assert_eq!(s, kind_of(code).unwrap().as_str());
-            }
+    fn every_result_code_round_trips_with_its_name() {
+        assert_eq!(name(WSS_OK), "ok");
+        assert_eq!(ErrorKind::ALL.len(), 14);
+        for &k in ErrorKind::ALL {
+            let code = k.to_c();
+            assert!(code < 0, "{k:?}");
+            assert_eq!(ErrorKind::from_c(code), Some(k));
+            assert_eq!(k.code(), code);
+            assert_eq!(name(code), k.as_str());
+            assert_ne!(name(code), "unknown result code");
+        }
+        // Codes are dense from -1: a gap would be a renumbering.
+        let mut codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.to_c()).collect();
+        codes.sort_unstable();
+        assert_eq!(codes, (-(codes.len() as i32)..=-1).collect::<Vec<_>>());
+        for unknown in [1, -15, -99, i32::MIN, i32::MAX] {
+            assert_eq!(ErrorKind::from_c(unknown), None);
+            assert_eq!(name(unknown), "unknown result code");
+        }
+        assert_eq!(ErrorKind::InvalidState.to_c(), WSS_ERR_INVALID_STATE);
+        assert_eq!(ErrorKind::CertVerify.to_c(), WSS_ERR_CERT_VERIFY);
+    }
+
+    #[test]
+    fn version_number_follows_cargo_toml() {
+        let parts: Vec<u32> = crate::version()
+            .split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(
+            wss_version_number(),
+            parts[0] << 16 | parts[1] << 8 | parts[2]
+        );
+    }
+
+    #[test]
+    fn enum_tables_round_trip() {
+        for &k in MessageKind::ALL {
+            assert_eq!(message_kind_from_c(k.to_c()).unwrap(), k);
+        }
+        assert_eq!(MessageKind::Text.to_c(), WSS_MESSAGE_TEXT);
+        assert_eq!(MessageKind::Binary.to_c(), WSS_MESSAGE_BINARY);
+        for &m in VerifyMode::ALL {
+            assert_eq!(verify_mode_from_c(m.to_c()).unwrap(), m);
         }
         assert_eq!(
-            unsafe { std::ffi::CStr::from_ptr(wss_result_str(-99)) }
-                .to_str()
-                .unwrap(),
-            "unknown result code"
+            VerifyMode::ALL.iter().map(|m| m.to_c()).collect::<Vec<_>>(),
+            [
+                WSS_VERIFY_DEFAULT,
+                WSS_VERIFY_NONE,
+                WSS_VERIFY_OPTIONAL,
+                WSS_VERIFY_REQUIRED
+            ]
         );
-        assert_eq!(WSS_ERR_INVALID_STATE, ErrorKind::InvalidState.code());
-        assert_eq!(WSS_ERR_CERT_VERIFY, ErrorKind::CertVerify.code());
+        for &v in TlsVersion::ALL {
+            assert_eq!(tls_version_from_c(v.to_c()).unwrap(), Some(v));
+        }
+        assert_eq!(TlsVersion::Tls12.to_c(), WSS_TLS_1_2);
+        assert_eq!(TlsVersion::Tls13.to_c(), WSS_TLS_1_3);
+        assert_eq!(tls_version_from_c(WSS_TLS_ANY).unwrap(), None);
+        for bad in [-1, 3, 11, 14, 99] {
+            assert_eq!(
+                message_kind_from_c(bad).unwrap_err().kind,
+                ErrorKind::InvalidArgument
+            );
+            assert_eq!(
+                verify_mode_from_c(bad + 5).unwrap_err().kind,
+                ErrorKind::InvalidArgument
+            );
+            assert_eq!(
+                tls_version_from_c(bad).unwrap_err().kind,
+                ErrorKind::InvalidArgument
+            );
+        }
     }
 }

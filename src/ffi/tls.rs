@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use super::guard::*;
 use super::result::*;
 use crate::error::{Error, Result};
-use crate::tls::{TlsConfig, TlsVersion, VerifyMode};
+use crate::tls::TlsConfig;
 
 /// Opaque TLS configuration. Create with `wss_tls_config_new`, free with `wss_tls_config_free`.
 /// Thread-safe (a lock serializes changes). Servers and clients copy it when created, so it may
@@ -200,14 +200,7 @@ pub unsafe extern "C" fn wss_tls_config_set_verify_mode(
     mode: wss_verify_mode,
 ) -> wss_result {
     with(cfg, |c| {
-        let m = match mode {
-            WSS_VERIFY_DEFAULT => VerifyMode::Default,
-            WSS_VERIFY_NONE => VerifyMode::None,
-            WSS_VERIFY_OPTIONAL => VerifyMode::Optional,
-            WSS_VERIFY_REQUIRED => VerifyMode::Required,
-            other => return Err(Error::invalid(format!("unknown verify mode {other}"))),
-        };
-        c.set_verify_mode(m);
+        c.set_verify_mode(verify_mode_from_c(mode)?);
         Ok(())
     })
 }
@@ -296,17 +289,6 @@ pub unsafe extern "C" fn wss_tls_config_set_groups(
     with(cfg, |c| c.set_groups(str_arg(list, "list")?).map(drop))
 }
 
-fn version(v: wss_tls_version) -> Result<Option<TlsVersion>> {
-    match v {
-        WSS_TLS_ANY => Ok(None),
-        WSS_TLS_1_2 => Ok(Some(TlsVersion::Tls12)),
-        WSS_TLS_1_3 => Ok(Some(TlsVersion::Tls13)),
-        other => Err(Error::invalid(format!(
-            "unknown TLS version {other} (use WSS_TLS_1_2 or WSS_TLS_1_3)"
-        ))),
-    }
-}
-
 /// Lowest TLS version accepted (`WSS_TLS_1_2` default, or `WSS_TLS_1_3`).
 ///
 /// # Safety
@@ -316,7 +298,7 @@ pub unsafe extern "C" fn wss_tls_config_set_min_version(
     cfg: *mut wss_tls_config,
     v: wss_tls_version,
 ) -> wss_result {
-    with(cfg, |c| match version(v)? {
+    with(cfg, |c| match tls_version_from_c(v)? {
         Some(v) => c.set_min_version(v).map(drop),
         None => Err(Error::invalid(
             "the minimum TLS version must be WSS_TLS_1_2 or WSS_TLS_1_3",
@@ -333,7 +315,7 @@ pub unsafe extern "C" fn wss_tls_config_set_max_version(
     cfg: *mut wss_tls_config,
     v: wss_tls_version,
 ) -> wss_result {
-    with(cfg, |c| c.set_max_version(version(v)?).map(drop))
+    with(cfg, |c| c.set_max_version(tls_version_from_c(v)?).map(drop))
 }
 
 /// ALPN protocols in preference order (`count` may be 0 to clear).

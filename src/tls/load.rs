@@ -2,6 +2,7 @@
 //! that does not match its certificate is reported at load time with the OpenSSL detail.
 
 use std::fs;
+use std::io::Read;
 use std::path::Path;
 
 use openssl::dh::Dh;
@@ -20,13 +21,94 @@ pub(crate) struct Identity {
     pub key: PKey<Private>,
 }
 
-/// Read a whole file, turning I/O failures into `Config` errors naming the file.
+/// Largest file a loader reads (certificates, keys, PKCS#12, CA files and folders, CRLs, DH
+/// parameters): 64 MiB. Larger files are refused with `ErrorKind::Config` before being read.
+pub const MAX_FILE_SIZE: u64 = 64 << 20;
+
+/// Read a whole regular file of at most [`MAX_FILE_SIZE`] bytes, turning failures into `Config`
+/// errors naming the file. Anything else (a FIFO, a device such as `/dev/zero`, a folder) is
+/// refused without reading: a FIFO would block the caller and a device could be endless.
 pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| {
-        let mut err = Error::from_io(format!("cannot read {what} file {}", path.display()), &e);
+    let name = || format!("cannot read {what} file {}", path.display());
+    let io_err = |e: &std::io::Error| {
+        let mut err = Error::from_io(name(), e);
         err.kind = ErrorKind::Config;
         err
-    })
+    };
+    // Checked before opening: opening a FIFO for reading blocks until a writer appears.
+    check_regular(&fs::metadata(path).map_err(|e| io_err(&e))?, &name)?;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Never block in open if the path was swapped for a FIFO after the check.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| io_err(&e))?;
+    // The file opened is the one checked (not a FIFO or device swapped in meanwhile).
+    let meta = file.metadata().map_err(|e| io_err(&e))?;
+    check_regular(&meta, &name)?;
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| io_err(&e))?;
+    if data.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_big(&name));
+    }
+    Ok(data)
+}
+
+fn check_regular(meta: &fs::Metadata, name: &impl Fn() -> String) -> Result<()> {
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        let kind = if ft.is_dir() {
+            "a folder"
+        } else {
+            special_kind(&ft)
+        };
+        return Err(Error::new(
+            ErrorKind::Config,
+            format!("{}: it is {kind}, not a regular file", name()),
+        )
+        .with_hint("give the path of a regular file (FIFOs, devices and folders are refused)"));
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_big(name));
+    }
+    Ok(())
+}
+
+fn too_big(name: &impl Fn() -> String) -> Error {
+    Error::new(
+        ErrorKind::Config,
+        format!(
+            "{}: larger than the {} MiB limit for TLS files",
+            name(),
+            MAX_FILE_SIZE >> 20
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn special_kind(ft: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &fs::FileType) -> &'static str {
+    "a special file"
 }
 
 fn config_err(what: impl std::fmt::Display, stack: &openssl::error::ErrorStack) -> Error {
@@ -190,7 +272,8 @@ fn hashed_name(name: &str) -> Option<bool> {
 }
 
 /// Load a CA folder: OpenSSL hashed layout (`<hash>.N` certificates, `<hash>.rN` CRLs) and plain
-/// `.pem`/`.crt`/`.cer` files. Other files are ignored. Returns certificates and CRLs.
+/// `.pem`/`.crt`/`.cer` files. Other files (and anything not a regular file, e.g. a FIFO) are
+/// ignored; each file read is capped at [`MAX_FILE_SIZE`]. Returns certificates and CRLs.
 pub(crate) fn ca_dir(dir: &Path) -> Result<(Vec<X509>, Vec<X509Crl>)> {
     let entries = fs::read_dir(dir).map_err(|e| {
         let mut err = Error::from_io(format!("cannot read CA folder {}", dir.display()), &e);

@@ -26,6 +26,7 @@ use openssl::x509::{X509Crl, X509Name, X509};
 pub(crate) use info::session_info;
 pub use info::{describe, PeerCertificate, TlsInfo};
 use load::Identity;
+pub use load::MAX_FILE_SIZE;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -47,14 +48,14 @@ pub const DEFAULT_GROUPS: &str = "X25519:P-256:P-384";
 pub enum VerifyMode {
     /// The role's default: clients verify the server; servers do not ask for a client certificate.
     #[default]
-    Default = 0,
+    Default = crate::ffi::result::WSS_VERIFY_DEFAULT,
     /// Servers: do not ask for a client certificate. (Clients keep verifying the server; to
     /// disable that, use `set_insecure_skip_peer_verification`.)
-    None = 1,
+    None = crate::ffi::result::WSS_VERIFY_NONE,
     /// Servers: ask for a client certificate; a certificate that is presented must verify.
-    Optional = 2,
+    Optional = crate::ffi::result::WSS_VERIFY_OPTIONAL,
     /// Mutual TLS: the peer must present a certificate that verifies.
-    Required = 3,
+    Required = crate::ffi::result::WSS_VERIFY_REQUIRED,
 }
 
 /// TLS protocol versions.
@@ -62,9 +63,9 @@ pub enum VerifyMode {
 #[repr(i32)]
 pub enum TlsVersion {
     /// TLS 1.2.
-    Tls12 = 12,
+    Tls12 = crate::ffi::result::WSS_TLS_1_2,
     /// TLS 1.3.
-    Tls13 = 13,
+    Tls13 = crate::ffi::result::WSS_TLS_1_3,
 }
 
 impl TlsVersion {

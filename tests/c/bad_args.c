@@ -210,6 +210,8 @@ static void statics(void) {
     int i, j, distinct = 1;
 
     CHECK(nonempty(wss_version()));
+    /* The header this program was compiled with matches the library it runs with. */
+    CHECK(wss_version_number() == WSS_VERSION_NUMBER);
     CHECK(nonempty(wss_openssl_version()));
     CHECK(contains(wss_openssl_version(), "OpenSSL"));
 
