@@ -159,7 +159,6 @@ fn every_function_is_declared_wss_api() {
 
 /// ABI 1.0: only fixed-width types cross the ABI (.NET marshals `bool` as 4 bytes).
 #[test]
-#[ignore = "until bool is removed"]
 fn no_bool_in_the_header() {
     let header = header();
     let found: Vec<&str> = header

@@ -38,13 +38,15 @@ static int child(uint64_t conn, uint16_t port, wss_client *client, wss_options *
             failures++;                                                                \
         }                                                                              \
     } while (0)
+    memset(&e, 0, sizeof e);
+    e.struct_size = sizeof e;
     CHILD_CHECK(wss_send_text(conn, "from the child") == WSS_ERR_INVALID_STATE);
     CHILD_CHECK(wss_last_error(&e) == WSS_OK);
     CHILD_CHECK(e.code == WSS_ERR_INVALID_STATE);
     CHILD_CHECK(e.message != NULL && strstr(e.message, "fork") != NULL);
     CHILD_CHECK(wss_server_port(server, &p) == WSS_ERR_INVALID_STATE);
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    CHILD_CHECK(wss_client_connect(url, NULL, NULL, NULL, NULL, &other) == WSS_ERR_INVALID_STATE);
+    CHILD_CHECK(wss_client_connect(url, NULL, NULL, NULL, NULL, NULL, &other) == WSS_ERR_INVALID_STATE);
     CHILD_CHECK(other == NULL);
     CHILD_CHECK(wss_options_set_io_threads(opts, 1) == WSS_ERR_INVALID_STATE);
     /* Allowed: names, versions, and freeing. */
@@ -71,12 +73,13 @@ int main(void) {
     struct timespec deadline;
 
     memset(&cb, 0, sizeof cb);
+    cb.struct_size = sizeof cb;
     cb.on_open = on_open;
     CHECK(wss_options_new(&opts) == WSS_OK);
-    CHECK(wss_server_new("127.0.0.1:0", NULL, opts, &cb, NULL, &server) == WSS_OK);
+    CHECK(wss_server_new("127.0.0.1:0", NULL, opts, &cb, NULL, NULL, &server) == WSS_OK);
     CHECK(wss_server_port(server, &port) == WSS_OK);
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    if (!CHECK(wss_client_connect(url, NULL, NULL, NULL, NULL, &client) == WSS_OK)) {
+    if (!CHECK(wss_client_connect(url, NULL, NULL, NULL, NULL, NULL, &client) == WSS_OK)) {
         dump_last_error("connect");
         return check_summary();
     }

@@ -18,6 +18,7 @@ static void on_thread_exit(void *value) {
     send_rc = wss_send(UINT64_MAX - 1, (const uint8_t *)"x", 1, WSS_MESSAGE_BINARY);
     text_rc = wss_send_text(UINT64_MAX - 1, "x");
     memset(&e, 0, sizeof e);
+    e.struct_size = sizeof e;
     last_rc = wss_last_error(&e);
     last_code = e.code;
     message_ok = e.message != NULL && e.kind != NULL && strlen(e.message) > 0;

@@ -22,6 +22,7 @@ struct Session {
         send_rc = wss_send_text(UINT64_MAX - 1, "bye");
         wss_error_info e;
         std::memset(&e, 0, sizeof e);
+        e.struct_size = sizeof e;
         last_rc = wss_last_error(&e);
         last_code = e.code;
     }
