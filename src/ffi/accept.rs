@@ -9,6 +9,10 @@ use super::info::{wss_peer_cert, CPeerCert, Strings};
 use super::sized::Versioned;
 use crate::error::{Error, Result};
 use crate::handler::{AcceptDecision, UpgradeRequest};
+use crate::http::Request;
+use crate::pull::AcceptRequest;
+use crate::tls::TlsInfo;
+use std::net::SocketAddr;
 
 /// One HTTP header.
 #[repr(C)]
@@ -103,10 +107,31 @@ unsafe impl Send for CRequest {}
 unsafe impl Sync for CRequest {}
 
 impl CRequest {
-    pub(crate) fn new(req: &UpgradeRequest<'_>, id: u64) -> Box<CRequest> {
+    /// The view of a request in a callback.
+    pub(crate) fn of(req: &UpgradeRequest<'_>) -> Box<CRequest> {
+        Self::new(req.id, req.request, &req.subprotocols, req.remote, req.tls)
+    }
+
+    /// The view of a request in a pull-mode event.
+    pub(crate) fn of_pending(req: &AcceptRequest) -> Box<CRequest> {
+        Self::new(
+            req.id,
+            &req.request,
+            &req.subprotocols,
+            req.remote,
+            req.tls.as_ref(),
+        )
+    }
+
+    fn new(
+        id: u64,
+        request: &Request,
+        subprotocols: &[String],
+        remote: SocketAddr,
+        tls: Option<&TlsInfo>,
+    ) -> Box<CRequest> {
         let mut s = Strings::default();
-        let headers: Vec<wss_header> = req
-            .request
+        let headers: Vec<wss_header> = request
             .headers
             .iter()
             .map(|(n, v)| wss_header {
@@ -114,18 +139,17 @@ impl CRequest {
                 value: s.keep(v),
             })
             .collect();
-        let protos: Vec<*const c_char> = req.subprotocols.iter().map(|p| s.keep(p)).collect();
-        let peer = req
-            .tls
+        let protos: Vec<*const c_char> = subprotocols.iter().map(|p| s.keep(p)).collect();
+        let peer = tls
             .and_then(|t| t.peer_certificate.as_ref())
             .map(CPeerCert::new);
         let view = wss_upgrade_request {
             struct_size: std::mem::size_of::<wss_upgrade_request>() as u32,
-            is_tls: u8::from(req.tls.is_some()),
+            is_tls: u8::from(tls.is_some()),
             id,
-            path: s.keep(&req.request.path),
-            query: s.opt(req.request.query.as_deref()),
-            remote_address: s.keep(&req.remote.to_string()),
+            path: s.keep(&request.path),
+            query: s.opt(request.query.as_deref()),
+            remote_address: s.keep(&remote.to_string()),
             headers: if headers.is_empty() {
                 ptr::null()
             } else {

@@ -120,6 +120,16 @@ impl Latch {
     }
 }
 
+/// The pull queue a handler gets when its callbacks are NULL.
+pub(crate) enum QueueKind {
+    /// A client's: ends with its connection.
+    Client,
+    /// A server's, accepting every upgrade.
+    Server,
+    /// A server's whose host decides upgrades (`WSS_EVENT_ACCEPT`).
+    ServerDeciding,
+}
+
 /// Where an endpoint's events go.
 enum Sink {
     Callbacks(wss_callbacks),
@@ -155,13 +165,13 @@ impl CHandler {
         callbacks: *const wss_callbacks,
         host: HostData,
         queue_limit: usize,
-        client: bool,
+        kind: QueueKind,
     ) -> Result<Arc<CHandler>> {
         let sink = if callbacks.is_null() {
-            Sink::Pull(if client {
-                EventQueue::for_client(queue_limit)
-            } else {
-                EventQueue::new(queue_limit)
+            Sink::Pull(match kind {
+                QueueKind::Client => EventQueue::for_client(queue_limit),
+                QueueKind::Server => EventQueue::new(queue_limit),
+                QueueKind::ServerDeciding => EventQueue::new(queue_limit).with_accept_events(),
             })
         } else {
             Sink::Callbacks(read_sized(callbacks, "callbacks")?)
@@ -279,7 +289,7 @@ impl Handler for CHandler {
         let Some(f) = cb.on_accept else {
             return AcceptDecision::accept();
         };
-        let view = CRequest::new(req, req.id);
+        let view = CRequest::of(req);
         let mut d = wss_accept_decision::accept();
         let mut returned = false;
         contain(|| {

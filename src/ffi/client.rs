@@ -4,7 +4,7 @@ use std::os::raw::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::callbacks::{wss_callbacks, CHandler};
+use super::callbacks::{wss_callbacks, CHandler, QueueKind};
 use super::guard::*;
 use super::handle::{acquire, publish, take_back, wss_release_fn, HostData};
 use super::options::{event_queue_limit, wss_options};
@@ -41,7 +41,12 @@ unsafe fn prepare(
     config.tls = tls_copy(tls);
     // SAFETY: NULL or a live handle.
     let limit = unsafe { event_queue_limit(options) };
-    let handler = CHandler::new(callbacks, HostData::new(user_data, release), limit, true)?;
+    let handler = CHandler::new(
+        callbacks,
+        HostData::new(user_data, release),
+        limit,
+        QueueKind::Client,
+    )?;
     Ok((config, handler))
 }
 
@@ -92,6 +97,37 @@ pub unsafe extern "C" fn wss_client_connect(
         let (config, handler) = unsafe { prepare(tls, options, callbacks, user_data, release) }?;
         let connected = Client::connect(url, &config, handler.clone());
         finish(connected, handler, out)
+    })
+}
+
+/// Start connecting to a `ws://` or `wss://` URL and return at once (URL, header and option
+/// errors are still returned here). TCP connect, TLS and the upgrade run on an I/O thread, within
+/// the connect timeout; the outcome arrives as `on_open`, or as `on_error` with the client's
+/// connection id and the full detail (no `on_close` follows for a connection that never opened).
+/// Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
+/// resolved before this returns (IP addresses need no lookup). No callback runs before this call
+/// has returned; freeing the client while it connects cancels the attempt. `release(user_data)`
+/// is called once after the last callback; only on success.
+///
+/// # Safety
+/// Pointers must be NULL or valid; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_client_connect_async(
+    url: *const c_char,
+    tls: *const wss_tls_config,
+    options: *const wss_options,
+    callbacks: *const wss_callbacks,
+    user_data: *mut c_void,
+    release: wss_release_fn,
+    out: *mut *mut wss_client,
+) -> wss_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let url = str_arg(url, "url")?;
+        // SAFETY: forwarded pointers, NULL or valid by contract.
+        let (config, handler) = unsafe { prepare(tls, options, callbacks, user_data, release) }?;
+        let started = Client::connect_async(url, &config, handler.clone());
+        finish(started, handler, out)
     })
 }
 
@@ -180,6 +216,6 @@ pub unsafe extern "C" fn wss_client_next_event(
                 "the client delivers events through callbacks",
             )
         })?;
-        pull::next(q, timeout_ms, out)
+        pull::next(q, timeout_ms, out, |_| {})
     })
 }

@@ -1,21 +1,25 @@
 //! `wss_server`: a listening endpoint with its routes, in callback or pull mode.
 
+use std::collections::HashMap;
 use std::os::raw::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::callbacks::{wss_callbacks, CHandler};
+use super::accept::{self, wss_accept_decision};
+use super::callbacks::{wss_callbacks, CHandler, QueueKind};
 use super::guard::*;
 use super::handle::{acquire, publish, take_back, wss_release_fn, HostData};
-use super::options::{event_queue_limit, wss_options};
+use super::options::{accept_events, event_queue_limit, wss_options};
 use super::pull::{self, wss_event};
 use super::result::*;
+use super::sized::read_sized;
 use super::tls::{tls_copy, wss_tls_config};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::pull::EventKind;
 use crate::server::Server;
 
 /// Opaque server handle: a listening socket, its I/O threads and routes. Thread-safe: every call
@@ -29,6 +33,11 @@ pub struct wss_server {
     /// connection is done).
     routes: Mutex<Vec<Weak<CHandler>>>,
     closed: AtomicBool,
+    /// Pull mode with accept events: the subprotocols each undecided request offered (a C
+    /// decision names one by index), and when it was taken (entries older than the handshake
+    /// timeout can no longer be decided and are dropped).
+    undecided: Mutex<HashMap<u64, (Instant, Vec<String>)>>,
+    handshake_timeout: Duration,
 }
 
 impl wss_server {
@@ -72,7 +81,14 @@ pub unsafe extern "C" fn wss_server_new(
         // SAFETY: NULL or a live handle.
         let limit = unsafe { event_queue_limit(options) };
         let host = HostData::new(user_data, release);
-        let handler = CHandler::new(callbacks, host, limit, false)?;
+        // SAFETY: NULL or a live handle.
+        let kind = if unsafe { accept_events(options) } {
+            QueueKind::ServerDeciding
+        } else {
+            QueueKind::Server
+        };
+        let handler = CHandler::new(callbacks, host, limit, kind)?;
+        let handshake_timeout = config.limits.handshake_timeout;
         let server = match Server::bind(addr, config, handler.clone()) {
             Ok(s) => s,
             Err(e) => {
@@ -85,6 +101,8 @@ pub unsafe extern "C" fn wss_server_new(
             handler: handler.clone(),
             routes: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            undecided: Mutex::new(HashMap::new()),
+            handshake_timeout,
         }));
         handler.ready(true);
         Ok(())
@@ -158,7 +176,7 @@ pub unsafe extern "C" fn wss_server_add_route(
                 callbacks,
                 HostData::new(user_data, release),
                 usize::MAX,
-                false,
+                QueueKind::Server,
             )?,
         };
         if let Err(e) = s.server.add_route(path, handler.clone()) {
@@ -267,6 +285,48 @@ pub unsafe extern "C" fn wss_server_next_event(
                 "the server delivers events through callbacks",
             )
         })?;
-        pull::next(q, timeout_ms, out)
+        pull::next(q, timeout_ms, out, |ev| {
+            if let EventKind::Accept(req) = &ev.kind {
+                let now = Instant::now();
+                let mut undecided = s.undecided.lock();
+                undecided.retain(|_, (taken, _)| now.duration_since(*taken) <= s.handshake_timeout);
+                undecided.insert(req.id, (now, req.subprotocols.clone()));
+            }
+        })
+    })
+}
+
+/// Pull mode with `wss_options_set_accept_events`: answer the `WSS_EVENT_ACCEPT` event whose
+/// request id is `request_id` (the event's `conn`) with `decision` (set `struct_size`; status 0
+/// accepts with `subprotocol_index` and `headers`, 400..599 refuses with `reason`). Any thread.
+/// `WSS_ERR_NOT_CONNECTED` when the request is unknown, already decided, timed out, or its peer
+/// left; `WSS_ERR_INVALID_ARGUMENT` for a bad decision (the request stays undecided).
+///
+/// # Safety
+/// `server` a live handle; `decision` a valid struct.
+#[no_mangle]
+pub unsafe extern "C" fn wss_server_decide(
+    server: *mut wss_server,
+    request_id: u64,
+    decision: *const wss_accept_decision,
+) -> wss_result {
+    guard(|| {
+        let s = acquire(server, "server")?;
+        s.open()?;
+        let d = read_sized(decision, "decision")?;
+        let offered = s
+            .undecided
+            .lock()
+            .get(&request_id)
+            .map(|(_, o)| o.clone())
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::NotConnected,
+                    format!("no undecided upgrade request {request_id}"),
+                )
+            })?;
+        let d = accept::decision(&d, &offered)?;
+        s.undecided.lock().remove(&request_id);
+        s.server.decide(request_id, d)
     })
 }
