@@ -57,17 +57,7 @@ impl InitOptions {
     /// Adds a client certificate named `name`: letters, digits, `.`, `_` and `-`, not starting
     /// with `.`, at most 64 characters, unique.
     pub fn add_client(&mut self, name: &str) -> Result<&mut InitOptions> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !ok {
-            return Err(Error::invalid(format!(
-                "bad client name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
-            )));
-        }
+        check_client_name(name)?;
         if self.clients.iter().any(|c| c == name) {
             return Err(Error::invalid(format!("client {name:?} is listed twice")));
         }
@@ -76,6 +66,12 @@ impl InitOptions {
     }
 
     fn check(&self) -> Result<()> {
+        for (i, name) in self.clients.iter().enumerate() {
+            check_client_name(name)?;
+            if self.clients[..i].contains(name) {
+                return Err(Error::invalid(format!("client {name:?} is listed twice")));
+            }
+        }
         if self.sans.is_empty() {
             return Err(Error::invalid(
                 "the server certificate needs at least one subjectAltName (e.g. localhost,127.0.0.1)",
@@ -92,6 +88,22 @@ impl InitOptions {
         }
         Ok(())
     }
+}
+
+/// A client name is also a file name: keep it to a safe, portable set.
+fn check_client_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        return Ok(());
+    }
+    Err(Error::invalid(format!(
+        "bad client name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+    )))
 }
 
 /// One certificate [`init`] issued, with its files.
@@ -148,6 +160,14 @@ pub struct Pki {
 pub fn init(dir: impl AsRef<Path>, opts: &InitOptions) -> Result<Pki> {
     let dir = dir.as_ref();
     opts.check()?;
+    let (pki, tmp) = write_into_place(dir, |tmp| write_pki(tmp, opts))?;
+    Ok(pki.moved_to(&tmp, dir))
+}
+
+/// Runs `write` on a fresh folder beside `dir` and renames that folder to `dir` when it
+/// succeeds, or removes it when it fails. `dir` must not exist or be an empty folder.
+/// Returns `write`'s result and the temporary path it wrote under (gone by then).
+fn write_into_place<T>(dir: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<(T, PathBuf)> {
     let io = |what: String| move |e: std::io::Error| Error::from_io(what, &e);
     if let Ok(meta) = fs::symlink_metadata(dir) {
         let empty = meta.is_dir()
@@ -182,7 +202,7 @@ pub fn init(dir: impl AsRef<Path>, opts: &InitOptions) -> Result<Pki> {
     ));
     fs::create_dir(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
 
-    let result = write_pki(&tmp, opts).and_then(|pki| {
+    let result = write(&tmp).and_then(|done| {
         if dir.is_dir() {
             fs::remove_dir(dir).map_err(io(format!("replacing {}", dir.display())))?;
         }
@@ -191,12 +211,12 @@ pub fn init(dir: impl AsRef<Path>, opts: &InitOptions) -> Result<Pki> {
             tmp.display(),
             dir.display()
         )))?;
-        Ok(pki.moved_to(&tmp, dir))
+        Ok(done)
     });
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
     }
-    result
+    result.map(|done| (done, tmp))
 }
 
 fn write_pki(dir: &Path, opts: &InitOptions) -> Result<Pki> {

@@ -349,6 +349,46 @@ fn bad_input_is_refused_and_nothing_is_left_behind() {
     assert_eq!(left, ["empty", "file", "pki"], "no partial folder is left");
 }
 
+#[test]
+fn a_failure_midway_leaves_nothing_half_written() {
+    let tmp = Scratch::new("init-midway");
+    let dir = tmp.path().join("pki");
+    let err = write_into_place(&dir, |partial| {
+        fs::write(partial.join("ca.pem"), "written before the failure").unwrap();
+        assert!(partial.starts_with(tmp.path()) && partial != dir);
+        Err::<(), _>(Error::new(ErrorKind::Io, "disk full"))
+    })
+    .unwrap_err();
+    assert_eq!(err.message, "disk full");
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "no partial folder"
+    );
+
+    // Names set on the public field are checked as add_client checks them.
+    let mut opts = options("localhost", &[]);
+    opts.clients = vec!["../escape".into()];
+    assert_eq!(
+        init(&dir, &opts).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+    opts.clients = vec!["twice".into(), "twice".into()];
+    assert_eq!(
+        init(&dir, &opts).unwrap_err().kind,
+        ErrorKind::InvalidArgument
+    );
+    assert!(!dir.exists() && !tmp.path().join("escape.pem").exists());
+
+    let (done, partial) = write_into_place(&dir, |p| {
+        fs::write(p.join("f"), "x").map_err(|e| Error::from_io("f", &e))
+    })
+    .unwrap();
+    assert_eq!(done, ());
+    assert!(!partial.exists());
+    assert_eq!(fs::read_to_string(dir.join("f")).unwrap(), "x");
+}
+
 trait Tap: Sized {
     fn tap(self, f: impl FnOnce(&mut Self)) -> Self;
 }
