@@ -114,7 +114,8 @@ pub struct Rehash {
 /// each `.pem`, `.crt`, `.cer` or `.crl` file holding exactly one PEM certificate or CRL gets a
 /// `<hash>.N` (CRL: `<hash>.rN`) entry pointing at it. Hash-named symbolic links from an earlier
 /// run are replaced; hash-named regular files are left as they are. Entries are symbolic links
-/// on Unix and copies elsewhere. Duplicates (same SHA-256 fingerprint) are linked once.
+/// on Unix and copies elsewhere (so there a second run adds entries instead of replacing them).
+/// Duplicates (same SHA-256 fingerprint) are linked once; files are read in name order.
 pub fn rehash(dir: &Path) -> Result<Rehash> {
     let io_err = |what: String| move |e: std::io::Error| Error::from_io(what, &e);
     let mut files = BTreeMap::new();

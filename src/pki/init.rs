@@ -1,5 +1,6 @@
 //! A complete throwaway PKI in one folder: what `wss-pki init` makes.
 
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,8 +9,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::pki::files::{encoding, write_public};
 use crate::pki::{parse_sans, write_hashed_ca_dir, CertSpec, Issued, KeyKind, San};
 
-/// What [`init`] makes.
-#[derive(Debug, Clone)]
+/// What [`init`] makes. Its `Debug` output hides the password.
+#[derive(Clone)]
 pub struct InitOptions {
     /// subjectAltName entries of the server certificate (at least one); its CN is the first.
     pub sans: Vec<San>,
@@ -34,7 +35,8 @@ impl InitOptions {
     pub const CRL_DAYS: i64 = 30;
 
     /// Options with no SANs and no clients yet, ECDSA P-256 keys, the default lifetimes
-    /// ([`CertSpec::CA_DAYS`], [`CertSpec::LEAF_DAYS`], [`InitOptions::CRL_DAYS`]) and a root CA named "wss root CA".
+    /// ([`CertSpec::CA_DAYS`], [`CertSpec::LEAF_DAYS`], [`InitOptions::CRL_DAYS`]) and a root
+    /// CA named "wss root CA".
     pub fn new(pfx_password: impl Into<String>) -> InitOptions {
         InitOptions {
             sans: Vec::new(),
@@ -87,6 +89,21 @@ impl InitOptions {
             return Err(Error::invalid("lifetimes must be at least one day"));
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for InitOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InitOptions")
+            .field("sans", &self.sans)
+            .field("clients", &self.clients)
+            .field("key", &self.key)
+            .field("pfx_password", &"<hidden>")
+            .field("ca_name", &self.ca_name)
+            .field("ca_days", &self.ca_days)
+            .field("leaf_days", &self.leaf_days)
+            .field("crl_days", &self.crl_days)
+            .finish()
     }
 }
 

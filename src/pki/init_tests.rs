@@ -295,6 +295,10 @@ fn bad_input_is_refused_and_nothing_is_left_behind() {
     let kind = |dir: &Path, o: &InitOptions| init(dir, o).unwrap_err().kind;
     let good = options("localhost", &[]);
     let dir = tmp.path().join("pki");
+    assert!(
+        !format!("{good:?}").contains(PASSWORD),
+        "Debug hides the password"
+    );
 
     assert_eq!(
         kind(&dir, &InitOptions::new(PASSWORD)),
