@@ -76,7 +76,7 @@ impl InitOptions {
         }
         if self.sans.is_empty() {
             return Err(Error::invalid(
-                "the server certificate needs at least one subjectAltName (e.g. localhost,127.0.0.1)",
+                "the server certificate needs a subjectAltName (e.g. localhost,127.0.0.1)",
             ));
         }
         if self.pfx_password.is_empty() {
@@ -119,7 +119,7 @@ fn check_client_name(name: &str) -> Result<()> {
         return Ok(());
     }
     Err(Error::invalid(format!(
-        "bad client name {name:?}: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+        "bad client name {name:?}: use 1 to 64 letters, digits, '.', '_', '-', no leading '.'"
     )))
 }
 

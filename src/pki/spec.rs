@@ -124,7 +124,8 @@ impl CertSpec {
         }
     }
 
-    /// A CA certificate: valid from yesterday for [`CertSpec::CA_DAYS`], P-256 key, no path length limit.
+    /// A CA certificate: valid from yesterday for [`CertSpec::CA_DAYS`], P-256 key, no path
+    /// length limit.
     pub fn ca(cn: &str) -> CertSpec {
         CertSpec {
             is_ca: true,
@@ -143,8 +144,8 @@ impl CertSpec {
         }
     }
 
-    /// A TLS client certificate (clientAuth), no SAN: valid from yesterday for [`CertSpec::LEAF_DAYS`],
-    /// P-256 key.
+    /// A TLS client certificate (clientAuth), no SAN: valid from yesterday for
+    /// [`CertSpec::LEAF_DAYS`], P-256 key.
     pub fn client(cn: &str) -> CertSpec {
         CertSpec {
             client_auth: true,

@@ -65,10 +65,10 @@ impl Drop for TempDir {
 
 /// The complete fixture set the tests need, written as files under `dir`.
 ///
-/// All files are PEM unless noted; keys are unencrypted PKCS#8 unless noted.
-/// Every leaf is P-256 except `rsa_server`; all are valid from yesterday
-/// for `CertSpec::LEAF_DAYS` (CAs `CertSpec::CA_DAYS`) unless stated otherwise. Each certificate is available both
-/// as an [`Issued`] field and as file path fields.
+/// All files are PEM unless noted; keys are unencrypted PKCS#8 unless noted. Every leaf is
+/// P-256 except `rsa_server`; all are valid from yesterday for `CertSpec::LEAF_DAYS` (CAs
+/// `CertSpec::CA_DAYS`) unless stated otherwise. Each certificate is available both as an
+/// [`Issued`] field and as file path fields.
 ///
 /// | field(s) | file(s) | contents |
 /// |---|---|---|
