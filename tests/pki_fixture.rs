@@ -5,23 +5,25 @@
 
 #[path = "common/pki.rs"]
 mod pki;
+// The PKI unit tests' helpers (verification, the openssl CLI): one copy for both.
+#[allow(dead_code)]
+#[path = "../src/pki/testing.rs"]
+mod testing;
 
 use std::fs;
-use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use openssl::asn1::Asn1Time;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{Id, PKey};
 use openssl::ssl::SslFiletype;
-use openssl::stack::Stack;
 use openssl::x509::store::{X509Lookup, X509Store, X509StoreBuilder};
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{CrlStatus, X509Crl, X509PurposeId, X509StoreContext, X509};
+use openssl::x509::{CrlStatus, X509Crl, X509PurposeId, X509};
 use pki::{TempDir, TestPki, KEY_PASSWORD, PFX_PASSWORD};
+use testing::{cli_ok, openssl_cli, s, verify_in as verify};
 use wss::pki::{CertSpec, Issued, SECONDS_PER_DAY};
 
 const OK: i32 = openssl_sys::X509_V_OK;
@@ -51,22 +53,6 @@ fn store_builder(trusted: &[&X509]) -> X509StoreBuilder {
 
 fn store(trusted: &[&X509]) -> X509Store {
     store_builder(trusted).build()
-}
-
-/// Verifies `leaf` (with `untrusted` intermediates); returns the X509_V_* code.
-fn verify(store: &X509Store, leaf: &X509, untrusted: &[&X509]) -> i32 {
-    let mut chain = Stack::new().unwrap();
-    for c in untrusted {
-        chain.push((*c).clone()).unwrap();
-    }
-    let mut ctx = X509StoreContext::new().unwrap();
-    ctx.init(store, leaf, &chain, |c| {
-        let ok = c.verify_cert()?;
-        let code = c.error().as_raw();
-        assert_eq!(ok, code == OK, "verify_cert result vs error code {code}");
-        Ok(code)
-    })
-    .unwrap()
 }
 
 fn verify_for(pki: &TestPki, leaf: &X509, param: X509VerifyParam) -> i32 {
@@ -105,32 +91,6 @@ fn sans(cert: &X509) -> (Vec<String>, Vec<IpAddr>) {
         }
     }
     (dns, ips)
-}
-
-/// Runs the openssl CLI; `None` (test step skipped) if it is not installed.
-fn openssl_cli(args: &[&str]) -> Option<Output> {
-    match Command::new("openssl").args(args).output() {
-        Ok(out) => Some(out),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            eprintln!("openssl CLI not found; skipping CLI check {args:?}");
-            None
-        }
-        Err(e) => panic!("running openssl {args:?}: {e}"),
-    }
-}
-
-fn cli_ok(args: &[&str]) -> Option<String> {
-    let out = openssl_cli(args)?;
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 fn all_issued(pki: &TestPki) -> Vec<(&'static str, &Issued)> {

@@ -1,4 +1,5 @@
 //! Unit-test support for the PKI modules: a scratch folder, chain verification, the openssl CLI.
+//! tests/pki_fixture.rs includes this file too (`#[path]`), so it uses only std and openssl.
 
 use std::fs;
 use std::io;
