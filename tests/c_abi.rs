@@ -17,7 +17,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use wss::pki::{TempDir, TestPki, PFX_PASSWORD};
+#[path = "common/pki.rs"]
+mod pki;
+use pki::{TempDir, TestPki, PFX_PASSWORD};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// Bound for one native run.

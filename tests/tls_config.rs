@@ -6,8 +6,8 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::pki::{TempDir, KEY_PASSWORD, PFX_PASSWORD};
 use common::*;
-use wss::pki::{TempDir, KEY_PASSWORD, PFX_PASSWORD};
 use wss::{
     Client, ClientConfig, Error, ErrorKind, Server, ServerConfig, TlsConfig, TlsVersion, VerifyMode,
 };

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Instant;
 
+use common::pki::PFX_PASSWORD;
 use common::*;
 use crossbeam_channel::Receiver;
 use openssl::hash::MessageDigest;
-use wss::pki::PFX_PASSWORD;
 use wss::{
     Client, ClientConfig, Connection, Error, ErrorKind, MessageKind, Server, ServerConfig,
     TlsConfig, TlsVersion, VerifyMode,
@@ -26,8 +26,8 @@ const HOSTNAME_MISMATCH: i32 = 62;
 const IP_MISMATCH: i32 = 64;
 
 const SERVER_CN: &str = "localhost";
-const CLIENT_CN: &str = wss::pki::TestPki::CLIENT_CN;
-const CA_CN: &str = wss::pki::TestPki::CA_CN;
+const CLIENT_CN: &str = common::pki::TestPki::CLIENT_CN;
+const CA_CN: &str = common::pki::TestPki::CA_CN;
 
 // ------------------------------------------------------------------------------------- helpers
 

@@ -1,12 +1,14 @@
 //! Shared test support: an event-recording handler, the test PKI, TLS configs.
 #![allow(dead_code)]
 
+pub mod pki;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use once_cell::sync::Lazy;
-use wss::pki::{TempDir, TestPki};
+use pki::{TempDir, TestPki};
 use wss::{
     AcceptDecision, Client, ClientConfig, Connection, Error, Handler, MessageKind, Server,
     TlsConfig, UpgradeRequest, VerifyMode,
