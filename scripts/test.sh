@@ -43,13 +43,14 @@ summary() {
   trap - EXIT
   printf '\n==> summary\n'
   awk '
+    function line(k) { printf "  %-9s %6d passed, %d failed, %d skipped\n", k, p[k], f[k], s[k] }
     { k = $1; if (!(k in p)) order[n++] = k; p[k] += $2; f[k] += $3; s[k] += $4
       P += $2; F += $3; S += $4 }
     END {
-      for (i = 0; i < n; i++) {
-        k = order[i]
-        printf "  %-9s %6d passed, %d failed, %d skipped\n", k, p[k], f[k], s[k]
-      }
+      # Known kinds in a fixed order, then any other in the order first seen.
+      m = split("rust c interop cpp csharp soak bench", known, " ")
+      for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
+      for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
     }' "$WSS_TEST_COUNTS"
   failed=$(awk '{ F += $3 } END { print F + 0 }' "$WSS_TEST_COUNTS")

@@ -72,8 +72,9 @@ impl Handler for Recorder {
 /// drops at the end of the test any error still kept or still queued fails the test. A test
 /// that expects errors takes exactly those (`wait_error`, `take_errors`).
 ///
-/// Declare it before the server or client it watches (as `let (h, rx) = recorder(..)` does),
-/// so that it drops last and sees every event the endpoint reported while shutting down.
+/// A binding named `_rx` is checked like any other (only `let _ = ...` would drop it at once).
+/// Declared before the server or client it watches (as `let (h, rx) = recorder(..)` does), it
+/// drops last and sees every error the endpoint reported while shutting down.
 pub struct Events {
     rx: Receiver<Ev>,
     kept: Mutex<VecDeque<(Option<u64>, Error)>>,
