@@ -87,20 +87,8 @@ fn serve(tls: TlsConfig) -> (Server, Events) {
     (Server::bind("127.0.0.1:0", config, h).expect("bind"), rx)
 }
 
-/// Connect with `tls`, expecting the connection to fail; no client event may follow.
-fn connect_fails(server: &Server, tls: TlsConfig) -> Error {
-    let (h, _rx) = recorder(false);
-    let config = ClientConfig {
-        tls: Some(tls),
-        connect_timeout: WAIT,
-        ..Default::default()
-    };
-    let url = format!("wss://127.0.0.1:{}/", server.port());
-    expect_err(Client::connect(&url, &config, h), "connect")
-}
-
-/// Connect with `tls`, echo once.
-fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
+/// Connect to `server` by IP with `tls`; returns the outcome and the client's events.
+fn connect(server: &Server, tls: TlsConfig) -> (wss::Result<Client>, Events) {
     let (h, rx) = recorder(false);
     let config = ClientConfig {
         tls: Some(tls),
@@ -108,7 +96,18 @@ fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
         ..Default::default()
     };
     let url = format!("wss://127.0.0.1:{}/", server.port());
-    let client = Client::connect(&url, &config, h).unwrap_or_else(|e| panic!("connect: {e}"));
+    (Client::connect(&url, &config, h), rx)
+}
+
+/// Connect with `tls`, expecting the connection to fail.
+fn connect_fails(server: &Server, tls: TlsConfig) -> Error {
+    expect_err(connect(server, tls).0, "connect")
+}
+
+/// Connect with `tls`, echo once.
+fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
+    let (client, rx) = connect(server, tls);
+    let client = client.unwrap_or_else(|e| panic!("connect: {e}"));
     wait_open(&rx);
     client.connection().send_text("ping").unwrap();
     assert_eq!(wait_msg(&rx).1, b"ping");
@@ -164,20 +163,15 @@ fn pfx_from_memory_serves_and_authenticates_a_client() {
         .unwrap();
     let client = connect_echo(&server, c);
     let sconn = wait_open(&srx);
-    let theirs = sconn.info().tls.clone().unwrap().peer_certificate;
+    let peer_cert = |conn: &wss::Connection| conn.info().tls.as_ref()?.peer_certificate.clone();
     assert!(
-        theirs.is_some_and(|c| c.verified && c.subject.contains(wss::pki::TestPki::CLIENT_CN)),
+        peer_cert(&sconn)
+            .is_some_and(|c| c.verified && c.subject.contains(wss::pki::TestPki::CLIENT_CN)),
         "the server verified the client's PFX certificate"
     );
-    let ours = client
-        .connection()
-        .info()
-        .tls
-        .clone()
-        .unwrap()
-        .peer_certificate;
     assert!(
-        ours.is_some_and(|c| c.verified && c.subject.contains("CN=localhost")),
+        peer_cert(client.connection())
+            .is_some_and(|c| c.verified && c.subject.contains("CN=localhost")),
         "the client verified the server's PFX certificate"
     );
     server.shutdown(WAIT).unwrap();
