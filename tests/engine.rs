@@ -504,8 +504,8 @@ fn many_threads_send_while_others_close() {
             });
         }
     });
-    // Over the raced connections: messages taken, echoed, reported undelivered by the client.
-    let (mut raced_taken, mut raced_echoed, mut raced_reported) = (0, 0, 0);
+    // Over the raced connections: messages taken and echoed.
+    let (mut raced_taken, mut raced_echoed) = (0, 0);
     for (k, (client, crx)) in clients.iter().zip(&crxs).enumerate() {
         let accepted = std::mem::take(&mut *accepted[k].lock());
         // Take this connection's echoes up to its close (ours, or the racing one).
@@ -544,8 +544,7 @@ fn many_threads_send_while_others_close() {
             assert_eq!(close, (1000, "racing close".to_string()), "connection {k}");
             // Each message taken was echoed (in its thread's order), or reported as not
             // delivered because it reached an I/O thread behind the close: ours (the client's
-            // error) or the server's (its echo, counted below).
-            let undelivered = undelivered_count(&crx.take_errors());
+            // error) or the server's (its echo); both counted below.
             for t in 0..THREADS {
                 let tag = t.to_string();
                 let mut rest = accepted
@@ -558,13 +557,8 @@ fn many_threads_send_while_others_close() {
                     );
                 }
             }
-            assert!(
-                echoed.len() + undelivered <= accepted.len(),
-                "connection {k}"
-            );
             raced_taken += accepted.len();
             raced_echoed += echoed.len();
-            raced_reported += undelivered;
         }
     }
     // The server saw every close, with its code and reason.
@@ -588,6 +582,12 @@ fn many_threads_send_while_others_close() {
         assert_eq!(reason, Some("racing close"), "{e}");
     }
     let echoes_undelivered = undelivered_count(&server_errors);
+    // Taken last: a send that reached the client's I/O thread after the close is reported
+    // after on_close.
+    let raced_reported: usize = raced
+        .iter()
+        .map(|k| undelivered_count(&crxs[*k].take_errors()))
+        .sum();
     assert_eq!(
         raced_echoed + raced_reported + echoes_undelivered,
         raced_taken,
