@@ -166,7 +166,7 @@ fn pfx_from_memory_serves_and_authenticates_a_client() {
     let peer_cert = |conn: &wss::Connection| conn.info().tls.as_ref()?.peer_certificate.clone();
     assert!(
         peer_cert(&sconn)
-            .is_some_and(|c| c.verified && c.subject.contains(wss::pki::TestPki::CLIENT_CN)),
+            .is_some_and(|c| c.verified && c.subject.contains(common::pki::TestPki::CLIENT_CN)),
         "the server verified the client's PFX certificate"
     );
     assert!(
