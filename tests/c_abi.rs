@@ -246,6 +246,39 @@ fn rerun_line(f: &Fixture, prefix: &str, exe: &Path) -> String {
     format!("to rerun: {} {prefix}{}", vars.join(" "), exe.display())
 }
 
+/// Appends "c PASSED FAILED 0 LABEL" for one C program run to `$WSS_TEST_COUNTS` (set by
+/// scripts/test.sh): the program's own counts, or one failure when it printed none.
+fn report_counts(label: &str, o: &Output) {
+    let Some(path) = std::env::var_os("WSS_TEST_COUNTS") else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let counts = stdout
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .and_then(|l| {
+            let mut n = l
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|s| !s.is_empty());
+            Some((
+                n.next()?.parse::<u64>().ok()?,
+                n.next()?.parse::<u64>().ok()?,
+            ))
+        });
+    let (passed, failed) = match counts {
+        Some((p, f)) if o.status.success() || f > 0 => (p, f),
+        Some((p, _)) => (p, 1), // exited non-zero after a clean summary (e.g. valgrind)
+        None => (0, 1),
+    };
+    let line = format!("c {passed} {failed} 0 {label}\n");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
 /// The program's own summary line: "N passed, 0 failed" with N > 0.
 fn assert_summary(name: &str, o: &Output) {
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -274,6 +307,7 @@ fn run_native(name: &str) {
     cmd.envs(pki_vars(&f));
     let started = Instant::now();
     let o = run_bounded(cmd, NATIVE_LIMIT, name);
+    report_counts(name, &o);
     eprintln!("{name}: native run took {:?}", started.elapsed());
     assert!(
         o.status.success(),
@@ -314,6 +348,7 @@ fn run_valgrind(name: &str) {
     cmd.envs(pki_vars(&f));
     let started = Instant::now();
     let o = run_bounded(cmd, VALGRIND_LIMIT, &format!("valgrind {name}"));
+    report_counts(&format!("{name}(valgrind)"), &o);
     eprintln!("{name}: valgrind run took {:?}", started.elapsed());
     let stderr = String::from_utf8_lossy(&o.stderr);
     let rerun = rerun_line(&f, "WSS_TEST_LIGHT=1 valgrind --leak-check=full ", &exe);
