@@ -48,6 +48,25 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const BUSY_MESSAGES: u32 = 16;
 const BUFFER_SWEEP: Duration = Duration::from_secs(1);
 
+/// What a connection's timer is for. Each connection has at most one armed timer of each
+/// kind: arming again moves it, and an entry whose kind is no longer armed at that instant (its
+/// state ended, or it was re-armed) is ignored when it comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    /// TLS + HTTP upgrade must finish by then (slowloris); ends when the connection opens.
+    Handshake,
+    /// A refused connection is drained until then.
+    Linger,
+    /// Our close must go out (or the peer's close arrive, or our reply be written) by then.
+    Close,
+    /// Next keepalive check: send a ping, or give up on an unanswered one.
+    Keepalive,
+    /// A paused connection asks its handler again.
+    Resume,
+}
+
+const TIMER_KINDS: usize = 5;
+
 /// What is queued for the wire.
 enum Out {
     Msg(Message, usize),
@@ -110,8 +129,8 @@ struct Conn {
     unflushed: usize,
     /// A large message being written around tungstenite; everything else waits for it.
     direct: Option<Box<DirectSend>>,
-    /// Handshake or close deadline.
-    deadline: Option<Instant>,
+    /// When each kind of timer is due (`None`: not armed); see `TimerKind`.
+    timers: [Option<Instant>; TIMER_KINDS],
     last_rx: Instant,
     ping_sent: Option<Instant>,
     close_sent: Option<u16>,
@@ -160,7 +179,7 @@ impl Conn {
             queue: VecDeque::new(),
             unflushed: 0,
             direct: None,
-            deadline: None,
+            timers: [None; TIMER_KINDS],
             last_rx: now,
             ping_sent: None,
             close_sent: None,
@@ -221,7 +240,8 @@ pub(crate) struct Worker {
     poll: Poll,
     rx: Receiver<Cmd>,
     conns: Slab<Conn>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// Armed connection timers: (due, slab key, connection id, kind).
+    timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
     listener: Option<(TcpListener, Arc<Endpoint>, Vec<Arc<WorkerShared>>)>,
     accept_paused_until: Option<Instant>,
     rr: usize,
@@ -349,7 +369,7 @@ impl Worker {
     }
 
     fn poll_timeout(&self) -> Option<Duration> {
-        let mut next = self.timers.peek().map(|Reverse((t, _, _))| *t);
+        let mut next = self.timers.peek().map(|Reverse((t, ..))| *t);
         for p in [self.accept_paused_until, self.sweep_at]
             .into_iter()
             .flatten()
@@ -371,13 +391,14 @@ impl Worker {
         };
         c.close_written = Some(ws.get_mut().bytes_written());
         let at = Instant::now() + c.ep.limits.close_timeout;
-        self.set_deadline(key, at);
+        self.arm(key, TimerKind::Close, at);
     }
 
-    fn set_deadline(&mut self, key: usize, at: Instant) {
+    /// Arm (or move) connection `key`'s timer of `kind`.
+    fn arm(&mut self, key: usize, kind: TimerKind, at: Instant) {
         let c = &mut self.conns[key];
-        c.deadline = Some(at);
-        self.timers.push(Reverse((at, key, c.id)));
+        c.timers[kind as usize] = Some(at);
+        self.timers.push(Reverse((at, key, c.id, kind)));
     }
 
     // ---------------------------------------------------------------- commands
@@ -646,7 +667,7 @@ impl Worker {
             );
             return;
         }
-        self.set_deadline(key, now + ep.limits.handshake_timeout);
+        self.arm(key, TimerKind::Handshake, now + ep.limits.handshake_timeout);
         self.guarded(Some(key), |w| w.drive(key, true, true));
     }
 
@@ -766,8 +787,9 @@ impl Worker {
         if let (Some(e), Some(server)) = (&err, &c.ep.server) {
             server.default_handler.on_error(None, e);
         }
-        let at = Instant::now() + LINGER;
-        self.set_deadline(key, at);
+        // The handshake is over (refused or failed): only the linger deadline is left.
+        self.conns[key].timers = [None; TIMER_KINDS];
+        self.arm(key, TimerKind::Linger, Instant::now() + LINGER);
         if let Phase::Drain(stream) = &mut self.conns[key].phase {
             let _ = stream.tcp().shutdown(std::net::Shutdown::Write);
         }
@@ -1022,7 +1044,7 @@ impl Worker {
                     c.ep.limits.send_queue_limit,
                 );
                 c.conn = Some(Connection { shared });
-                c.deadline = None;
+                c.timers[TimerKind::Handshake as usize] = None;
                 self.opened(key);
                 // Frames the client sent right behind its request are already buffered.
                 if self.conns.contains(key) {
@@ -1043,9 +1065,9 @@ impl Worker {
         let keepalive = c.ep.keepalive;
         conn.shared.handler.on_open(conn);
         if let Some(ka) = keepalive {
-            let at = Instant::now() + ka.interval;
-            let id = self.conns[key].id;
-            self.timers.push(Reverse((at, key, id)));
+            if self.conns.contains(key) {
+                self.arm(key, TimerKind::Keepalive, Instant::now() + ka.interval);
+            }
         }
     }
 
@@ -1082,7 +1104,9 @@ impl Worker {
                     let at = Instant::now() + c.pause_backoff;
                     c.pause_backoff = (c.pause_backoff * 2).min(PAUSE_RETRY_MAX);
                     c.pause_retry = Some(at);
-                    self.timers.push(Reverse((at, key, c.id)));
+                    c.timers[TimerKind::Resume as usize] = Some(at);
+                    self.timers
+                        .push(Reverse((at, key, c.id, TimerKind::Resume)));
                 }
                 break;
             }
@@ -1125,8 +1149,8 @@ impl Worker {
                                 Err(tungstenite::Error::Io(e)) if would_block(&e) => {
                                     c.reply_pending = Some(close);
                                     let at = Instant::now() + c.ep.limits.close_timeout;
-                                    c.deadline = Some(at);
-                                    self.timers.push(Reverse((at, key, c.id)));
+                                    c.timers[TimerKind::Close as usize] = Some(at);
+                                    self.timers.push(Reverse((at, key, c.id, TimerKind::Close)));
                                 }
                                 _ => end = Some(close),
                             }
@@ -1245,8 +1269,8 @@ impl Worker {
                             reason: reason.into(),
                         }));
                         let at = Instant::now() + c.ep.limits.close_timeout;
-                        c.deadline = Some(at);
-                        self.timers.push(Reverse((at, key, c.id)));
+                        c.timers[TimerKind::Close as usize] = Some(at);
+                        self.timers.push(Reverse((at, key, c.id, TimerKind::Close)));
                         r
                     }
                 };
@@ -1300,14 +1324,20 @@ impl Worker {
         if self.sweep_at.is_some_and(|t| t <= now) {
             self.sweep(now);
         }
-        while let Some(Reverse((at, key, id))) = self.timers.peek().copied() {
+        while let Some(Reverse((at, key, id, kind))) = self.timers.peek().copied() {
             if at > now {
                 break;
             }
             self.timers.pop();
-            if self.conns.get(key).is_some_and(|c| c.id == id) {
-                self.guarded(Some(key), |w| w.timer(key, now));
+            let Some(c) = self.conns.get_mut(key).filter(|c| c.id == id) else {
+                continue; // the connection has ended
+            };
+            let slot = &mut c.timers[kind as usize];
+            if *slot != Some(at) {
+                continue; // cancelled or moved since: not this entry's turn
             }
+            *slot = None;
+            self.guarded(Some(key), |w| w.timer(key, kind, now));
         }
     }
 
@@ -1349,76 +1379,77 @@ impl Worker {
         self.sweep_at = kept.then(|| now + BUFFER_SWEEP);
     }
 
-    fn timer(&mut self, key: usize, now: Instant) {
+    /// Connection `key`'s timer of `kind` came due.
+    fn timer(&mut self, key: usize, kind: TimerKind, now: Instant) {
         let c = &mut self.conns[key];
-        if let Some(d) = c.deadline {
-            if d <= now {
-                let peer = c.peer;
+        let peer = c.peer;
+        let end = match kind {
+            TimerKind::Keepalive => return self.keepalive(key, now),
+            TimerKind::Resume => {
+                // Ask the handler again by reading (which pauses again if it still wants nothing).
+                c.pause_retry = None;
+                self.again.push(key);
+                return;
+            }
+            TimerKind::Linger => End::new(close_code::ABNORMAL, ""),
+            TimerKind::Handshake => End::err(
+                close_code::ABNORMAL,
+                Error::new(ErrorKind::Timeout, "handshake did not complete in time")
+                    .with_peer(Some(peer))
+                    .with_hint("a slow or stalled client (or a ws:// client on a wss:// port): the handshake_timeout limit closed it"),
+            ),
+            TimerKind::Close => {
                 if let Some(end) = c.reply_pending.take() {
                     return self.finish(key, end);
                 }
-                let end = match (&mut c.phase, c.close_sent) {
-                    (Phase::Open(_), Some(code)) => End::new(code, c.close_reason.as_str()),
-                    (Phase::Open(ws), None) => {
-                        let Some(before) = c.close_written else {
-                            return self.keepalive(key, now);
-                        };
-                        // Our close is still behind queued data: wait on while bytes move.
-                        let written = ws.get_mut().bytes_written();
-                        if written != before {
-                            c.close_written = Some(written);
-                            let at = now + c.ep.limits.close_timeout;
-                            return self.set_deadline(key, at);
-                        }
-                        End::err(
-                            close_code::ABNORMAL,
-                            Error::new(
-                                ErrorKind::Timeout,
-                                format!(
-                                    "our close could not be sent: the peer took no data for {:?}",
-                                    c.ep.limits.close_timeout
-                                ),
-                            )
-                            .with_peer(Some(peer))
-                            .with_hint("a peer that stopped reading: the close_timeout limit ended the connection"),
-                        )
-                    }
-                    (Phase::Drain(_), _) => End::new(close_code::ABNORMAL, ""),
-                    _ => End::err(
-                        close_code::ABNORMAL,
-                        Error::new(ErrorKind::Timeout, "handshake did not complete in time")
-                            .with_peer(Some(peer))
-                            .with_hint("a slow or stalled client (or a ws:// client on a wss:// port): the handshake_timeout limit closed it"),
-                    ),
+                let Phase::Open(ws) = &mut c.phase else {
+                    return;
                 };
-                return self.finish(key, end);
+                if let Some(code) = c.close_sent {
+                    End::new(code, c.close_reason.as_str())
+                } else {
+                    let Some(before) = c.close_written else {
+                        return;
+                    };
+                    // Our close is still behind queued data: wait on while bytes move.
+                    let written = ws.get_mut().bytes_written();
+                    if written != before {
+                        c.close_written = Some(written);
+                        let at = now + c.ep.limits.close_timeout;
+                        return self.arm(key, TimerKind::Close, at);
+                    }
+                    End::err(
+                        close_code::ABNORMAL,
+                        Error::new(
+                            ErrorKind::Timeout,
+                            format!(
+                                "our close could not be sent: the peer took no data for {:?}",
+                                c.ep.limits.close_timeout
+                            ),
+                        )
+                        .with_peer(Some(peer))
+                        .with_hint("a peer that stopped reading: the close_timeout limit ended the connection"),
+                    )
+                }
             }
-        }
-        if c.pause_retry.is_some_and(|t| t <= now) {
-            // Ask the handler again by reading (which pauses again if it still wants nothing).
-            c.pause_retry = None;
-            self.again.push(key);
-            return;
-        }
-        if matches!(c.phase, Phase::Open(_)) {
-            self.keepalive(key, now);
-        }
+        };
+        self.finish(key, end)
     }
 
+    /// The keepalive check: ping after `interval` without input, give up `timeout` after an
+    /// unanswered ping. Re-arms itself while the connection is open and not closing.
     fn keepalive(&mut self, key: usize, now: Instant) {
         let c = &mut self.conns[key];
         let Some(ka) = c.ep.keepalive else { return };
         if c.close_sent.is_some() || c.reply_pending.is_some() {
             return;
         }
-        if c.paused {
+        let next = if c.paused {
             // We are not reading, so the peer's answers cannot arrive: not its silence.
             c.ping_sent = None;
             c.last_rx = now;
-            self.timers.push(Reverse((now + ka.interval, key, c.id)));
-            return;
-        }
-        if let Some(sent) = c.ping_sent {
+            now + ka.interval
+        } else if let Some(sent) = c.ping_sent {
             if now >= sent + ka.timeout {
                 let err = Error::new(
                     ErrorKind::Timeout,
@@ -1427,19 +1458,17 @@ impl Worker {
                 .with_peer(Some(c.peer));
                 return self.finish(key, End::err(close_code::ABNORMAL, err));
             }
-            self.timers.push(Reverse((sent + ka.timeout, key, c.id)));
-            return;
-        }
-        let due = c.last_rx + ka.interval;
-        if now >= due {
+            sent + ka.timeout
+        } else if now >= c.last_rx + ka.interval {
             c.ping_sent = Some(now);
             c.queue
                 .push_back(Out::Msg(Message::Ping(Vec::new().into()), 0));
-            self.timers.push(Reverse((now + ka.timeout, key, c.id)));
-            self.pump(key);
+            self.arm(key, TimerKind::Keepalive, now + ka.timeout);
+            return self.pump(key);
         } else {
-            self.timers.push(Reverse((due, key, c.id)));
-        }
+            c.last_rx + ka.interval
+        };
+        self.arm(key, TimerKind::Keepalive, next);
     }
 
     // ---------------------------------------------------------------- ending
