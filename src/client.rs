@@ -16,11 +16,11 @@ use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
 use crate::config::ClientConfig;
-use crate::conn::{self, ConnInfo, ConnShared, Connection};
+use crate::conn::{self, ConnInfo, Connection, Link};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::http;
-use crate::io::{in_io_thread, Cmd, Endpoint, Runtime};
+use crate::io::{in_io_thread, Cmd, Owner, Runtime};
 use crate::stream::{Stream, Tcp};
 use crate::tls::{self, verify, TlsConfig};
 
@@ -157,7 +157,7 @@ impl Client {
         }
         let deadline = Instant::now() + config.connect_timeout;
         let (tcp, peer) = tcp_connect(&url, deadline)?;
-        let mut link = Link::new(tcp, peer)?;
+        let mut link = SyncHandshake::new(tcp, peer)?;
         let default_tls;
         let tls = match &config.tls {
             Some(t) => t,
@@ -172,7 +172,7 @@ impl Client {
             (Stream::Plain(Tcp::new(link.take_tcp())), None)
         };
         let (stream, leftover, subprotocol) = link.upgrade(stream, &url, config, deadline)?;
-        let ep = Endpoint::new(config.limits.clone(), config.keepalive, None);
+        let ep = Owner::new(config.limits.clone(), config.keepalive, None);
         let mut ws =
             WebSocket::from_partially_read(stream, leftover, Role::Client, Some(ep.ws_config));
         link.release(ws.get_mut().tcp());
@@ -185,12 +185,13 @@ impl Client {
             is_client: true,
         };
         let worker = runtime()?.next_worker().clone();
-        let shared = ConnShared::new(
+        let shared = Link::new(
             info,
             worker.clone(),
             handler.clone(),
             usize::MAX,
             config.limits.send_queue_limit,
+            false,
         );
         // Registered before returning: the host may use the id at once (its commands queue
         // behind the adoption on the same worker).
@@ -198,7 +199,7 @@ impl Client {
         worker.submit(Cmd::Adopt {
             ws: Box::new(ws),
             conn: shared.clone(),
-            ep,
+            owner: ep,
         });
         Ok(Client {
             conn: Connection { shared },
@@ -276,20 +277,20 @@ fn tcp_connect(url: &WsUrl, deadline: Instant) -> Result<(TcpStream, SocketAddr)
 }
 
 /// The socket during the synchronous handshake, with a private poller to wait on it.
-struct Link {
+struct SyncHandshake {
     tcp: Option<TcpStream>,
     poll: Poll,
     events: Events,
     peer: SocketAddr,
 }
 
-impl Link {
-    fn new(mut tcp: TcpStream, peer: SocketAddr) -> Result<Link> {
+impl SyncHandshake {
+    fn new(mut tcp: TcpStream, peer: SocketAddr) -> Result<SyncHandshake> {
         let poll = Poll::new().map_err(|e| Error::from_io("cannot create poller", &e))?;
         poll.registry()
             .register(&mut tcp, Token(0), Interest::READABLE | Interest::WRITABLE)
             .map_err(|e| Error::from_io("cannot watch the socket", &e))?;
-        Ok(Link {
+        Ok(SyncHandshake {
             tcp: Some(tcp),
             poll,
             events: Events::with_capacity(4),

@@ -15,7 +15,7 @@ use tungstenite::{Message, Utf8Bytes};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
-use crate::io::{direct, Cmd, WorkerShared};
+use crate::io::{direct, Cmd, WorkerHandle};
 use crate::tls::TlsInfo;
 
 /// Close codes a host may send (RFC 6455 section 7.4).
@@ -64,14 +64,17 @@ pub struct ConnInfo {
     pub is_client: bool,
 }
 
-pub(crate) const OPEN: u8 = 1;
-pub(crate) const CLOSING: u8 = 2;
-pub(crate) const CLOSED: u8 = 3;
+/// Where a connection is, as host threads see it (`Link::lifecycle`). The I/O thread's own
+/// state machine (src/io/worker) has the detail; this is the part a host call must check.
+const CONNECTING: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSING: u8 = 2;
+const CLOSED: u8 = 3;
 
-/// State shared between host threads and the connection's I/O thread.
-pub(crate) struct ConnShared {
+/// What the host's [`Connection`] handles and the connection's I/O thread share.
+pub(crate) struct Link {
     pub info: ConnInfo,
-    pub worker: Arc<WorkerShared>,
+    pub worker: Arc<WorkerHandle>,
     /// The connection's handler, also told about sends that raced with the end.
     pub handler: Arc<dyn Handler>,
     /// Slab key on the worker (set by the worker when it takes the connection).
@@ -79,36 +82,69 @@ pub(crate) struct ConnShared {
     /// Bytes queued or written into the protocol buffer but not yet handed to the socket.
     pub buffered: AtomicUsize,
     pub queue_limit: usize,
-    pub state: AtomicU8,
+    /// `CONNECTING` → `OPEN` → `CLOSING` → `CLOSED` (any step may be skipped, none undone);
+    /// written only through the methods below.
+    lifecycle: AtomicU8,
     /// Close result once closed, for `wait_closed`.
     pub closed: Mutex<Option<(u16, String)>>,
     pub closed_cv: Condvar,
 }
 
-impl ConnShared {
+impl Link {
     pub(crate) fn new(
         info: ConnInfo,
-        worker: Arc<WorkerShared>,
+        worker: Arc<WorkerHandle>,
         handler: Arc<dyn Handler>,
         key: usize,
         queue_limit: usize,
+        opening: bool,
     ) -> Arc<Self> {
-        Arc::new(ConnShared {
+        Arc::new(Link {
             info,
             worker,
             handler,
             key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,
-            state: AtomicU8::new(OPEN),
+            lifecycle: AtomicU8::new(if opening { CONNECTING } else { OPEN }),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
         })
     }
 
-    /// Record the final close and wake waiters.
+    /// Whether sends are accepted.
+    pub(crate) fn is_open(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == OPEN
+    }
+
+    /// Whether the connection has ended (closed, or failed before it opened).
+    pub(crate) fn has_ended(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == CLOSED
+    }
+
+    /// The host asks to close: true if it was open (this call owns the close).
+    pub(crate) fn start_close(&self) -> bool {
+        self.lifecycle
+            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The I/O thread starts closing (peer's close, server shutdown): no more sends.
+    pub(crate) fn stop_sending(&self) {
+        let _ = self
+            .lifecycle
+            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The connection is ending (its last callbacks are about to run): no more sends or
+    /// resumes. `mark_closed` follows.
+    pub(crate) fn mark_ending(&self) {
+        self.lifecycle.store(CLOSED, Ordering::Release);
+    }
+
+    /// Record the end (and the close result for `wait_closed`) and wake waiters.
     pub(crate) fn mark_closed(&self, code: u16, reason: &str) {
-        self.state.store(CLOSED, Ordering::Release);
+        self.lifecycle.store(CLOSED, Ordering::Release);
         *self.closed.lock() = Some((code, reason.to_string()));
         self.closed_cv.notify_all();
     }
@@ -118,7 +154,7 @@ impl ConnShared {
 /// called from inside handler callbacks.
 #[derive(Clone)]
 pub struct Connection {
-    pub(crate) shared: Arc<ConnShared>,
+    pub(crate) shared: Arc<Link>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -144,7 +180,7 @@ impl Connection {
 
     /// Whether the connection is open for sending.
     pub fn is_open(&self) -> bool {
-        self.shared.state.load(Ordering::Acquire) == OPEN
+        self.shared.is_open()
     }
 
     /// Bytes queued for sending and not yet handed to the socket.
@@ -190,7 +226,7 @@ impl Connection {
     /// (instead of waiting for the library's next, growing, retry). The handler is asked again
     /// first. No effect on a connection that is not paused or has ended.
     pub fn resume_reading(&self) {
-        if self.shared.state.load(Ordering::Acquire) != CLOSED {
+        if !self.shared.has_ended() {
             self.shared.worker.submit(Cmd::Resume {
                 conn: self.shared.clone(),
             });
@@ -208,12 +244,7 @@ impl Connection {
         if reason.len() > 123 {
             return Err(Error::invalid("close reason must be at most 123 bytes"));
         }
-        if self
-            .shared
-            .state
-            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if !self.shared.start_close() {
             return Err(self.not_connected());
         }
         self.shared.worker.submit(Cmd::Close {
@@ -252,7 +283,7 @@ impl Connection {
     /// Reserve `len` bytes of the send queue, then queue the message `make` copies.
     fn enqueue(&self, len: usize, make: impl FnOnce() -> Message) -> Result<()> {
         let s = &self.shared;
-        if s.state.load(Ordering::Acquire) != OPEN {
+        if !s.is_open() {
             return Err(self.not_connected());
         }
         let before = s.buffered.fetch_add(len, Ordering::AcqRel);
@@ -284,7 +315,7 @@ pub(crate) fn next_id() -> u64 {
 }
 
 const SHARDS: usize = 16;
-type Shard = RwLock<HashMap<u64, Arc<ConnShared>>>;
+type Shard = RwLock<HashMap<u64, Arc<Link>>>;
 static REGISTRY: Lazy<Vec<Shard>> =
     Lazy::new(|| (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect());
 
@@ -292,7 +323,7 @@ fn shard(id: u64) -> &'static Shard {
     &REGISTRY[(id as usize) % SHARDS]
 }
 
-pub(crate) fn register(conn: &Arc<ConnShared>) {
+pub(crate) fn register(conn: &Arc<Link>) {
     shard(conn.info.id)
         .write()
         .insert(conn.info.id, conn.clone());

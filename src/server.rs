@@ -9,13 +9,13 @@ use crate::config::ServerConfig;
 use crate::conn::close_code;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
-use crate::io::{in_io_thread, Cmd, Endpoint, Runtime, ServerSide};
+use crate::io::{in_io_thread, Cmd, Owner, Runtime, ServerSide};
 
 /// A running server. Dropping it stops the I/O threads without waiting; call
 /// [`Server::shutdown`] for a graceful close.
 pub struct Server {
     rt: Arc<Runtime>,
-    ep: Arc<Endpoint>,
+    ep: Arc<Owner>,
     local: SocketAddr,
     stopped: AtomicBool,
 }
@@ -53,7 +53,7 @@ impl Server {
             .as_ref()
             .is_some_and(|t| t.server_verifies_peer());
         let side = ServerSide::new(ssl, verify_peer, config.hsts, handler);
-        let ep = Endpoint::new(config.limits.clone(), config.keepalive, Some(side));
+        let ep = Owner::new(config.limits.clone(), config.keepalive, Some(side));
         let listener = mio::net::TcpListener::bind(addr).map_err(|e| {
             Error::from_io(format!("cannot listen on {addr}"), &e)
                 .with_hint("another process may hold the port, or the address is not local")
@@ -65,7 +65,7 @@ impl Server {
         let peers = rt.workers.clone();
         rt.workers[0].submit(Cmd::Listen {
             listener,
-            ep: ep.clone(),
+            owner: ep.clone(),
             peers,
         });
         Ok(Server {
@@ -133,7 +133,7 @@ impl Server {
         side.closing.store(true, Ordering::Release);
         for w in &self.rt.workers {
             w.submit(Cmd::CloseAll {
-                ep: self.ep.clone(),
+                owner: self.ep.clone(),
                 code: close_code::GOING_AWAY,
             });
         }

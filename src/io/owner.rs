@@ -1,4 +1,7 @@
-//! Settings and state an I/O worker needs for the connections of one server or client.
+//! The server or client a connection belongs to, as the I/O threads see it (`Owner`): the
+//! settings all its connections share and, for a server, its routes, counters and shutdown flag.
+//! (The C ABI's `Endpoint` in src/ffi is the host's handle on a server or client; this is the
+//! engine's side of it.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,8 +19,8 @@ const READ_BUFFER: usize = 2048;
 /// Small messages are batched up to this size before one write (and one TLS record) goes out.
 const WRITE_BATCH: usize = 64 << 10;
 
-/// What every connection of one endpoint shares.
-pub(crate) struct Endpoint {
+/// What every connection of one server or client shares.
+pub(crate) struct Owner {
     pub limits: Limits,
     pub keepalive: Option<Keepalive>,
     pub ws_config: WebSocketConfig,
@@ -25,7 +28,7 @@ pub(crate) struct Endpoint {
     pub server: Option<ServerSide>,
 }
 
-impl Endpoint {
+impl Owner {
     pub(crate) fn new(
         limits: Limits,
         keepalive: Option<Keepalive>,
@@ -37,7 +40,7 @@ impl Endpoint {
             .max_write_buffer_size(usize::MAX)
             .max_message_size(Some(limits.max_message_size))
             .max_frame_size(Some(limits.max_frame_size));
-        Arc::new(Endpoint {
+        Arc::new(Owner {
             limits,
             keepalive,
             ws_config,
