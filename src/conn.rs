@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use once_cell::sync::Lazy;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes};
@@ -73,7 +73,14 @@ const CLOSED: u8 = 3;
 
 /// What the host's [`Connection`] handles and the connection's I/O thread share.
 pub(crate) struct Link {
-    pub info: ConnInfo,
+    /// Process-unique id (also in `info`).
+    pub id: u64,
+    /// Facts fixed at open (set at creation, or when a non-blocking client connect opens).
+    info: OnceCell<ConnInfo>,
+    /// What is known while a non-blocking client connect is under way (see `Connection::info`).
+    provisional: Option<Box<ConnInfo>>,
+    /// Why a non-blocking client connect failed, for `Connection::wait_open`.
+    failure: Mutex<Option<Error>>,
     pub worker: Arc<WorkerHandle>,
     /// The connection's handler, also told about sends that raced with the end.
     pub handler: Arc<dyn Handler>,
@@ -91,25 +98,81 @@ pub(crate) struct Link {
 }
 
 impl Link {
+    /// An open connection.
     pub(crate) fn new(
         info: ConnInfo,
         worker: Arc<WorkerHandle>,
         handler: Arc<dyn Handler>,
         key: usize,
         queue_limit: usize,
-        opening: bool,
     ) -> Arc<Self> {
         Arc::new(Link {
-            info,
+            id: info.id,
+            info: OnceCell::with_value(info),
+            provisional: None,
+            failure: Mutex::new(None),
             worker,
             handler,
             key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,
-            lifecycle: AtomicU8::new(if opening { CONNECTING } else { OPEN }),
+            lifecycle: AtomicU8::new(OPEN),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
         })
+    }
+
+    /// A client connection whose handshake is still to run (`Client::connect_async`).
+    pub(crate) fn connecting(
+        provisional: ConnInfo,
+        worker: Arc<WorkerHandle>,
+        handler: Arc<dyn Handler>,
+        queue_limit: usize,
+    ) -> Arc<Self> {
+        Arc::new(Link {
+            id: provisional.id,
+            info: OnceCell::new(),
+            provisional: Some(Box::new(provisional)),
+            failure: Mutex::new(None),
+            worker,
+            handler,
+            key: AtomicUsize::new(usize::MAX),
+            buffered: AtomicUsize::new(0),
+            queue_limit,
+            lifecycle: AtomicU8::new(CONNECTING),
+            closed: Mutex::new(None),
+            closed_cv: Condvar::new(),
+        })
+    }
+
+    /// Facts about the connection: final once open, provisional before.
+    pub(crate) fn info(&self) -> &ConnInfo {
+        match (self.info.get(), &self.provisional) {
+            (Some(info), _) => info,
+            (None, Some(p)) => p,
+            (None, None) => &UNKNOWN,
+        }
+    }
+
+    /// Whether a non-blocking client connect is still under way.
+    pub(crate) fn is_connecting(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == CONNECTING
+    }
+
+    /// The handshake of a non-blocking client connect is done: publish the facts and accept
+    /// sends from now on; wake `wait_open`.
+    pub(crate) fn mark_open(&self, info: ConnInfo) {
+        let _ = self.info.set(info);
+        let _g = self.closed.lock();
+        let _ =
+            self.lifecycle
+                .compare_exchange(CONNECTING, OPEN, Ordering::AcqRel, Ordering::Acquire);
+        self.closed_cv.notify_all();
+    }
+
+    /// A non-blocking client connect failed with `err` (kept for `wait_open`).
+    pub(crate) fn record_failure(&self, err: &Error) {
+        *self.failure.lock() = Some(err.clone());
     }
 
     /// Whether sends are accepted.
@@ -144,8 +207,10 @@ impl Link {
 
     /// Record the end (and the close result for `wait_closed`) and wake waiters.
     pub(crate) fn mark_closed(&self, code: u16, reason: &str) {
+        let mut g = self.closed.lock();
         self.lifecycle.store(CLOSED, Ordering::Release);
-        *self.closed.lock() = Some((code, reason.to_string()));
+        *g = Some((code, reason.to_string()));
+        drop(g);
         self.closed_cv.notify_all();
     }
 }
@@ -162,7 +227,8 @@ impl std::fmt::Debug for Connection {
         write!(
             f,
             "Connection({}, {})",
-            self.shared.info.id, self.shared.info.remote
+            self.shared.id,
+            self.shared.info().remote
         )
     }
 }
@@ -170,12 +236,15 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// The process-unique id.
     pub fn id(&self) -> u64 {
-        self.shared.info.id
+        self.shared.id
     }
 
-    /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate.
+    /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate. While a
+    /// non-blocking client connect ([`crate::Client::connect_async`]) is under way only `id`,
+    /// `path` and `is_client` are meaningful (`remote` is the unspecified address); the full
+    /// facts are in place before `on_open` runs.
     pub fn info(&self) -> &ConnInfo {
-        &self.shared.info
+        self.shared.info()
     }
 
     /// Whether the connection is open for sending.
@@ -255,6 +324,43 @@ impl Connection {
         Ok(())
     }
 
+    /// Block until a connection made by [`crate::Client::connect_async`] is open (`Ok`, also
+    /// if it has closed again since), has failed (the error `on_error` got), or `timeout`
+    /// passes (`Timeout`). Returns at once for every other connection. Not callable from inside
+    /// a callback while the connect is under way (`InvalidState`: the I/O thread it would wait
+    /// for may be this one).
+    pub fn wait_open(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.shared.closed.lock();
+        while self.shared.is_connecting() {
+            if crate::io::in_io_thread() {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot wait for a connect from inside a callback",
+                ));
+            }
+            if self
+                .shared
+                .closed_cv
+                .wait_until(&mut g, deadline)
+                .timed_out()
+            {
+                if !self.shared.is_connecting() {
+                    break;
+                }
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connection {} did not open in time", self.id()),
+                ));
+            }
+        }
+        drop(g);
+        match self.shared.failure.lock().clone() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
+    }
+
     /// Block until the connection has closed, up to `timeout`. Returns the close code and reason.
     pub fn wait_closed(&self, timeout: Duration) -> Option<(u16, String)> {
         let deadline = Instant::now() + timeout;
@@ -277,7 +383,7 @@ impl Connection {
             ErrorKind::NotConnected,
             format!("connection {} is closed", self.id()),
         )
-        .with_peer(Some(self.shared.info.remote))
+        .with_peer(Some(self.shared.info().remote))
     }
 
     /// Reserve `len` bytes of the send queue, then queue the message `make` copies.
@@ -314,6 +420,16 @@ pub(crate) fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// `Link::info` of a link built with neither final nor provisional facts (never happens).
+static UNKNOWN: Lazy<ConnInfo> = Lazy::new(|| ConnInfo {
+    id: 0,
+    remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+    path: String::new(),
+    subprotocol: None,
+    tls: None,
+    is_client: false,
+});
+
 const SHARDS: usize = 16;
 type Shard = RwLock<HashMap<u64, Arc<Link>>>;
 static REGISTRY: Lazy<Vec<Shard>> =
@@ -324,9 +440,7 @@ fn shard(id: u64) -> &'static Shard {
 }
 
 pub(crate) fn register(conn: &Arc<Link>) {
-    shard(conn.info.id)
-        .write()
-        .insert(conn.info.id, conn.clone());
+    shard(conn.id).write().insert(conn.id, conn.clone());
 }
 
 pub(crate) fn unregister(id: u64) {

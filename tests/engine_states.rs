@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use wss::{Keepalive, Limits, Server, ServerConfig};
+use wss::{Client, ClientConfig, Error, ErrorKind, Keepalive, Limits, Server, ServerConfig};
 
 /// Collect every event of `rx` until `until` (a measuring window, not a synchronisation sleep).
 fn events_until(rx: &crossbeam_channel::Receiver<Ev>, until: Instant) -> Vec<(Instant, Ev)> {
@@ -84,4 +84,195 @@ fn one_keepalive_chain_per_connection_over_many_open_close_cycles() {
             });
         }
     }
+}
+
+// ------------------------------------------------------------- non-blocking client connect
+
+/// No error events among `events` (the end-of-test check).
+fn assert_no_errors(rx: &crossbeam_channel::Receiver<Ev>) {
+    for ev in rx.try_iter() {
+        assert!(
+            !matches!(ev, Ev::Error(..)),
+            "unexpected error event {ev:?}"
+        );
+    }
+}
+
+fn echo_server(tls: Option<wss::TlsConfig>) -> (Server, crossbeam_channel::Receiver<Ev>) {
+    let (h, srx) = recorder(true);
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            tls,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    (server, srx)
+}
+
+#[test]
+fn connect_async_opens_by_ip_and_by_name_and_echoes() {
+    let (server, srx) = echo_server(Some(server_tls()));
+    for host in ["127.0.0.1", "localhost"] {
+        let (ch, crx) = recorder(false);
+        let config = ClientConfig {
+            tls: Some(client_tls()),
+            ..Default::default()
+        };
+        let url = format!("wss://{host}:{}/chat", server.port());
+        let client = Client::connect_async(&url, &config, ch).unwrap();
+        client.connection().wait_open(WAIT).unwrap();
+        let opened = wait_open(&crx);
+        assert_eq!(opened.id(), client.connection().id());
+        let info = client.connection().info();
+        assert!(info.is_client && info.tls.is_some(), "{info:?}");
+        assert!(info.remote.ip().is_loopback(), "{info:?}");
+        assert_eq!(info.path, "/chat");
+        client.connection().send_text("hello").unwrap();
+        assert_eq!(wait_msg(&crx).1, b"hello");
+        client.close(1000, "", WAIT).unwrap();
+        assert_eq!(wait_close(&crx).0, 1000);
+        assert_no_errors(&crx);
+    }
+    server.shutdown(WAIT).unwrap();
+    assert_no_errors(&srx);
+}
+
+/// The outcome of a connect that cannot succeed: its error event (with the client's own,
+/// never opened, connection) and `wait_open`'s answer; no open or close event.
+fn failed_connect(url: &str, config: &ClientConfig) -> Error {
+    let (ch, crx) = recorder(false);
+    let client = Client::connect_async(url, config, ch).unwrap();
+    let err = client.connection().wait_open(WAIT).unwrap_err();
+    match next(&crx) {
+        Ev::Error(Some(id), e) => {
+            assert_eq!(id, client.connection().id());
+            assert_eq!(e.message, err.message);
+        }
+        other => panic!("expected the connect error, got {other:?}"),
+    }
+    assert!(!client.connection().is_open());
+    assert!(client.connection().send_text("x").is_err(), "never opened");
+    drop(client);
+    assert!(crx.try_recv().is_err(), "no event after the error");
+    err
+}
+
+#[test]
+fn connect_async_to_a_refused_port_reports_it() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = failed_connect(&format!("ws://127.0.0.1:{port}/"), &ClientConfig::default());
+    assert_eq!(err.kind, ErrorKind::Io, "{err}");
+    assert!(err.message.contains("cannot connect to"), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("nothing listens"),
+        "{err}"
+    );
+    assert_eq!(err.peer.map(|p| p.port()), Some(port));
+    // The blocking form returns the same error and tells the handler nothing.
+    let (ch, crx) = recorder(false);
+    let blocking = Client::connect(
+        &format!("ws://127.0.0.1:{port}/"),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap_err();
+    assert_eq!(blocking.message, err.message);
+    assert!(crx.try_recv().is_err());
+}
+
+#[test]
+fn connect_async_tls_verify_failure_carries_the_verify_code() {
+    let (server, srx) = echo_server(Some(server_tls()));
+    // The default trust store does not know the test CA: the server cannot be verified.
+    let config = ClientConfig {
+        tls: Some(wss::TlsConfig::new()),
+        ..Default::default()
+    };
+    let err = failed_connect(&format!("wss://127.0.0.1:{}/", server.port()), &config);
+    assert_eq!(err.kind, ErrorKind::CertVerify, "{err}");
+    let verify = err
+        .verify
+        .as_ref()
+        .unwrap_or_else(|| panic!("no verify result: {err}"));
+    // 19: the server sends its chain up to the test root, which this client does not trust.
+    assert_eq!(verify.code, 19, "{err}");
+    assert!(err.hint.is_some(), "{err}");
+    assert!(!err.openssl.is_empty(), "{err}");
+    assert_eq!(err.peer, Some(server.local_addr()), "{err}");
+    // The server saw the client's alert.
+    assert!(matches!(next(&srx), Ev::Error(None, _)));
+    server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn connect_async_times_out_on_a_server_that_never_answers() {
+    // A listening socket nobody accepts on: the kernel completes TCP, nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let timeout = Duration::from_millis(300);
+    let config = ClientConfig {
+        connect_timeout: timeout,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let err = failed_connect(&format!("ws://127.0.0.1:{port}/"), &config);
+    assert!(started.elapsed() >= timeout, "{:?}", started.elapsed());
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(
+        err.message.contains("waiting for the upgrade response"),
+        "{err}"
+    );
+    // Over TLS the handshake is what times out.
+    let config = ClientConfig {
+        connect_timeout: timeout,
+        tls: Some(client_tls()),
+        ..Default::default()
+    };
+    let err = failed_connect(&format!("wss://127.0.0.1:{port}/"), &config);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.message.contains("TLS handshake"), "{err}");
+}
+
+#[test]
+fn dropping_a_connecting_client_closes_its_socket_without_callbacks() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let (ch, crx) = recorder(false);
+    let client = Client::connect_async(
+        &format!("ws://127.0.0.1:{port}/"),
+        &ClientConfig::default(),
+        ch,
+    )
+    .unwrap();
+    let conn = client.connection().clone();
+    // The client is now waiting for the upgrade response: read its request.
+    let (mut peer, _) = silent.accept().unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = std::io::Read::read(&mut peer, &mut buf).unwrap();
+        assert_ne!(n, 0, "request cut short");
+        head.extend_from_slice(&buf[..n]);
+    }
+    drop(client);
+    // The socket is closed (EOF, not the read timeout) ...
+    let n = std::io::Read::read(&mut peer, &mut buf).expect("EOF before the read timeout");
+    assert_eq!(n, 0);
+    // ... and nothing was reported, before or after.
+    assert!(conn.wait_closed(WAIT).is_some());
+    assert!(
+        crx.try_recv().is_err(),
+        "no callbacks for a cancelled connect"
+    );
+    assert!(wss::connection(conn.id()).is_none());
 }

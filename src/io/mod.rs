@@ -17,13 +17,13 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Poll, Waker};
 use parking_lot::Mutex;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
+use tungstenite::Message;
 
 pub(crate) use owner::{Owner, ServerSide};
+pub(crate) use worker::{ClientTls, Dial};
 
 use crate::conn::Link;
 use crate::error::{Error, ErrorKind, Result};
-use crate::stream::Stream;
 
 /// Token of each worker's waker.
 const WAKER: mio::Token = mio::Token(usize::MAX);
@@ -57,12 +57,15 @@ pub(crate) enum Cmd {
         owner: Arc<Owner>,
         peers: Vec<Arc<WorkerHandle>>,
     },
-    /// Take an open client connection.
-    Adopt {
-        ws: Box<WebSocket<Stream>>,
+    /// Take a new client connection and run its handshake (`Client::connect_async`).
+    Dial { dial: Box<Dial>, owner: Arc<Owner> },
+    /// The name of a connecting client was resolved (on a short-lived thread).
+    Resolved {
         conn: Arc<Link>,
-        owner: Arc<Owner>,
+        addrs: Result<Vec<SocketAddr>>,
     },
+    /// The `Client` was dropped: stop connecting without callbacks (close it if it opened).
+    Cancel { conn: Arc<Link> },
     /// Read again from a connection whose handler wanted no messages.
     Resume { conn: Arc<Link> },
     /// Stop listening and close every connection of `owner` with `code` (graceful shutdown).
@@ -154,6 +157,15 @@ impl Runtime {
     pub(crate) fn next_worker(&self) -> &Arc<WorkerHandle> {
         let i = self.rr.fetch_add(1, Ordering::Relaxed) % self.workers.len();
         &self.workers[i]
+    }
+
+    /// The next worker, round robin, other than the calling thread's own (for a caller that
+    /// will wait on it); `None` if this thread is the runtime's only worker.
+    pub(crate) fn next_other_worker(&self) -> Option<&Arc<WorkerHandle>> {
+        let me = CURRENT.with(|c| c.get());
+        (0..self.workers.len())
+            .map(|_| self.next_worker())
+            .find(|w| w.uid != me)
     }
 
     /// Ask every worker to end (does not wait).

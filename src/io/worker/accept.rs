@@ -1,6 +1,6 @@
 //! How connections arrive on a worker: a server's listening socket (worker 0 spreads accepted
-//! sockets round robin), a new server-side socket entering its first state (`TlsAccept`, or
-//! `ReadRequest` on plain ws), and a client connection handed over open (`Cmd::Adopt`).
+//! sockets round robin) and a new server-side socket entering its first state (`TlsAccept`, or
+//! `ReadRequest` on plain ws). Client connections arrive as `Cmd::Dial` (module `dial`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -11,11 +11,10 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Token};
 use openssl::ssl::{Ssl, SslStream};
-use tungstenite::WebSocket;
 
-use super::slot::{End, Open, Slot, State, TimerKind};
+use super::slot::{End, Slot, State, TimerKind};
 use super::{would_block, Worker};
-use crate::conn::{self, close_code, Connection, Link};
+use crate::conn::{self, close_code};
 use crate::error::{Error, ErrorKind};
 use crate::io::{Cmd, Owner, WorkerHandle, LISTENER};
 use crate::stream::{Stream, Tcp};
@@ -172,43 +171,5 @@ impl Worker {
             now + owner.limits.handshake_timeout,
         );
         self.guarded(Some(key), |w| w.drive(key, true, true));
-    }
-
-    /// An open client connection handed over by `client::connect`.
-    pub(super) fn adopt(&mut self, mut ws: WebSocket<Stream>, link: Arc<Link>, owner: Arc<Owner>) {
-        let handler = link.handler.clone();
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
-        link.key.store(key, Ordering::Release);
-        ws.get_mut().track_short_reads();
-        if let Err(e) = self.poll.registry().register(
-            ws.get_mut().tcp(),
-            Token(key),
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            let conn = Connection {
-                shared: link.clone(),
-            };
-            conn::unregister(link.info.id);
-            handler.on_error(Some(&conn), &Error::from_io("cannot watch the socket", &e));
-            link.mark_ending();
-            handler.on_close(&conn, close_code::ABNORMAL, "");
-            link.mark_closed(close_code::ABNORMAL, "");
-            return;
-        }
-        let (id, peer) = (link.info.id, link.info.remote);
-        let open = Open::new(
-            ws,
-            Connection { shared: link },
-            super::open::PAUSE_RETRY_MIN,
-        );
-        entry.insert(Slot::new(
-            id,
-            peer,
-            owner,
-            State::Open(Box::new(open)),
-            false,
-        ));
-        self.opened(key);
     }
 }

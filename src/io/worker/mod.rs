@@ -7,6 +7,7 @@
 
 mod accept;
 mod closing;
+mod dial;
 mod drain;
 mod open;
 mod slot;
@@ -32,6 +33,7 @@ use tungstenite::Message;
 use super::{Cmd, Owner, WorkerHandle, CURRENT, LISTENER, WAKER};
 use crate::conn::{self, close_code, Connection, Link};
 use crate::error::{Error, ErrorKind};
+pub(crate) use dial::{ClientTls, Dial};
 use slot::{End, Out, Slot, State, TimerKind};
 
 pub(crate) struct Worker {
@@ -226,8 +228,12 @@ impl Worker {
         }
     }
 
-    /// The handshake (TLS + HTTP upgrade) did not finish within `handshake_timeout`.
+    /// The handshake (TLS + HTTP upgrade) did not finish within `handshake_timeout` (server)
+    /// or `connect_timeout` (client).
     fn handshake_expired(&mut self, key: usize) {
+        if self.conns[key].state.dial().is_some() {
+            return self.dial_expired(key);
+        }
         let peer = self.conns[key].peer;
         let err = Error::new(ErrorKind::Timeout, "handshake did not complete in time")
             .with_peer(Some(peer))
@@ -270,10 +276,7 @@ impl Worker {
     /// The slab key of a host's connection, if this worker still has it.
     fn key_of(&self, link: &Link) -> Option<usize> {
         let k = link.key.load(Ordering::Acquire);
-        self.conns
-            .get(k)
-            .filter(|c| c.id == link.info.id)
-            .map(|_| k)
+        self.conns.get(k).filter(|c| c.id == link.id).map(|_| k)
     }
 
     fn mark_dirty(&mut self, key: usize) {
@@ -297,7 +300,7 @@ impl Worker {
                             ErrorKind::NotConnected,
                             format!("a {len}-byte message was not delivered: the connection closed while it was being queued"),
                         )
-                        .with_peer(Some(conn.info.remote));
+                        .with_peer(Some(conn.info().remote));
                         conn.handler.on_error(
                             Some(&Connection {
                                 shared: conn.clone(),
@@ -328,7 +331,17 @@ impl Worker {
                 owner,
                 peers,
             } => self.listen(listener, owner, peers),
-            Cmd::Adopt { ws, conn, owner } => self.adopt(*ws, conn, owner),
+            Cmd::Dial { dial, owner } => self.dial(dial, owner),
+            Cmd::Resolved { conn, addrs } => {
+                if let Some(k) = self.key_of(&conn) {
+                    self.resolved(k, addrs);
+                }
+            }
+            Cmd::Cancel { conn } => {
+                if let Some(k) = self.key_of(&conn) {
+                    self.cancel(k);
+                }
+            }
             Cmd::CloseAll { owner, code } => self.close_all(&owner, code),
             Cmd::Stop => self.stopping = true,
         }
@@ -390,6 +403,11 @@ impl Worker {
             State::TlsAccept(_) => self.drive_tls_accept(key),
             State::ReadRequest { .. } => self.read_request(key),
             State::WriteResponse { .. } => self.write_response(key),
+            State::Resolving(_) => {}
+            State::Connecting(..) => self.drive_connecting(key),
+            State::TlsConnect(..) => self.drive_tls_connect(key),
+            State::WriteRequest { .. } => self.write_request(key),
+            State::ReadResponse { .. } => self.read_response(key),
             State::Open(o) => {
                 if readable && !o.closing.as_ref().is_some_and(|c| c.replying()) {
                     self.read_messages(key);
@@ -431,15 +449,21 @@ impl Worker {
             return;
         };
         let stream = match &mut c.state {
-            State::TlsAccept(s) => {
+            State::TlsAccept(s) | State::TlsConnect(_, s) => {
                 self.forget(s.get_mut().sock_mut());
+                None
+            }
+            State::Connecting(_, tcp) => {
+                self.forget(tcp);
                 None
             }
             State::ReadRequest { stream, .. }
             | State::WriteResponse { stream, .. }
+            | State::WriteRequest { stream, .. }
+            | State::ReadResponse { stream, .. }
             | State::Drain(stream) => Some(stream),
             State::Open(o) => Some(o.ws.get_mut()),
-            State::Gone => None,
+            State::Resolving(_) | State::Gone => None,
         };
         if let Some(s) = stream {
             self.forget(s.tcp());
@@ -454,11 +478,14 @@ impl Worker {
         }
         match &c.state {
             State::Open(o) => self.report_end(c.id, c.peer, o, &end),
-            _ => {
-                if let (Some(e), Some(server)) = (&end.error, &c.owner.server) {
-                    server.default_handler.on_error(None, e);
+            state => match state.dial() {
+                Some(d) => self.report_failed_dial(&d.link, d.report_failure, &end),
+                None => {
+                    if let (Some(e), Some(server)) = (&end.error, &c.owner.server) {
+                        server.default_handler.on_error(None, e);
+                    }
                 }
-            }
+            },
         }
     }
 

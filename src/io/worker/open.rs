@@ -3,15 +3,16 @@
 //! sends into the protocol buffer and the socket, keepalive, and the TLS buffer sweep.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
 use super::closing::{protocol_end, Closing};
-use super::slot::{End, Out, State, TimerKind};
+use super::slot::{End, Open, Out, State, TimerKind};
 use super::{would_block, Worker};
-use crate::conn::{self, close_code, Connection};
+use crate::conn::{self, close_code, Connection, Link};
 use crate::error::{Error, ErrorKind};
 use crate::handler::MessageKind;
 use crate::io::direct::{DirectSend, DIRECT_MIN};
@@ -32,11 +33,15 @@ const BUSY_MESSAGES: u32 = 16;
 const BUFFER_SWEEP: Duration = Duration::from_secs(1);
 
 impl Worker {
-    /// The WebSocket is open: publish it, tell the host, start keepalive, and read the frames
-    /// that came with the handshake (in its leftover or OpenSSL's read-ahead, where no readiness
-    /// event would announce them).
-    pub(super) fn opened(&mut self, key: usize) {
+    /// The handshake is done (server: 101 written; client: 101 read): enter `Open`, publish
+    /// the connection, tell the host, start keepalive, and read the frames that came with the
+    /// handshake (in its leftover or OpenSSL's read-ahead, where no readiness event would
+    /// announce them).
+    pub(super) fn enter_open(&mut self, key: usize, ws: WebSocket<Stream>, link: Arc<Link>) {
         let c = &mut self.conns[key];
+        let open = Open::new(ws, Connection { shared: link }, PAUSE_RETRY_MIN);
+        c.state = State::Open(Box::new(open));
+        c.timers[TimerKind::Handshake as usize] = None;
         let State::Open(o) = &mut c.state else {
             return;
         };

@@ -4,11 +4,12 @@
 //! server:  accept ─► TlsAccept ─► ReadRequest ─► WriteResponse ─► Open ─► (closing) ─► finished
 //!                        │              │                │
 //!                        └──────────────┴── refusal ─────┴─► Drain ─► finished
-//! client:  Client::connect hands over an open WebSocket ─► Open ─► (closing) ─► finished
+//! client:  Resolving ─► Connecting ─► TlsConnect ─► WriteRequest ─► ReadResponse ─► Open ─► …
+//!              (failure or connect timeout in any of them: on_error(Some(conn)), finished)
 //! ```
 //!
 //! Each state's data lives in its variant; the module named after a state (`tls_accept`,
-//! `upgrade`, `open`, `closing`, `drain`) holds everything that can happen in it, including the
+//! `upgrade`, `dial` for the client's, `open`, `closing`, `drain`) holds everything that can happen in it, including the
 //! transitions out of it. `Worker::finish` (worker/mod.rs) is the one way out of every state.
 
 use std::collections::VecDeque;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mio::net::TcpStream;
 use openssl::ssl::SslStream;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
@@ -23,6 +25,7 @@ use tungstenite::{Message, WebSocket};
 use super::super::direct::DirectSend;
 use super::super::Owner;
 use super::closing::Closing;
+use super::dial::Dial;
 use super::upgrade::PendingOpen;
 use crate::conn::Connection;
 use crate::error::Error;
@@ -95,6 +98,25 @@ pub(super) enum State {
         pos: usize,
         open: Option<Box<PendingOpen>>,
     },
+    /// Client: the host name is being resolved on a short-lived thread (also the placeholder
+    /// between two addresses tried) (module `dial`).
+    Resolving(Box<Dial>),
+    /// Client: non-blocking TCP connect to `Slot::peer` (module `dial`).
+    Connecting(Box<Dial>, TcpStream),
+    /// Client: TLS handshake with the server (module `dial`).
+    TlsConnect(Box<Dial>, Box<SslStream<Tcp>>),
+    /// Client: writing the upgrade request (module `dial`).
+    WriteRequest {
+        dial: Box<Dial>,
+        stream: Stream,
+        pos: usize,
+    },
+    /// Client: reading the server's answer (module `dial`).
+    ReadResponse {
+        dial: Box<Dial>,
+        stream: Stream,
+        buf: Vec<u8>,
+    },
     /// WebSocket open, and closing once `Open::closing` is set (modules `open`, `closing`).
     Open(Box<Open>),
     /// Server: refused or failed handshake. Our answer (HTTP response or TLS alert) is out and
@@ -110,12 +132,26 @@ impl State {
     /// The socket wrapper of any state that has one.
     pub(super) fn tcp(&mut self) -> Option<&mut Tcp> {
         match self {
-            State::TlsAccept(s) => Some(s.get_mut()),
+            State::TlsAccept(s) | State::TlsConnect(_, s) => Some(s.get_mut()),
             State::ReadRequest { stream, .. }
             | State::WriteResponse { stream, .. }
+            | State::WriteRequest { stream, .. }
+            | State::ReadResponse { stream, .. }
             | State::Drain(stream) => Some(stream.inner()),
             State::Open(o) => Some(o.ws.get_mut().inner()),
-            State::Gone => None,
+            State::Resolving(_) | State::Connecting(..) | State::Gone => None,
+        }
+    }
+
+    /// A client connection that has not opened yet.
+    pub(super) fn dial(&self) -> Option<&Dial> {
+        match self {
+            State::Resolving(d)
+            | State::Connecting(d, _)
+            | State::TlsConnect(d, _)
+            | State::WriteRequest { dial: d, .. }
+            | State::ReadResponse { dial: d, .. } => Some(d),
+            _ => None,
         }
     }
 }

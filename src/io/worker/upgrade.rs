@@ -10,9 +10,9 @@ use std::sync::Arc;
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
-use super::slot::{End, Open, State, TimerKind};
+use super::slot::{End, State};
 use super::{would_block, Worker};
-use crate::conn::{close_code, ConnInfo, Connection, Link};
+use crate::conn::{close_code, ConnInfo, Link};
 use crate::error::Error;
 use crate::handler::{AcceptDecision, Handler, UpgradeRequest};
 use crate::http::{self, Parsed, Refusal};
@@ -229,16 +229,8 @@ impl Worker {
                     handler,
                     key,
                     c.owner.limits.send_queue_limit,
-                    false,
                 );
-                let open = Open::new(
-                    ws,
-                    Connection { shared: link },
-                    super::open::PAUSE_RETRY_MIN,
-                );
-                c.state = State::Open(Box::new(open));
-                c.timers[TimerKind::Handshake as usize] = None;
-                self.opened(key);
+                self.enter_open(key, ws, link);
             }
         }
     }
