@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::config::ServerConfig;
 use crate::conn::close_code;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::Handler;
+use crate::handler::{AcceptDecision, Handler};
 use crate::io::{in_io_thread, Cmd, Owner, Runtime, ServerSide};
 
 /// A running server. Dropping it stops the I/O threads without waiting; call
@@ -106,6 +106,31 @@ impl Server {
     /// Stop serving `path`; returns whether it was a route.
     pub fn remove_route(&self, path: &str) -> bool {
         self.side().routes.write().remove(path).is_some()
+    }
+
+    /// Answer an upgrade whose accept decision was deferred ([`AcceptDecision::Defer`]; `id`
+    /// is [`crate::UpgradeRequest::id`]). Callable from any thread. `InvalidArgument` for
+    /// `Defer`, a subprotocol the client did not offer, an invalid header, or a refusal status
+    /// outside 400..=599 (the upgrade stays pending); `NotConnected` when no upgrade with that
+    /// id awaits a decision (unknown id, already decided, timed out, or the client left).
+    pub fn decide(&self, id: u64, decision: AcceptDecision) -> Result<()> {
+        let mut deferred = self.side().deferred.lock();
+        let Some(d) = deferred.get(&id) else {
+            return Err(Error::new(
+                ErrorKind::NotConnected,
+                format!("no upgrade of connection {id} awaits a decision (unknown id, already decided, timed out, or the client left)"),
+            ));
+        };
+        decision.check_deferred(&d.offered)?;
+        if let Some(d) = deferred.remove(&id) {
+            drop(deferred);
+            d.worker.submit(Cmd::Decide {
+                key: d.key,
+                id,
+                decision,
+            });
+        }
+        Ok(())
     }
 
     /// Connections accepted and not yet finished (handshaking or open).

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use wss::{Client, ClientConfig, Error, ErrorKind, Keepalive, Limits, Server, ServerConfig};
+use wss::{
+    AcceptDecision, Client, ClientConfig, Error, ErrorKind, Keepalive, Limits, Server, ServerConfig,
+};
 
 /// Collect every event of `rx` until `until` (a measuring window, not a synchronisation sleep).
 fn events_until(rx: &crossbeam_channel::Receiver<Ev>, until: Instant) -> Vec<(Instant, Ev)> {
@@ -275,4 +277,175 @@ fn dropping_a_connecting_client_closes_its_socket_without_callbacks() {
         "no callbacks for a cancelled connect"
     );
     assert!(wss::connection(conn.id()).is_none());
+}
+
+// ------------------------------------------------------------- deferred accept decisions
+
+/// Where a deferring route reports each request: its id and the subprotocols offered.
+type Pending = crossbeam_channel::Receiver<(u64, Vec<String>)>;
+
+/// A server whose route defers every accept decision and hands the request's id and offered
+/// subprotocols to the test.
+fn deferring_server(limits: Limits) -> (Server, crossbeam_channel::Receiver<Ev>, Pending) {
+    let (tx, pending) = crossbeam_channel::unbounded();
+    let (h, srx) = recorder_with_accept(move |req| {
+        tx.send((req.id, req.subprotocols.clone())).unwrap();
+        AcceptDecision::Defer
+    });
+    let server = Server::bind(
+        "127.0.0.1:0",
+        ServerConfig {
+            limits,
+            ..Default::default()
+        },
+        h,
+    )
+    .unwrap();
+    (server, srx, pending)
+}
+
+/// A raw upgrade request offering `protocols`; returns the socket.
+fn raw_upgrade(port: u16, protocols: &str) -> std::net::TcpStream {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let req = format!(
+        "GET /chat HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Protocol: {protocols}\r\n\r\n"
+    );
+    std::io::Write::write_all(&mut s, req.as_bytes()).unwrap();
+    s
+}
+
+/// The response head (up to the blank line).
+fn response_head(s: &mut std::net::TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = std::io::Read::read(s, &mut byte).expect("response before the read timeout");
+        assert_eq!(n, 1, "closed before a full response head: {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+#[test]
+fn a_deferred_accept_decided_on_another_thread_opens_with_its_subprotocol_and_headers() {
+    let (server, srx, pending) = deferring_server(Limits::default());
+    let mut sock = raw_upgrade(server.port(), "a, chat");
+    let (id, offered) = pending.recv_timeout(WAIT).unwrap();
+    assert_eq!(offered, ["a", "chat"]);
+    let server = std::sync::Arc::new(server);
+    let decider = {
+        let server = server.clone();
+        std::thread::spawn(move || {
+            // Checked first, and left pending when invalid.
+            let invalid = [
+                AcceptDecision::Defer,
+                AcceptDecision::Accept {
+                    subprotocol: Some("not-offered".into()),
+                    headers: vec![],
+                },
+                AcceptDecision::Accept {
+                    subprotocol: None,
+                    headers: vec![("X-Bad".into(), "a\r\nb".into())],
+                },
+                AcceptDecision::Reject {
+                    status: 200,
+                    reason: "OK".into(),
+                },
+            ];
+            for d in invalid {
+                let err = server.decide(id, d.clone()).unwrap_err();
+                assert_eq!(err.kind, ErrorKind::InvalidArgument, "{d:?}: {err}");
+            }
+            server.decide(
+                id,
+                AcceptDecision::Accept {
+                    subprotocol: Some("chat".into()),
+                    headers: vec![("X-Decided".into(), "later".into())],
+                },
+            )
+        })
+    };
+    decider.join().unwrap().unwrap();
+    let head = response_head(&mut sock);
+    assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+    assert!(head.contains("Sec-WebSocket-Protocol: chat\r\n"), "{head}");
+    assert!(head.contains("X-Decided: later\r\n"), "{head}");
+    let conn = wait_open(&srx);
+    assert_eq!(conn.id(), id);
+    assert_eq!(conn.info().subprotocol.as_deref(), Some("chat"));
+    // Decided once: a second decision finds nothing pending.
+    let again = server.decide(id, AcceptDecision::accept()).unwrap_err();
+    assert_eq!(again.kind, ErrorKind::NotConnected);
+    drop(sock);
+    assert_eq!(wait_close(&srx).0, 1006);
+    assert_no_errors(&srx);
+}
+
+#[test]
+fn a_deferred_accept_rejected_with_403_and_a_reason() {
+    let (server, srx, pending) = deferring_server(Limits::default());
+    let mut sock = raw_upgrade(server.port(), "chat");
+    let (id, _) = pending.recv_timeout(WAIT).unwrap();
+    server
+        .decide(
+            id,
+            AcceptDecision::Reject {
+                status: 403,
+                reason: "Not today".into(),
+            },
+        )
+        .unwrap();
+    let head = response_head(&mut sock);
+    assert!(head.starts_with("HTTP/1.1 403 Not today\r\n"), "{head}");
+    server.shutdown(WAIT).unwrap();
+    assert!(srx.try_iter().next().is_none(), "no event for a refusal");
+}
+
+#[test]
+fn an_undecided_upgrade_gets_503_at_the_handshake_deadline() {
+    let (server, srx, pending) = deferring_server(Limits {
+        handshake_timeout: Duration::from_millis(300),
+        ..Default::default()
+    });
+    let mut sock = raw_upgrade(server.port(), "chat");
+    let (id, _) = pending.recv_timeout(WAIT).unwrap();
+    let head = response_head(&mut sock);
+    assert!(head.starts_with("HTTP/1.1 503 "), "{head}");
+    let err = wait_error(&srx);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(
+        err.message
+            .contains("no accept decision within the handshake timeout"),
+        "{err}"
+    );
+    let late = server.decide(id, AcceptDecision::accept()).unwrap_err();
+    assert_eq!(late.kind, ErrorKind::NotConnected, "{late}");
+}
+
+#[test]
+fn deciding_a_stale_or_departed_upgrade_is_not_connected() {
+    let (server, srx, pending) = deferring_server(Limits::default());
+    let err = server
+        .decide(u64::MAX - 1, AcceptDecision::accept())
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotConnected, "{err}");
+    // A client that leaves while its upgrade awaits the decision is dropped.
+    let sock = raw_upgrade(server.port(), "chat");
+    let (id, _) = pending.recv_timeout(WAIT).unwrap();
+    drop(sock);
+    let deadline = Instant::now() + WAIT;
+    while server.active_connections() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the departed client was never dropped"
+        );
+        std::thread::sleep(Duration::from_millis(10)); // polling a condition, with a deadline
+    }
+    let err = server.decide(id, AcceptDecision::accept()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotConnected, "{err}");
+    server.shutdown(WAIT).unwrap();
+    assert_no_errors(&srx);
 }

@@ -19,11 +19,12 @@ use parking_lot::Mutex;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::Message;
 
-pub(crate) use owner::{Owner, ServerSide};
+pub(crate) use owner::{Deferral, Owner, ServerSide};
 pub(crate) use worker::{ClientTls, Dial};
 
 use crate::conn::Link;
 use crate::error::{Error, ErrorKind, Result};
+use crate::handler::AcceptDecision;
 
 /// Token of each worker's waker.
 const WAKER: mio::Token = mio::Token(usize::MAX);
@@ -66,6 +67,12 @@ pub(crate) enum Cmd {
     },
     /// The `Client` was dropped: stop connecting without callbacks (close it if it opened).
     Cancel { conn: Arc<Link> },
+    /// The accept decision for a deferred upgrade (`Server::decide`), already checked.
+    Decide {
+        key: usize,
+        id: u64,
+        decision: AcceptDecision,
+    },
     /// Read again from a connection whose handler wanted no messages.
     Resume { conn: Arc<Link> },
     /// Stop listening and close every connection of `owner` with `code` (graceful shutdown).

@@ -11,6 +11,7 @@ use openssl::ssl::SslContext;
 use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::WebSocketConfig;
 
+use super::WorkerHandle;
 use crate::config::{Keepalive, Limits};
 use crate::handler::Handler;
 
@@ -63,6 +64,19 @@ pub(crate) struct ServerSide {
     pub idle_cv: Condvar,
     /// Set once shutdown starts: new sockets are refused.
     pub closing: AtomicBool,
+    /// Upgrades whose accept decision was deferred, by connection id (`Server::decide`).
+    /// Whoever removes an entry (a decision, or the worker on timeout, disconnect or
+    /// shutdown) owns the outcome.
+    pub deferred: Mutex<HashMap<u64, Deferral>>,
+}
+
+/// Where a deferred upgrade waits, and what the decision is checked against.
+pub(crate) struct Deferral {
+    pub worker: Arc<WorkerHandle>,
+    /// Slab key on that worker.
+    pub key: usize,
+    /// Subprotocols the client offered.
+    pub offered: Vec<String>,
 }
 
 impl ServerSide {
@@ -82,6 +96,7 @@ impl ServerSide {
             idle_lock: Mutex::new(()),
             idle_cv: Condvar::new(),
             closing: AtomicBool::new(false),
+            deferred: Mutex::new(HashMap::new()),
         }
     }
 

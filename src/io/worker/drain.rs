@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::stream::Stream;
 
 /// How long a refused connection is drained before it is closed.
-const LINGER: Duration = Duration::from_secs(2);
+pub(super) const LINGER: Duration = Duration::from_secs(2);
 
 impl Worker {
     /// Report `err` (if any) and let the peer read our answer before closing: enter `Drain`.

@@ -231,8 +231,10 @@ impl Worker {
     /// The handshake (TLS + HTTP upgrade) did not finish within `handshake_timeout` (server)
     /// or `connect_timeout` (client).
     fn handshake_expired(&mut self, key: usize) {
-        if self.conns[key].state.dial().is_some() {
-            return self.dial_expired(key);
+        match &self.conns[key].state {
+            State::AwaitDecision { .. } => return self.decision_expired(key),
+            state if state.dial().is_some() => return self.dial_expired(key),
+            _ => {}
         }
         let peer = self.conns[key].peer;
         let err = Error::new(ErrorKind::Timeout, "handshake did not complete in time")
@@ -310,6 +312,11 @@ impl Worker {
                     }
                 }
             },
+            Cmd::Decide { key, id, decision } => {
+                if self.conns.get(key).is_some_and(|c| c.id == id) {
+                    self.decided(key, decision);
+                }
+            }
             Cmd::Resume { conn } => {
                 if let Some(k) = self.key_of(&conn) {
                     self.resume(k);
@@ -387,6 +394,10 @@ impl Worker {
         if let Some(tcp) = c.state.tcp() {
             tcp.untrack();
         }
+        if matches!(c.state, State::AwaitDecision { .. }) {
+            // Nobody is left to answer: drop it (`Server::decide` then says NotConnected).
+            self.finish(key, End::new(close_code::ABNORMAL, ""));
+        }
     }
 
     /// Make progress on connection `key` after readiness (or a command): its state decides.
@@ -402,6 +413,7 @@ impl Worker {
         match &c.state {
             State::TlsAccept(_) => self.drive_tls_accept(key),
             State::ReadRequest { .. } => self.read_request(key),
+            State::AwaitDecision { .. } => {}
             State::WriteResponse { .. } => self.write_response(key),
             State::Resolving(_) => {}
             State::Connecting(..) => self.drive_connecting(key),
@@ -458,6 +470,7 @@ impl Worker {
                 None
             }
             State::ReadRequest { stream, .. }
+            | State::AwaitDecision { stream, .. }
             | State::WriteResponse { stream, .. }
             | State::WriteRequest { stream, .. }
             | State::ReadResponse { stream, .. }
@@ -471,8 +484,15 @@ impl Worker {
                 s.shutdown_tls();
             }
         }
-        if c.counted {
-            if let Some(server) = &c.owner.server {
+        if let Some(server) = &c.owner.server {
+            if matches!(
+                c.state,
+                State::AwaitDecision { .. } | State::ReadRequest { .. }
+            ) {
+                // A deferred decision, or one listed while the accept hook ran (it panicked).
+                server.deferred.lock().remove(&c.id);
+            }
+            if c.counted {
                 server.release();
             }
         }

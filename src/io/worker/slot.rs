@@ -1,7 +1,7 @@
 //! What a worker holds for one socket (`Slot`) and the states it goes through (`State`).
 //!
 //! ```text
-//! server:  accept ─► TlsAccept ─► ReadRequest ─► WriteResponse ─► Open ─► (closing) ─► finished
+//! server:  accept ─► TlsAccept ─► ReadRequest ─► (AwaitDecision) ─► WriteResponse ─► Open ─► …
 //!                        │              │                │
 //!                        └──────────────┴── refusal ─────┴─► Drain ─► finished
 //! client:  Resolving ─► Connecting ─► TlsConnect ─► WriteRequest ─► ReadResponse ─► Open ─► …
@@ -26,7 +26,7 @@ use super::super::direct::DirectSend;
 use super::super::Owner;
 use super::closing::Closing;
 use super::dial::Dial;
-use super::upgrade::PendingOpen;
+use super::upgrade::{PendingOpen, Upgrade};
 use crate::conn::Connection;
 use crate::error::Error;
 use crate::stream::{Stream, Tcp};
@@ -91,6 +91,13 @@ pub(super) enum State {
     TlsAccept(Box<SslStream<Tcp>>),
     /// Server: collecting the HTTP upgrade request (module `upgrade`).
     ReadRequest { stream: Stream, buf: Vec<u8> },
+    /// Server: the route's handler deferred its accept decision (`AcceptDecision::Defer`);
+    /// nothing is read until `Server::decide` answers or the handshake deadline passes
+    /// (module `upgrade`).
+    AwaitDecision {
+        stream: Stream,
+        upgrade: Box<Upgrade>,
+    },
     /// Server: writing the HTTP answer; then open (`Some`) or drain (`None`) (module `upgrade`).
     WriteResponse {
         stream: Stream,
@@ -134,6 +141,7 @@ impl State {
         match self {
             State::TlsAccept(s) | State::TlsConnect(_, s) => Some(s.get_mut()),
             State::ReadRequest { stream, .. }
+            | State::AwaitDecision { stream, .. }
             | State::WriteResponse { stream, .. }
             | State::WriteRequest { stream, .. }
             | State::ReadResponse { stream, .. }

@@ -1,26 +1,43 @@
-//! Server states `ReadRequest` and `WriteResponse`: the HTTP upgrade. The request head is read
-//! and checked (size limit, upgrade headers, connection limit, route), the route's handler
-//! decides (`Handler::on_accept`), and the answer is written: 101 then `Open`, or a refusal then
-//! `Drain`.
+//! Server states `ReadRequest`, `AwaitDecision` and `WriteResponse`: the HTTP upgrade. The
+//! request head is read and checked (size limit, upgrade headers, connection limit, route), the
+//! route's handler decides (`Handler::on_accept`) now or later (`Defer`, then `Server::decide`
+//! from any thread, or 503 at the handshake deadline), and the answer is written: 101 then
+//! `Open`, or a refusal then `Drain`.
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tungstenite::protocol::Role;
 use tungstenite::WebSocket;
 
-use super::slot::{End, State};
+use super::slot::{End, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::{close_code, ConnInfo, Link};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::handler::{AcceptDecision, Handler, UpgradeRequest};
 use crate::http::{self, Parsed, Refusal};
+use crate::io::Deferral;
 use crate::stream::Stream;
-use crate::tls;
+use crate::tls::{self, TlsInfo};
 
 /// Bytes read per call while collecting an HTTP request head.
 const HEAD_CHUNK: usize = 2048;
+
+/// A complete, routed upgrade request waiting for its answer.
+pub(super) struct Upgrade {
+    /// The client's `Sec-WebSocket-Key`.
+    key_hdr: String,
+    /// Subprotocols it offered.
+    offered: Vec<String>,
+    /// Bytes that came after the request head.
+    leftover: Vec<u8>,
+    /// The route's handler.
+    handler: Arc<dyn Handler>,
+    path: String,
+    tls_info: Option<TlsInfo>,
+}
 
 /// What the server needs to open the WebSocket after the 101 response is written.
 pub(super) struct PendingOpen {
@@ -67,7 +84,7 @@ impl Worker {
         }
     }
 
-    /// Decide what to answer to a complete request.
+    /// A complete request: check it, route it and ask the route's handler.
     fn route_request(&mut self, key: usize, req: http::Request, leftover: Vec<u8>) {
         let c = &self.conns[key];
         let owner = c.owner.clone();
@@ -92,13 +109,52 @@ impl Worker {
             return self.respond(key, &Refusal::new(404, "Not Found"));
         };
         let offered = req.subprotocols();
-        let upgrade = UpgradeRequest {
+        // Listed before the hook runs: a host that defers may hand the id to another thread,
+        // which may call `Server::decide` before the hook has even returned.
+        server.deferred.lock().insert(
+            id,
+            Deferral {
+                worker: self.handle.clone(),
+                key,
+                offered: offered.clone(),
+            },
+        );
+        let decision = handler.on_accept(&UpgradeRequest {
+            id,
             request: &req,
             subprotocols: offered.clone(),
             remote: peer,
             tls: tls_info.as_ref(),
+        });
+        if !matches!(decision, AcceptDecision::Defer) {
+            server.deferred.lock().remove(&id);
+        }
+        let upgrade = Upgrade {
+            key_hdr,
+            offered,
+            leftover,
+            handler,
+            path: req.path,
+            tls_info,
         };
-        match handler.on_accept(&upgrade) {
+        self.answer(key, Box::new(upgrade), decision);
+    }
+
+    /// Carry out an accept decision: park the connection (`AwaitDecision`), or answer.
+    fn answer(&mut self, key: usize, upgrade: Box<Upgrade>, decision: AcceptDecision) {
+        let c = &mut self.conns[key];
+        let (id, peer) = (c.id, c.peer);
+        match decision {
+            AcceptDecision::Defer => {
+                // Listed in `ServerSide::deferred` already (`route_request`); a decision given
+                // meanwhile is queued behind this.
+                let State::ReadRequest { stream, .. } =
+                    std::mem::replace(&mut c.state, State::Gone)
+                else {
+                    return;
+                };
+                c.state = State::AwaitDecision { stream, upgrade };
+            }
             AcceptDecision::Reject { status, reason } => {
                 let status = if (400..=599).contains(&status) {
                     status
@@ -120,22 +176,30 @@ impl Worker {
                 subprotocol,
                 headers,
             } => {
-                let bad_proto = subprotocol.as_ref().is_some_and(|p| !offered.contains(p));
-                let bad_header = headers.iter().any(|(n, v)| !http::header_ok(n, v));
-                if bad_proto || bad_header {
-                    let what = if bad_proto {
-                        "the accept hook chose a subprotocol the client did not offer"
-                    } else {
-                        "the accept hook returned an invalid header"
-                    };
-                    handler.on_error(None, &Error::invalid(what).with_peer(Some(peer)));
+                let problem = AcceptDecision::accept_problem(
+                    subprotocol.as_ref(),
+                    &headers,
+                    &upgrade.offered,
+                );
+                if let Some(what) = problem {
+                    upgrade
+                        .handler
+                        .on_error(None, &Error::invalid(what).with_peer(Some(peer)));
                     return self.respond(key, &Refusal::new(500, "Internal Server Error"));
                 }
-                let response = http::switching_response(&key_hdr, subprotocol.as_deref(), &headers);
+                let response =
+                    http::switching_response(&upgrade.key_hdr, subprotocol.as_deref(), &headers);
+                let Upgrade {
+                    leftover,
+                    handler,
+                    path,
+                    tls_info,
+                    ..
+                } = *upgrade;
                 let info = ConnInfo {
                     id,
                     remote: peer,
-                    path: req.path.clone(),
+                    path,
                     subprotocol,
                     tls: tls_info,
                     is_client: false,
@@ -148,6 +212,56 @@ impl Worker {
                 self.start_response(key, response, Some(Box::new(open)));
             }
         }
+    }
+
+    /// `Cmd::Decide`: `Server::decide` answered a parked connection.
+    pub(super) fn decided(&mut self, key: usize, decision: AcceptDecision) {
+        let c = &mut self.conns[key];
+        let State::AwaitDecision { stream, upgrade } = std::mem::replace(&mut c.state, State::Gone)
+        else {
+            return;
+        };
+        c.state = State::ReadRequest {
+            stream,
+            buf: Vec::new(),
+        };
+        self.answer(key, upgrade, decision);
+    }
+
+    /// The handshake deadline passed while the decision was awaited: refuse with 503 and tell
+    /// the server's handler, unless a decision is already on its way.
+    pub(super) fn decision_expired(&mut self, key: usize) {
+        let c = &mut self.conns[key];
+        let Some(server) = c.owner.server.as_ref() else {
+            return;
+        };
+        if server.deferred.lock().remove(&c.id).is_none() {
+            return; // `Server::decide` won the race: its `Cmd::Decide` is queued
+        }
+        let err = Error::new(
+            ErrorKind::Timeout,
+            "no accept decision within the handshake timeout",
+        )
+        .with_peer(Some(c.peer))
+        .with_hint(
+            "call Server::decide with the request's id before limits.handshake_timeout passes",
+        );
+        server.default_handler.on_error(None, &err);
+        let State::AwaitDecision { stream, .. } = std::mem::replace(&mut c.state, State::Gone)
+        else {
+            return;
+        };
+        c.state = State::ReadRequest {
+            stream,
+            buf: Vec::new(),
+        };
+        // The answer must go out within the linger time, like a refusal's drain.
+        self.arm(
+            key,
+            TimerKind::Linger,
+            Instant::now() + super::drain::LINGER,
+        );
+        self.respond(key, &Refusal::new(503, "Service Unavailable"));
     }
 
     /// Refuse with an HTTP error (HSTS on TLS when configured), then drain.
