@@ -743,6 +743,18 @@ WSS_API wss_result wss_options_set_send_queue_limit(struct wss_options *opts, ui
 WSS_API wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t bytes);
 
 /**
+ * Pull-mode servers: `on` 1 queues every upgrade request as a `WSS_EVENT_ACCEPT` event, which
+ * the host answers with `wss_server_decide` (accept with a subprotocol and response headers, or
+ * refuse with a status and reason) before the handshake timeout; unanswered requests are then
+ * refused with 503 and reported as a `WSS_ERR_TIMEOUT` error event. 0 (default) accepts every
+ * request. No effect on callback endpoints (they decide in `on_accept`) or clients.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_accept_events(struct wss_options *opts, uint8_t on);
+
+/**
  * Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).
  *
  * # Safety
@@ -1240,6 +1252,10 @@ typedef struct wss_event {
    * Error detail (`WSS_EVENT_ERROR`), owned by the event: `wss_error_copy` keeps it longer.
    */
   const struct wss_error *error;
+  /**
+   * The upgrade request to decide (`WSS_EVENT_ACCEPT`; `conn` is its id), or NULL.
+   */
+  const struct wss_upgrade_request *request;
 } wss_event;
 
 /**
@@ -1266,6 +1282,12 @@ typedef struct wss_event {
  * A pong arrived (`data`, `len`).
  */
 #define WSS_EVENT_PONG 5
+
+/**
+ * An upgrade request waits for `wss_server_decide` (`request`; `conn` is its id). Only with
+ * `wss_options_set_accept_events`.
+ */
+#define WSS_EVENT_ACCEPT 6
 
 /**
  * Pull mode: wait up to `timeout_ms` (0 = poll) for the client's next event. `WSS_ERR_CLOSED`
@@ -1392,6 +1414,21 @@ WSS_API wss_result wss_server_close(struct wss_server *server, uint32_t timeout_
  */
 WSS_API void wss_server_free(struct wss_server *server);
 
+/**
+ * Pull mode with `wss_options_set_accept_events`: answer the `WSS_EVENT_ACCEPT` event whose
+ * request id is `request_id` (the event's `conn`) with `decision` (set `struct_size`; status 0
+ * accepts with `subprotocol_index` and `headers`, 400..599 refuses with `reason`). Any thread.
+ * `WSS_ERR_NOT_CONNECTED` when the request is unknown, already decided, timed out, or its peer
+ * left; `WSS_ERR_INVALID_ARGUMENT` for a bad decision (the request stays undecided).
+ *
+ * # Safety
+ * `server` a live handle; `decision` a valid struct.
+ */
+WSS_API
+wss_result wss_server_decide(struct wss_server *server,
+                             uint64_t request_id,
+                             const struct wss_accept_decision *decision);
+
 /* ==== Clients ================================================================================= */
 
 /**
@@ -1413,6 +1450,29 @@ wss_result wss_client_connect(const char *url,
                               void *user_data,
                               wss_release_fn release,
                               struct wss_client **out);
+
+/**
+ * Start connecting to a `ws://` or `wss://` URL and return at once (URL, header and option
+ * errors are still returned here). TCP connect, TLS and the upgrade run on an I/O thread, within
+ * the connect timeout; the outcome arrives as `on_open`, or as `on_error` with the client's
+ * connection id and the full detail (no `on_close` follows for a connection that never opened).
+ * Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
+ * resolved on a short-lived thread (IP addresses need no lookup), so this never blocks on DNS.
+ * Until the connection opens, `wss_send` returns `WSS_ERR_NOT_CONNECTED`. No callback runs
+ * before this call has returned; freeing the client while it connects cancels the attempt. `release(user_data)`
+ * is called once after the last callback; only on success.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; `out` writable.
+ */
+WSS_API
+wss_result wss_client_connect_async(const char *url,
+                                    const struct wss_tls_config *tls,
+                                    const struct wss_options *options,
+                                    const struct wss_callbacks *callbacks,
+                                    void *user_data,
+                                    wss_release_fn release,
+                                    struct wss_client **out);
 
 /**
  * The client's connection id (for `wss_send` and friends).

@@ -105,8 +105,9 @@ pub unsafe extern "C" fn wss_client_connect(
 /// the connect timeout; the outcome arrives as `on_open`, or as `on_error` with the client's
 /// connection id and the full detail (no `on_close` follows for a connection that never opened).
 /// Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
-/// resolved before this returns (IP addresses need no lookup). No callback runs before this call
-/// has returned; freeing the client while it connects cancels the attempt. `release(user_data)`
+/// resolved on a short-lived thread (IP addresses need no lookup), so this never blocks on DNS.
+/// Until the connection opens, `wss_send` returns `WSS_ERR_NOT_CONNECTED`. No callback runs
+/// before this call has returned; freeing the client while it connects cancels the attempt. `release(user_data)`
 /// is called once after the last callback; only on success.
 ///
 /// # Safety
