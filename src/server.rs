@@ -133,6 +133,15 @@ impl Server {
         Ok(())
     }
 
+    /// The subprotocols the client offered in upgrade `id`, while it awaits a decision.
+    pub fn offered_subprotocols(&self, id: u64) -> Option<Vec<String>> {
+        self.side()
+            .deferred
+            .lock()
+            .get(&id)
+            .map(|d| d.offered.clone())
+    }
+
     /// Connections accepted and not yet finished (handshaking or open).
     pub fn active_connections(&self) -> usize {
         self.side().active.load(Ordering::Acquire)

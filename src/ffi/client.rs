@@ -217,6 +217,6 @@ pub unsafe extern "C" fn wss_client_next_event(
                 "the client delivers events through callbacks",
             )
         })?;
-        pull::next(q, timeout_ms, out, |_| {})
+        pull::next(q, timeout_ms, out)
     })
 }

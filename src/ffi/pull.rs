@@ -116,16 +116,9 @@ fn boxed(event: Event) -> *mut wss_event {
     .cast()
 }
 
-/// Take the next event from `q` into `*out`; `seen` is shown it first.
-pub(crate) fn next(
-    q: &EventQueue,
-    timeout_ms: u32,
-    out: &mut *mut wss_event,
-    seen: impl FnOnce(&Event),
-) -> Result<()> {
-    let ev = q.next(Duration::from_millis(timeout_ms as u64))?;
-    seen(&ev);
-    *out = boxed(ev);
+/// Take the next event from `q` into `*out`.
+pub(crate) fn next(q: &EventQueue, timeout_ms: u32, out: &mut *mut wss_event) -> Result<()> {
+    *out = boxed(q.next(Duration::from_millis(timeout_ms as u64))?);
     Ok(())
 }
 

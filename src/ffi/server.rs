@@ -1,10 +1,9 @@
 //! `wss_server`: a listening endpoint with its routes, in callback or pull mode.
 
-use std::collections::HashMap;
 use std::os::raw::{c_char, c_void};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
@@ -19,7 +18,6 @@ use super::sized::read_sized;
 use super::tls::{tls_copy, wss_tls_config};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorKind, Result};
-use crate::pull::EventKind;
 use crate::server::Server;
 
 /// Opaque server handle: a listening socket, its I/O threads and routes. Thread-safe: every call
@@ -33,11 +31,6 @@ pub struct wss_server {
     /// connection is done).
     routes: Mutex<Vec<Weak<CHandler>>>,
     closed: AtomicBool,
-    /// Pull mode with accept events: the subprotocols each undecided request offered (a C
-    /// decision names one by index), and when it was taken (entries older than the handshake
-    /// timeout can no longer be decided and are dropped).
-    undecided: Mutex<HashMap<u64, (Instant, Vec<String>)>>,
-    handshake_timeout: Duration,
 }
 
 impl wss_server {
@@ -88,7 +81,6 @@ pub unsafe extern "C" fn wss_server_new(
             QueueKind::Server
         };
         let handler = CHandler::new(callbacks, host, limit, kind)?;
-        let handshake_timeout = config.limits.handshake_timeout;
         let server = match Server::bind(addr, config, handler.clone()) {
             Ok(s) => s,
             Err(e) => {
@@ -101,8 +93,6 @@ pub unsafe extern "C" fn wss_server_new(
             handler: handler.clone(),
             routes: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
-            undecided: Mutex::new(HashMap::new()),
-            handshake_timeout,
         }));
         handler.ready(true);
         Ok(())
@@ -285,14 +275,7 @@ pub unsafe extern "C" fn wss_server_next_event(
                 "the server delivers events through callbacks",
             )
         })?;
-        pull::next(q, timeout_ms, out, |ev| {
-            if let EventKind::Accept(req) = &ev.kind {
-                let now = Instant::now();
-                let mut undecided = s.undecided.lock();
-                undecided.retain(|_, (taken, _)| now.duration_since(*taken) <= s.handshake_timeout);
-                undecided.insert(req.id, (now, req.subprotocols.clone()));
-            }
-        })
+        pull::next(q, timeout_ms, out)
     })
 }
 
@@ -314,19 +297,12 @@ pub unsafe extern "C" fn wss_server_decide(
         let s = acquire(server, "server")?;
         s.open()?;
         let d = read_sized(decision, "decision")?;
-        let offered = s
-            .undecided
-            .lock()
-            .get(&request_id)
-            .map(|(_, o)| o.clone())
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorKind::NotConnected,
-                    format!("no undecided upgrade request {request_id}"),
-                )
-            })?;
-        let d = accept::decision(&d, &offered)?;
-        s.undecided.lock().remove(&request_id);
-        s.server.decide(request_id, d)
+        let offered = s.server.offered_subprotocols(request_id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotConnected,
+                format!("no undecided upgrade request {request_id}"),
+            )
+        })?;
+        s.server.decide(request_id, accept::decision(&d, &offered)?)
     })
 }
