@@ -12,7 +12,7 @@ use wss::{
 };
 
 /// Collect every event of `rx` until `until` (a measuring window, not a synchronisation sleep).
-fn events_until(rx: &crossbeam_channel::Receiver<Ev>, until: Instant) -> Vec<(Instant, Ev)> {
+fn events_until(rx: &Events, until: Instant) -> Vec<(Instant, Ev)> {
     let mut out = Vec::new();
     while let Some(left) = until.checked_duration_since(Instant::now()) {
         match rx.recv_timeout(left) {
@@ -91,7 +91,7 @@ fn one_keepalive_chain_per_connection_over_many_open_close_cycles() {
 // ------------------------------------------------------------- non-blocking client connect
 
 /// No error events among `events` (the end-of-test check).
-fn assert_no_errors(rx: &crossbeam_channel::Receiver<Ev>) {
+fn assert_no_errors(rx: &Events) {
     for ev in rx.try_iter() {
         assert!(
             !matches!(ev, Ev::Error(..)),
@@ -100,7 +100,7 @@ fn assert_no_errors(rx: &crossbeam_channel::Receiver<Ev>) {
     }
 }
 
-fn echo_server(tls: Option<wss::TlsConfig>) -> (Server, crossbeam_channel::Receiver<Ev>) {
+fn echo_server(tls: Option<wss::TlsConfig>) -> (Server, Events) {
     let (h, srx) = recorder(true);
     let server = Server::bind(
         "127.0.0.1:0",
@@ -286,7 +286,7 @@ type Pending = crossbeam_channel::Receiver<(u64, Vec<String>)>;
 
 /// A server whose route defers every accept decision and hands the request's id and offered
 /// subprotocols to the test.
-fn deferring_server(limits: Limits) -> (Server, crossbeam_channel::Receiver<Ev>, Pending) {
+fn deferring_server(limits: Limits) -> (Server, Events, Pending) {
     let (tx, pending) = crossbeam_channel::unbounded();
     let (h, srx) = recorder_with_accept(move |req| {
         tx.send((req.id, req.subprotocols.clone())).unwrap();
