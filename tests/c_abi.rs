@@ -374,10 +374,12 @@ extern "C" void on_open(void *, uint64_t) {}
 
 int main() {
     wss_callbacks cb{};
+    cb.struct_size = sizeof cb;
     cb.on_open = on_open;
     wss_result (*send)(uint64_t, const uint8_t *, size_t, wss_message_kind) = wss_send;
     if (send(0, nullptr, 0, WSS_MESSAGE_BINARY) != WSS_ERR_NOT_CONNECTED) return 1;
     wss_error_info info{};
+    info.struct_size = sizeof info;
     if (wss_last_error(&info) != WSS_OK || info.code != WSS_ERR_NOT_CONNECTED) return 2;
     wss_tls_config *cfg = nullptr;
     if (wss_tls_config_new(&cfg) != WSS_OK || cfg == nullptr) return 3;

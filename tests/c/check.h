@@ -44,11 +44,26 @@ static inline int check_impl(int ok, const char *what, const char *file, int lin
 /* Count a check; evaluates to the condition so callers can skip dependent checks. */
 #define CHECK(cond) check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
 
+/* An empty wss_error_info with its struct_size set, ready for wss_last_error or
+ * wss_error_get_info. */
+static inline wss_error_info error_info_init(void) {
+    wss_error_info e;
+    memset(&e, 0, sizeof e);
+    e.struct_size = (uint32_t)sizeof e;
+    return e;
+}
+
+/* Fill `e` with the calling thread's last error; returns wss_last_error's result. */
+static inline wss_result last_error(wss_error_info *e) {
+    *e = error_info_init();
+    return wss_last_error(e);
+}
+
 /* Print the calling thread's last error (used when a check on a result code fails). */
 static inline void dump_last_error(const char *context) {
     wss_error_info e;
     size_t i;
-    if (wss_last_error(&e) != WSS_OK) {
+    if (last_error(&e) != WSS_OK) {
         fprintf(stderr, "  (%s: wss_last_error failed)\n", context);
         return;
     }
@@ -89,8 +104,7 @@ static inline int check_err_impl(wss_result got, wss_result want, const char *ca
     wss_error_info e;
     char what[512];
     if (!check_rc_impl(got, want, call, file, line)) return 0;
-    memset(&e, 0, sizeof e);
-    if (wss_last_error(&e) != WSS_OK || e.code != want || e.message == NULL ||
+    if (last_error(&e) != WSS_OK || e.code != want || e.message == NULL ||
         e.message[0] == '\0' || e.kind == NULL || e.kind[0] == '\0') {
         snprintf(what, sizeof what, "%s: wss_last_error has code %d and message '%s'", call,
                  (int)e.code, e.message ? e.message : "(null)");

@@ -60,10 +60,11 @@ static void srv_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
     wss_result rc = wss_send(conn, data, len, kind);
+    (void)conn_ud;
     if (rc != WSS_OK && rc != WSS_ERR_NOT_CONNECTED && rc != WSS_ERR_BACKPRESSURE) {
         pthread_mutex_lock(&s->w.mu);
         s->bad_echo_results++;
@@ -71,9 +72,11 @@ static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     }
 }
 
-static void srv_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void srv_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     state *s = (state *)ud;
     int i, found = 0;
+    (void)conn_ud;
     (void)reason;
     pthread_mutex_lock(&s->w.mu);
     for (i = 0; i < CLIENTS; i++) {
@@ -89,12 +92,13 @@ static void srv_close(void *ud, uint64_t conn, uint16_t code, const char *reason
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void any_error(void *ud, uint64_t conn, const wss_error_info *e) {
+static void any_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *e) {
     (void)ud;
+    (void)conn_ud;
     /* Expected now and then: messages still queued when a connection closes are reported. */
-    if (e->code != WSS_ERR_NOT_CONNECTED) {
-        fprintf(stderr, "on_error (conn %llu): %d %s\n", (unsigned long long)conn, (int)e->code,
-                e->message ? e->message : "");
+    if (wss_error_code(e) != WSS_ERR_NOT_CONNECTED) {
+        fprintf(stderr, "on_error (conn %llu): %d %s\n", (unsigned long long)conn,
+                (int)wss_error_code(e), wss_error_message(e));
         pthread_mutex_lock(&st.w.mu);
         st.errors++;
         pthread_mutex_unlock(&st.w.mu);
@@ -111,10 +115,11 @@ static void cli_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&c->s->w.mu);
 }
 
-static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void cli_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     client_slot *c = (client_slot *)ud;
     (void)conn;
+    (void)conn_ud;
     (void)kind;
     (void)data;
     (void)len;
@@ -123,9 +128,11 @@ static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     pthread_mutex_unlock(&c->s->w.mu);
 }
 
-static void cli_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void cli_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     client_slot *c = (client_slot *)ud;
     (void)conn;
+    (void)conn_ud;
     (void)code;
     (void)reason;
     pthread_mutex_lock(&c->s->w.mu);
@@ -241,16 +248,18 @@ int main(void) {
     CHECK_OK(wss_tls_config_load_pfx_file(stls, need_env("WSS_SERVER_P12"),
                                           need_env("WSS_PFX_PASSWORD")));
     memset(&scb, 0, sizeof scb);
+    scb.struct_size = (uint32_t)sizeof scb;
     scb.on_open = srv_open;
     scb.on_message = srv_message;
     scb.on_close = srv_close;
     scb.on_error = any_error;
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, &scb, &st, &server))) goto out;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, &scb, &st, NULL, &server))) goto out;
     CHECK_OK(wss_server_port(server, &port));
 
     CHECK_OK(wss_tls_config_new(&ctls));
     CHECK_OK(wss_tls_config_load_ca_file(ctls, need_env("WSS_CA_PEM")));
     memset(&ccb, 0, sizeof ccb);
+    ccb.struct_size = (uint32_t)sizeof ccb;
     ccb.on_open = cli_open;
     ccb.on_message = cli_message;
     ccb.on_close = cli_close;
@@ -259,7 +268,7 @@ int main(void) {
     for (i = 0; i < CLIENTS; i++) {
         slots[i].s = &st;
         slots[i].index = i;
-        if (!CHECK_OK(wss_client_connect(url, ctls, opts, &ccb, &slots[i], &clients[i]))) goto out;
+        if (!CHECK_OK(wss_client_connect(url, ctls, opts, &ccb, &slots[i], NULL, &clients[i]))) goto out;
         CHECK_OK(wss_client_conn_id(clients[i], &slots[i].id));
         ids[CLIENTS + i] = slots[i].id;
     }
