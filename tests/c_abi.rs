@@ -1,7 +1,11 @@
 //! The C ABI as a C host sees it: the programs in tests/c are compiled with
 //! `gcc -std=c99 -Wall -Wextra -Werror -pedantic` against include/wss.h and the built
-//! `libwss.so`, then run natively and under valgrind (memcheck, definite leaks are errors).
-//! Also checks that include/wss.h compiles as C99 and as C++17 (and links from C++).
+//! `libwss.so`, then run natively and under valgrind (memcheck, definite leaks are errors);
+//! those about lifetimes (release callbacks, frees racing other calls) also run built with
+//! AddressSanitizer (`-fsanitize=address`, leaks included; no valgrind for that build), which
+//! catches a host's `user_data` used after its release inside the host's own callbacks.
+//! Also checks that include/wss.h compiles as C99 and as C++17 (and links from C++), and that
+//! the C compiler lays out every public struct as the Rust `#[repr(C)]` types do.
 //!
 //! Each test generates the test PKI (`TestPki::generate`, well under a second) into its own
 //! temporary folder, with a private copy of `libwss.so` and the compiled program; the PKI file
@@ -172,8 +176,13 @@ fn c_dir() -> PathBuf {
     Path::new(MANIFEST_DIR).join("tests/c")
 }
 
-/// Compile tests/c/`name`.c into the fixture folder as `exe_name`.
+/// Compile tests/c/`name`.c into the fixture folder.
 fn compile(f: &Fixture, name: &str) -> PathBuf {
+    compile_with(f, name, &[])
+}
+
+/// Compile tests/c/`name`.c into the fixture folder with `extra` compiler flags.
+fn compile_with(f: &Fixture, name: &str, extra: &[&str]) -> PathBuf {
     require_tool("gcc", "the C programs are compiled with it");
     let exe = f.path().join(name);
     let mut cmd = Command::new("gcc");
@@ -186,6 +195,7 @@ fn compile(f: &Fixture, name: &str) -> PathBuf {
         "-g",
         "-O1",
     ])
+    .args(extra)
     .arg("-I")
     .arg(include_dir())
     .arg("-I")
@@ -335,6 +345,37 @@ fn run_valgrind(name: &str) {
             describe(&o)
         );
     }
+    assert_summary(name, &o);
+}
+
+/// Compile tests/c/`name`.c with AddressSanitizer and run it natively (full work, not
+/// `WSS_TEST_LIGHT`). ASan instruments the program, not the Rust library, so it sees what a C
+/// host would do wrong: touching its `user_data` after `release` freed it, double frees, leaks
+/// of what the host allocated (LeakSanitizer runs at exit). gcc's runtime (`libasan`) comes with
+/// the compiler on Debian (gcc → libgcc-N-dev → libasanN).
+fn run_asan(name: &str) {
+    let f = Fixture::new();
+    let exe = compile_with(&f, name, &["-fsanitize=address", "-fno-omit-frame-pointer"]);
+    let mut cmd = Command::new(&exe);
+    cmd.envs(pki_vars(&f)).env(
+        "ASAN_OPTIONS",
+        "abort_on_error=0:exitcode=98:detect_leaks=1",
+    );
+    let started = Instant::now();
+    let o = run_bounded(cmd, NATIVE_LIMIT, &format!("{name} (ASan)"));
+    eprintln!("{name}: ASan run took {:?}", started.elapsed());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let rerun = rerun_line(&f, "", &exe);
+    assert!(
+        !stderr.contains("ERROR: AddressSanitizer") && !stderr.contains("ERROR: LeakSanitizer"),
+        "AddressSanitizer found errors in {name}\n{}\n{rerun}",
+        describe(&o)
+    );
+    assert!(
+        o.status.success(),
+        "{name} failed under AddressSanitizer\n{}\n{rerun}",
+        describe(&o)
+    );
     assert_summary(name, &o);
 }
 
@@ -522,4 +563,49 @@ fn thread_stress() {
 #[test]
 fn thread_stress_valgrind() {
     run_valgrind("thread_stress");
+}
+
+#[test]
+fn release() {
+    run_native("release");
+}
+
+#[test]
+fn release_valgrind() {
+    run_valgrind("release");
+}
+
+#[test]
+fn release_asan() {
+    run_asan("release");
+}
+
+#[test]
+fn close_race() {
+    run_native("close_race");
+}
+
+#[test]
+fn close_race_valgrind() {
+    run_valgrind("close_race");
+}
+
+#[test]
+fn close_race_asan() {
+    run_asan("close_race");
+}
+
+#[test]
+fn free_wakes_takers() {
+    run_native("free_wakes_takers");
+}
+
+#[test]
+fn free_wakes_takers_valgrind() {
+    run_valgrind("free_wakes_takers");
+}
+
+#[test]
+fn free_wakes_takers_asan() {
+    run_asan("free_wakes_takers");
 }

@@ -219,6 +219,43 @@ static inline wss_options *generous_options(void) {
     return o;
 }
 
+/* A callback-struct with its struct_size set and every callback NULL. */
+static inline wss_callbacks callbacks_init(void) {
+    wss_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.struct_size = (uint32_t)sizeof cb;
+    return cb;
+}
+
+/* A plain ws:// server on 127.0.0.1 with `io_threads` I/O threads (0: default) and generous
+ * timeouts; `cb` NULL for pull mode. Returns WSS_OK and fills *server and *port. */
+static inline wss_result plain_server(uint32_t io_threads, const wss_callbacks *cb, void *ud,
+                                      wss_release_fn release, wss_server **server,
+                                      uint16_t *port) {
+    wss_options *o = generous_options();
+    wss_result rc = o ? WSS_OK : WSS_ERR_INTERNAL;
+    if (rc == WSS_OK && io_threads) rc = wss_options_set_io_threads(o, io_threads);
+    if (rc == WSS_OK) rc = wss_server_new("127.0.0.1:0", NULL, o, cb, ud, release, server);
+    if (rc == WSS_OK) rc = wss_server_port(*server, port);
+    wss_options_free(o);
+    return rc;
+}
+
+/* Connect a plain ws:// client to 127.0.0.1:`port``path` (blocking, generous timeouts); `cb`
+ * NULL for pull mode. Fills *client and, when `conn` is not NULL, its connection id. */
+static inline wss_result plain_client(uint16_t port, const char *path, const wss_callbacks *cb,
+                                      void *ud, wss_release_fn release, wss_client **client,
+                                      uint64_t *conn) {
+    char url[128];
+    wss_options *o = generous_options();
+    wss_result rc = o ? WSS_OK : WSS_ERR_INTERNAL;
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u%s", (unsigned)port, path);
+    if (rc == WSS_OK) rc = wss_client_connect(url, NULL, o, cb, ud, release, client);
+    if (rc == WSS_OK && conn) rc = wss_client_conn_id(*client, conn);
+    wss_options_free(o);
+    return rc;
+}
+
 /* Fill `buf` with a printable, position-dependent pattern (valid UTF-8 for text messages). */
 static inline void fill_pattern(unsigned char *buf, size_t len, unsigned seed) {
     size_t i;
