@@ -272,8 +272,8 @@ fn assert_summary(name: &str, o: &Output) {
     );
 }
 
-/// Compile and run tests/c/`name`.c natively.
-fn run_native(name: &str) {
+/// Compile and run tests/c/`name`.c natively; its output, once it passed.
+fn run_native(name: &str) -> Output {
     let f = Fixture::new();
     let exe = compile(&f, name);
     let mut cmd = Command::new(&exe);
@@ -288,6 +288,7 @@ fn run_native(name: &str) {
         rerun_line(&f, "", &exe)
     );
     assert_summary(name, &o);
+    o
 }
 
 /// Compile and run tests/c/`name`.c under valgrind memcheck, scaled down (`WSS_TEST_LIGHT=1`).
@@ -608,4 +609,268 @@ fn free_wakes_takers_valgrind() {
 #[test]
 fn free_wakes_takers_asan() {
     run_asan("free_wakes_takers");
+}
+
+/// The structs include/wss.h declares, each with its members in order (from the generated
+/// text: `typedef struct wss_x {` ... `} wss_x;`, one member per statement, function pointer
+/// members named inside `(*name)`).
+fn declared_structs() -> Vec<(String, Vec<String>)> {
+    let header = std::fs::read_to_string(include_dir().join("wss.h")).expect("read wss.h");
+    let mut structs = Vec::new();
+    let mut current: Option<(String, Vec<String>, String)> = None;
+    for line in header.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("typedef struct wss_") {
+            if let Some(name) = rest.strip_suffix(" {") {
+                current = Some((format!("wss_{name}"), Vec::new(), String::new()));
+                continue;
+            }
+        }
+        let Some((name, members, stmt)) = current.as_mut() else {
+            continue;
+        };
+        if t.starts_with('}') {
+            structs.push((std::mem::take(name), std::mem::take(members)));
+            current = None;
+            continue;
+        }
+        if t.starts_with("/*") || t.starts_with('*') || t.is_empty() {
+            continue;
+        }
+        stmt.push_str(t);
+        stmt.push(' ');
+        if t.ends_with(';') {
+            let member = match (stmt.find("(*"), stmt.find(')')) {
+                (Some(a), Some(b)) if b > a => stmt[a + 2..b].to_string(),
+                _ => stmt
+                    .trim_end_matches([';', ' '])
+                    .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            members.push(member);
+            stmt.clear();
+        }
+    }
+    structs
+}
+
+/// The Rust side of every public struct: "size <struct> <bytes>" and
+/// "offset <struct> <member> <bytes>" lines, as tests/c/struct_layout.c prints them.
+fn rust_layout() -> Vec<String> {
+    use std::mem::{offset_of, size_of};
+    use wss::ffi::accept::{wss_accept_decision, wss_header, wss_upgrade_request};
+    use wss::ffi::callbacks::wss_callbacks;
+    use wss::ffi::error::{wss_error_info, wss_openssl_error};
+    use wss::ffi::info::{wss_conn_info, wss_peer_cert};
+    use wss::ffi::pull::wss_event;
+    macro_rules! layout {
+        ($out:ident, $t:ident, [$($m:ident),* $(,)?]) => {
+            $out.push(format!("size {} {}", stringify!($t), size_of::<$t>()));
+            $($out.push(format!(
+                "offset {} {} {}",
+                stringify!($t),
+                stringify!($m),
+                offset_of!($t, $m)
+            ));)*
+        };
+    }
+    let mut v = Vec::new();
+    layout!(v, wss_header, [name, value]);
+    layout!(
+        v,
+        wss_peer_cert,
+        [
+            struct_size,
+            verified,
+            subject,
+            issuer,
+            serial,
+            not_before,
+            not_after,
+            sha256_fingerprint,
+            sans,
+            san_count
+        ]
+    );
+    layout!(
+        v,
+        wss_upgrade_request,
+        [
+            struct_size,
+            is_tls,
+            id,
+            path,
+            query,
+            remote_address,
+            headers,
+            header_count,
+            subprotocols,
+            subprotocol_count,
+            peer_certificate
+        ]
+    );
+    layout!(
+        v,
+        wss_accept_decision,
+        [
+            struct_size,
+            status,
+            subprotocol_index,
+            reason,
+            headers,
+            header_count
+        ]
+    );
+    layout!(
+        v,
+        wss_callbacks,
+        [
+            struct_size,
+            on_accept,
+            on_open,
+            on_message,
+            on_pong,
+            on_close,
+            on_error
+        ]
+    );
+    layout!(
+        v,
+        wss_event,
+        [
+            struct_size,
+            event_type,
+            conn,
+            conn_user_data,
+            kind,
+            close_code,
+            data,
+            len,
+            reason,
+            error
+        ]
+    );
+    layout!(
+        v,
+        wss_openssl_error,
+        [code, library, reason, function, data]
+    );
+    layout!(
+        v,
+        wss_error_info,
+        [
+            struct_size,
+            code,
+            kind,
+            message,
+            hint,
+            openssl_errors,
+            openssl_error_count,
+            verify_code,
+            verify_depth,
+            verify_text,
+            verify_subject,
+            peer_address,
+            os_errno,
+            http_status
+        ]
+    );
+    layout!(
+        v,
+        wss_conn_info,
+        [
+            struct_size,
+            is_client,
+            resumed,
+            id,
+            remote_address,
+            path,
+            subprotocol,
+            tls_version,
+            cipher,
+            alpn,
+            server_name,
+            peer_certificate
+        ]
+    );
+    v
+}
+
+/// Every public struct has the same size and member offsets in C (gcc on include/wss.h) and in
+/// Rust (the `#[repr(C)]` types), and tests/c/struct_layout.c lists every struct and member of
+/// the header, in order: a member added to one side only, or a struct left out, fails here.
+#[test]
+fn struct_layout_matches_rust() {
+    let o = run_native("struct_layout");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let c: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.starts_with("size ") || l.starts_with("offset "))
+        .map(str::to_string)
+        .collect();
+    let rust = rust_layout();
+    assert_eq!(c, rust, "C layout (left) differs from Rust layout (right)");
+    let mut from_header = Vec::new();
+    for (name, members) in declared_structs() {
+        from_header.push(format!("size {name}"));
+        from_header.extend(members.iter().map(|m| format!("offset {name} {m}")));
+    }
+    let listed: Vec<String> = c
+        .iter()
+        .map(|l| {
+            l.rsplit_once(' ')
+                .map_or(l.clone(), |(head, _)| head.to_string())
+        })
+        .collect();
+    assert_eq!(
+        listed, from_header,
+        "tests/c/struct_layout.c (left) does not list the structs and members of wss.h (right)"
+    );
+}
+
+#[test]
+fn conn_data() {
+    run_native("conn_data");
+}
+
+#[test]
+fn conn_data_valgrind() {
+    run_valgrind("conn_data");
+}
+
+#[test]
+fn conn_data_asan() {
+    run_asan("conn_data");
+}
+
+#[test]
+fn routes() {
+    run_native("routes");
+}
+
+#[test]
+fn routes_valgrind() {
+    run_valgrind("routes");
+}
+
+#[test]
+fn routes_asan() {
+    run_asan("routes");
+}
+
+#[test]
+fn owned_error() {
+    run_native("owned_error");
+}
+
+#[test]
+fn owned_error_valgrind() {
+    run_valgrind("owned_error");
+}
+
+#[test]
+fn owned_error_asan() {
+    run_asan("owned_error");
 }
