@@ -874,3 +874,48 @@ fn owned_error_valgrind() {
 fn owned_error_asan() {
     run_asan("owned_error");
 }
+
+#[test]
+fn accept() {
+    run_native("accept");
+}
+
+#[test]
+fn accept_valgrind() {
+    run_valgrind("accept");
+}
+
+#[test]
+fn accept_asan() {
+    run_asan("accept");
+}
+
+#[test]
+fn pfx_mem() {
+    run_native("pfx_mem");
+}
+
+#[test]
+fn pfx_mem_valgrind() {
+    run_valgrind("pfx_mem");
+}
+
+#[test]
+fn pfx_mem_asan() {
+    run_asan("pfx_mem");
+}
+
+#[test]
+fn limits() {
+    run_native("limits");
+}
+
+#[test]
+fn limits_valgrind() {
+    run_valgrind("limits");
+}
+
+#[test]
+fn limits_asan() {
+    run_asan("limits");
+}
