@@ -84,7 +84,8 @@ static void on_accept(void *ud, const wss_upgrade_request *r, wss_accept_decisio
 static void on_open(void *ud, uint64_t conn) {
     state *s = (state *)ud;
     wss_conn_info *info = NULL;
-    if (wss_conn_info_get(conn, &info) == WSS_OK && info->path && strcmp(info->path, "/proto") == 0) {
+    if (wss_conn_info_get(conn, &info) == WSS_OK && info->path &&
+        strcmp(info->path, "/proto") == 0) {
         pthread_mutex_lock(&s->w.mu);
         s->proto_conn_id = conn;
         waiter_signal_locked(&s->w);

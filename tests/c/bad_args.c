@@ -686,9 +686,11 @@ static void endpoints(void) {
     /* wss_server_new */
     CHECK_ERR(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st, count_release, NULL),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_new(NULL, NULL, NULL, &scb, &st, count_release, &dummy), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_new(NULL, NULL, NULL, &scb, &st, count_release, &dummy),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK(dummy == (wss_server *)&st); /* untouched on failure */
-    CHECK_ERR(wss_server_new(BAD_UTF8, NULL, NULL, &scb, &st, count_release, &server), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_new(BAD_UTF8, NULL, NULL, &scb, &st, count_release, &server),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK(server == NULL);
     /* Not an address: the message says so (reported as WSS_ERR_IO or _INVALID_ARGUMENT). */
     rc = wss_server_new("not an address", NULL, NULL, &scb, &st, count_release, &server);
@@ -707,7 +709,8 @@ static void endpoints(void) {
         wss_tls_config_free(empty);
     }
 
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st, count_release, &server))) return;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st,
+                                 count_release, &server))) return;
     st.server = server;
     if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, NULL, &pull))) goto out;
 
@@ -723,11 +726,16 @@ static void endpoints(void) {
 
     /* wss_server_add_route / wss_server_remove_route */
     CHECK_ERR(wss_server_add_route(NULL, "/r", &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, NULL, &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, BAD_UTF8, &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "no-slash", &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "/a?b", &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "/r", NULL, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, NULL, &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, BAD_UTF8, &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "no-slash", &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "/a?b", &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "/r", NULL, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_server_add_route(pull, "/r", &scb, &st, count_release), WSS_ERR_INVALID_STATE);
     CHECK_OK(wss_server_add_route(pull, "/r", NULL, &marker[4], count_release));
     CHECK_ERR(wss_server_remove_route(NULL, "/r"), WSS_ERR_INVALID_ARGUMENT);
@@ -782,22 +790,28 @@ static void endpoints(void) {
 
     /* wss_client_connect */
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    CHECK_ERR(wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, NULL), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, NULL),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_client_connect(NULL, NULL, NULL, &ccb, &st, count_release, &dummy_client),
               WSS_ERR_INVALID_ARGUMENT);
     CHECK(dummy_client == (wss_client *)&st);
     CHECK_ERR(wss_client_connect(BAD_UTF8, NULL, NULL, &ccb, &st, count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("", NULL, NULL, &ccb, &st, count_release, &client), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("http://127.0.0.1:1/", NULL, NULL, &ccb, &st, count_release, &client),
+    CHECK_ERR(wss_client_connect("", NULL, NULL, &ccb, &st, count_release, &client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect("http://127.0.0.1:1/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_client_connect("ws://", NULL, NULL, &ccb, &st, count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:0/", NULL, NULL, &ccb, &st, count_release, &client),
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:0/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:99999/", NULL, NULL, &ccb, &st, count_release, &client),
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:99999/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:1/a b", NULL, NULL, &ccb, &st, count_release, &client),
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:1/a b", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
     CHECK(client == NULL);
 

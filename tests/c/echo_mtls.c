@@ -41,8 +41,8 @@ static void srv_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
     wss_result rc = wss_send(conn, data, len, kind);
     (void)conn_ud;

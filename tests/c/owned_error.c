@@ -62,7 +62,8 @@ static void start(reader *r) {
 static uint16_t closed_port(void) {
     wss_server *s = NULL;
     uint16_t port = 0;
-    if (CHECK_OK(plain_server(1, NULL, NULL, NULL, &s, &port))) CHECK_OK(wss_server_close(s, WAIT_MS));
+    if (CHECK_OK(plain_server(1, NULL, NULL, NULL, &s, &port)))
+        CHECK_OK(wss_server_close(s, WAIT_MS));
     wss_server_free(s);
     return port;
 }

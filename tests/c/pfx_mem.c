@@ -92,7 +92,8 @@ int main(void) {
     }
     wss_conn_info_free(info);
 
-    if (CHECK_OK(wss_client_next_event(client, WAIT_MS, &ev))) CHECK(ev->event_type == WSS_EVENT_OPEN);
+    if (CHECK_OK(wss_client_next_event(client, WAIT_MS, &ev)))
+        CHECK(ev->event_type == WSS_EVENT_OPEN);
     wss_event_free(ev);
     ev = NULL;
     CHECK_OK(wss_send_text(cid, "over a PFX from memory"));

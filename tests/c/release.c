@@ -312,7 +312,8 @@ static void free_from_own_callback(void) {
     if (CHECK_OK(plain_client(port, "/", &ccb, ch, host_release, &c2, NULL))) {
         ch->client = c2;
         if (CHECK_OK(wss_server_next_event(pull, WAIT_MS, &ev)) &&
-            CHECK(ev->event_type == WSS_EVENT_OPEN) && CHECK_OK(wss_send_text(ev->conn, "free-me"))) {
+            CHECK(ev->event_type == WSS_EVENT_OPEN) &&
+            CHECK_OK(wss_send_text(ev->conn, "free-me"))) {
             pthread_mutex_lock(&w.mu);
             ok = waiter_wait_locked(&w, free_done_p, NULL, WAIT_MS);
             pthread_mutex_unlock(&w.mu);
