@@ -143,6 +143,7 @@ static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind
     if (ok && s->server[client].id != conn) ok = 0; /* arrived on another client's connection */
     if (ok) ok = arrived(&s->at_server[client], thread, seq);
     if (!ok) s->bad_payloads++;
+    waiter_signal_locked(&s->w);
     pthread_mutex_unlock(&s->w.mu);
     if (!ok) fprintf(stderr, "server got a bad message of %lu bytes\n", (unsigned long)len);
     rc = wss_send(conn, data, len, kind);
@@ -214,6 +215,7 @@ static void cli_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind
     pthread_mutex_lock(&c->s->w.mu);
     if (ok) ok = arrived(dir == 'C' ? &c->s->echoes[client] : &c->s->direct[client], thread, seq);
     if (!ok) c->s->bad_payloads++;
+    waiter_signal_locked(&c->s->w);
     pthread_mutex_unlock(&c->s->w.mu);
     if (!ok) fprintf(stderr, "client %d got a bad message of %lu bytes\n", c->index,
                      (unsigned long)len);
