@@ -1,9 +1,10 @@
 //! The C ABI as a C host sees it: the programs in tests/c are compiled with
 //! `gcc -std=c99 -Wall -Wextra -Werror -pedantic` against include/wss.h and the built
 //! `libwss.so`, then run natively and under valgrind (memcheck, definite leaks are errors);
-//! those about lifetimes (release callbacks, frees racing other calls) also run built with
-//! AddressSanitizer (`-fsanitize=address`, leaks included; no valgrind for that build), which
-//! catches a host's `user_data` used after its release inside the host's own callbacks.
+//! the programs written for C ABI 1.0 (release callbacks, frees racing other calls, routes,
+//! owned errors, accept decisions, limits) also run built with AddressSanitizer
+//! (`-fsanitize=address`, leaks included; no valgrind for that build), which catches a host's
+//! `user_data` used after its release inside the host's own callbacks.
 //! Also checks that include/wss.h compiles as C99 and as C++17 (and links from C++), and that
 //! the C compiler lays out every public struct as the Rust `#[repr(C)]` types do.
 //!
