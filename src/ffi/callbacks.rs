@@ -174,7 +174,14 @@ impl CHandler {
                 QueueKind::ServerDeciding => EventQueue::new(queue_limit).with_accept_events(),
             })
         } else {
-            Sink::Callbacks(read_sized(callbacks, "callbacks")?)
+            match read_sized(callbacks, "callbacks") {
+                Ok(cb) => Sink::Callbacks(cb),
+                Err(e) => {
+                    // The call fails: the host keeps its user_data, so no release.
+                    host.disown();
+                    return Err(e);
+                }
+            }
         };
         Ok(Arc::new(CHandler {
             sink,

@@ -216,6 +216,14 @@ pub unsafe extern "C" fn wss_server_remove_route(
 pub unsafe extern "C" fn wss_server_close(server: *mut wss_server, timeout_ms: u32) -> wss_result {
     guard(|| {
         let s = acquire(server, "server")?;
+        if crate::io::in_io_thread() {
+            // Refused before marking the server closed: a later close from a host thread must
+            // still shut it down.
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "wss_server_close waits for I/O threads and cannot run inside a callback",
+            ));
+        }
         if s.closed.swap(true, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::Closed, "the server is closed"));
         }
