@@ -354,17 +354,17 @@ impl Connection {
 
     /// Block until a connection made by [`crate::Client::connect_async`] is open (`Ok`, also
     /// if it has closed again since), has failed (the error `on_error` got), or `timeout`
-    /// passes (`Timeout`). Returns at once for every other connection. Not callable from inside
-    /// a callback while the connect is under way (`InvalidState`: the I/O thread it would wait
-    /// for may be this one).
+    /// passes (`Timeout`). Returns at once for every other connection. While the connect is
+    /// under way it cannot be awaited from a callback on the I/O thread that runs it
+    /// (`InvalidState`).
     pub fn wait_open(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut g = self.shared.closed.lock();
         while self.shared.is_connecting() {
-            if crate::io::in_io_thread() {
+            if self.shared.worker.is_current() {
                 return Err(Error::new(
                     ErrorKind::InvalidState,
-                    "cannot wait for a connect from inside a callback",
+                    "cannot wait for a connect from a callback on the I/O thread that runs it",
                 ));
             }
             if self

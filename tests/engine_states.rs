@@ -449,3 +449,46 @@ fn deciding_a_stale_or_departed_upgrade_is_not_connected() {
     server.shutdown(WAIT).unwrap();
     assert_no_errors(&srx);
 }
+
+/// Connects again from inside its own `on_open` (a client I/O thread), as hosts could before
+/// the connect moved onto those threads.
+struct ConnectsFromCallback {
+    url: String,
+    result: crossbeam_channel::Sender<wss::Result<Client>>,
+}
+
+impl wss::Handler for ConnectsFromCallback {
+    fn on_open(&self, _conn: &wss::Connection) {
+        let (h, _rx) = recorder(false);
+        let _ = self
+            .result
+            .send(Client::connect(&self.url, &ClientConfig::default(), h));
+    }
+}
+
+#[test]
+fn a_blocking_connect_from_inside_a_client_callback_completes() {
+    let (server, srx) = echo_server(None);
+    let url = format!("ws://127.0.0.1:{}/", server.port());
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let outer = Client::connect(
+        &url,
+        &ClientConfig::default(),
+        std::sync::Arc::new(ConnectsFromCallback {
+            url: url.clone(),
+            result: tx,
+        }),
+    )
+    .unwrap();
+    let inner = rx.recv_timeout(WAIT).expect("the inner connect returned");
+    let one_thread = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    match inner {
+        Ok(inner) => assert!(inner.connection().is_open()),
+        // The client pool has one thread per core: with one, the caller's is the only one.
+        Err(e) if one_thread => assert_eq!(e.kind, ErrorKind::InvalidState, "{e}"),
+        Err(e) => panic!("inner connect failed: {e}"),
+    }
+    drop(outer);
+    server.shutdown(WAIT).unwrap();
+    assert_no_errors(&srx);
+}

@@ -103,6 +103,11 @@ pub(crate) struct WorkerHandle {
 }
 
 impl WorkerHandle {
+    /// Whether the calling thread is this worker.
+    pub(crate) fn is_current(&self) -> bool {
+        CURRENT.with(|c| c.get()) == self.uid
+    }
+
     /// Queue a command and wake the worker (once per batch; never when called on the worker's
     /// own thread, which drains its queue before it polls again).
     pub(crate) fn submit(&self, cmd: Cmd) {

@@ -378,9 +378,10 @@ impl Worker {
             State::WriteRequest { .. } => "sending the upgrade request".into(),
             _ => "waiting for the upgrade response".into(),
         };
+        let resolved = c.state.dial().is_some_and(|d| d.resolved);
         let err = Error::new(ErrorKind::Timeout, "connect timed out")
             .context(what)
-            .with_peer(Some(c.peer));
+            .with_peer(resolved.then_some(c.peer));
         self.fail(key, err);
     }
 

@@ -289,6 +289,7 @@ impl Worker {
         }
     }
 
+    #[inline(never)] // keeps the hot command loop small (crossbeam try_recv stays inlined)
     fn command(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Send { conn, msg, len } => match self.key_of(&conn) {

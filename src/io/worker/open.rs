@@ -184,36 +184,18 @@ impl Worker {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
-        let peer = c.peer;
-        let is_client = c.owner.server.is_none();
-        let close_timeout = c.owner.limits.close_timeout;
         let State::Open(o) = &mut c.state else {
             return;
         };
         let o = &mut **o;
-        if o.closing.as_ref().is_some_and(Closing::replying) {
-            // Only our close reply (behind earlier data) is left to write; a frame in progress
-            // must be completed first.
-            let r = match finish_direct(&mut o.direct, &o.conn, &mut o.ws) {
-                Ok(()) => o.ws.flush(),
-                Err(e) => Err(tungstenite::Error::Io(e)),
-            };
-            match r {
-                Err(tungstenite::Error::Io(e)) if would_block(&e) => {}
-                _ => {
-                    let end = o
-                        .closing
-                        .take()
-                        .and_then(Closing::into_reply)
-                        .expect("checked");
-                    self.finish(key, end);
-                }
-            }
-            return;
+        let mut sent = false;
+        match &o.closing {
+            Some(Closing::Replying(_)) => return self.pump_reply(key),
+            Some(Closing::Sent { .. }) => sent = true,
+            _ => {}
         }
         let mut failed = None;
         let mut written = 0u32;
-        let mut close_deadline = None;
         loop {
             match finish_direct(&mut o.direct, &o.conn, &mut o.ws) {
                 Ok(()) => {}
@@ -235,7 +217,7 @@ impl Worker {
             let mut wrote = false;
             // After our close frame nothing more may be sent: messages that raced with the close
             // stay queued and are reported as undelivered when the connection finishes.
-            while !o.closing.as_ref().is_some_and(Closing::is_sent) {
+            while !sent {
                 let Some(out) = o.queue.pop_front() else {
                     break;
                 };
@@ -254,7 +236,8 @@ impl Worker {
                                 break;
                             }
                         }
-                        o.direct = Some(Box::new(direct_send(msg, len, is_client)));
+                        let masked = c.owner.server.is_none();
+                        o.direct = Some(Box::new(direct_send(msg, len, masked)));
                         o.ws.get_mut().hold_writes(true);
                         break;
                     }
@@ -272,7 +255,12 @@ impl Worker {
                             code: u16::from(code),
                             reason,
                         });
-                        close_deadline = Some(Instant::now() + close_timeout);
+                        sent = true;
+                        // Now the peer's answer is awaited, within close_timeout.
+                        let at = Instant::now() + c.owner.limits.close_timeout;
+                        c.timers[TimerKind::Close as usize] = Some(at);
+                        self.timers
+                            .push(std::cmp::Reverse((at, key, c.id, TimerKind::Close)));
                         r
                     }
                 };
@@ -284,38 +272,52 @@ impl Worker {
                         break;
                     }
                 }
-                if o.closing.as_ref().is_some_and(Closing::is_sent) {
-                    break;
-                }
             }
             if failed.is_some() || !wrote {
                 break;
             }
         }
-        let end = failed.map(|e| match e {
-            tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-                match o.closing.as_ref().and_then(Closing::sent) {
-                    Some((code, reason)) => End::new(code, reason),
-                    None => End::new(close_code::NORMAL, ""),
+        if let Some(e) = failed {
+            let end = match e {
+                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
+                    match o.closing.as_ref().and_then(Closing::sent) {
+                        Some((code, reason)) => End::new(code, reason),
+                        None => End::new(close_code::NORMAL, ""),
+                    }
                 }
-            }
-            tungstenite::Error::Io(io) => End::err(
-                close_code::ABNORMAL,
-                Error::from_io("sending failed", &io).with_peer(Some(peer)),
-            ),
-            other => End::err(
-                close_code::ABNORMAL,
-                Error::new(ErrorKind::Protocol, format!("sending failed: {other}"))
-                    .with_peer(Some(peer)),
-            ),
-        });
-        if let Some(at) = close_deadline {
-            self.arm(key, TimerKind::Close, at);
-        }
-        if let Some(end) = end {
+                tungstenite::Error::Io(io) => End::err(
+                    close_code::ABNORMAL,
+                    Error::from_io("sending failed", &io).with_peer(Some(c.peer)),
+                ),
+                other => End::err(
+                    close_code::ABNORMAL,
+                    Error::new(ErrorKind::Protocol, format!("sending failed: {other}"))
+                        .with_peer(Some(c.peer)),
+                ),
+            };
             self.finish(key, end);
         } else if written > 0 {
             self.moved(key, written);
+        }
+    }
+
+    /// Only our reply to the peer's close (behind earlier data) is left to write; a frame in
+    /// progress must be completed first. Then the connection ends.
+    fn pump_reply(&mut self, key: usize) {
+        let State::Open(o) = &mut self.conns[key].state else {
+            return;
+        };
+        let r = match finish_direct(&mut o.direct, &o.conn, &mut o.ws) {
+            Ok(()) => o.ws.flush(),
+            Err(e) => Err(tungstenite::Error::Io(e)),
+        };
+        match r {
+            Err(tungstenite::Error::Io(e)) if would_block(&e) => {}
+            _ => {
+                if let Some(end) = o.closing.take().and_then(Closing::into_reply) {
+                    self.finish(key, end);
+                }
+            }
         }
     }
 
