@@ -1001,9 +1001,11 @@ WSS_API wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
  * Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
  * taking its `WSS_EVENT_OPEN`): every later callback of the connection receives it as
  * `conn_user_data`, and so do its pull-mode events. `release(data)` is called once after the
- * connection's last callback (pull mode: once it has ended and its last event is freed); only
- * on success. `WSS_ERR_INVALID_STATE` if data is already attached, `WSS_ERR_NOT_CONNECTED` for a
- * connection that has ended.
+ * connection's last callback (`on_close`; for a client whose connect failed, its `on_error`),
+ * and in pull mode once its last event is freed too; only on success. A send that raced with the
+ * close may still be reported by an `on_error` after `on_close`: it gets NULL. Client and server
+ * connections alike. `WSS_ERR_INVALID_STATE` if data is already attached or the connection has
+ * ended, `WSS_ERR_NOT_CONNECTED` for an unknown id.
  *
  * # Safety
  * `data` anything the host likes; `release` NULL or a valid function.
@@ -1011,7 +1013,8 @@ WSS_API wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
 WSS_API wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn release);
 
 /**
- * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
+ * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none). The
+ * pointer is the host's own: it stays valid until its release runs.
  *
  * # Safety
  * `out` writable.

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use once_cell::sync::{Lazy, OnceCell};
@@ -96,9 +96,9 @@ pub(crate) struct Link {
     /// Close result once closed, for `wait_closed`.
     pub closed: Mutex<Option<(u16, String)>>,
     pub closed_cv: Condvar,
-    /// The host's data for this connection (`Connection::set_user_data`): dropped with the last
-    /// handle, so after the connection's last callback.
-    pub user_data: OnceLock<UserData>,
+    /// The host's data for this connection (`Connection::set_user_data`): the worker lets go of
+    /// it after the connection's last callback (`release_user_data`).
+    user_data: Mutex<Option<UserData>>,
 }
 
 impl Link {
@@ -123,7 +123,7 @@ impl Link {
             lifecycle: AtomicU8::new(OPEN),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
-            user_data: OnceLock::new(),
+            user_data: Mutex::new(None),
         })
     }
 
@@ -147,7 +147,7 @@ impl Link {
             lifecycle: AtomicU8::new(CONNECTING),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
-            user_data: OnceLock::new(),
+            user_data: Mutex::new(None),
         })
     }
 
@@ -174,6 +174,13 @@ impl Link {
             self.lifecycle
                 .compare_exchange(CONNECTING, OPEN, Ordering::AcqRel, Ordering::Acquire);
         self.closed_cv.notify_all();
+    }
+
+    /// The connection's last callback has run: drop our reference to the host's data (events
+    /// that still hold one keep it until they are dropped).
+    pub(crate) fn release_user_data(&self) {
+        let data = self.user_data.lock().take();
+        drop(data);
     }
 
     /// A non-blocking client connect failed with `err` (kept for `wait_open`).
@@ -254,8 +261,9 @@ impl Connection {
     }
 
     /// Attach the host's data to this connection, once (e.g. in `on_open`): a session object
-    /// instead of an id-to-session map. It is dropped after the connection's last callback
-    /// (and, in pull mode, once its last event is dropped). `InvalidState` if already set.
+    /// instead of an id-to-session map. The library drops its reference after the connection's
+    /// last callback (`on_close`, or the error of a connect that failed); pull-mode events hold
+    /// their own. `InvalidState` if already set or the connection has ended.
     pub fn set_user_data(&self, data: UserData) -> Result<()> {
         self.try_set_user_data(data).map_err(|_| {
             Error::new(
@@ -267,12 +275,18 @@ impl Connection {
 
     /// [`set_user_data`](Connection::set_user_data) that hands `data` back when it is already set.
     pub fn try_set_user_data(&self, data: UserData) -> std::result::Result<(), UserData> {
-        self.shared.user_data.set(data)
+        let mut slot = self.shared.user_data.lock();
+        if slot.is_some() || self.shared.has_ended() {
+            return Err(data);
+        }
+        *slot = Some(data);
+        Ok(())
     }
 
-    /// The data attached with [`set_user_data`](Connection::set_user_data), if any.
-    pub fn user_data(&self) -> Option<&UserData> {
-        self.shared.user_data.get()
+    /// The data attached with [`set_user_data`](Connection::set_user_data), if any (none once
+    /// the connection's last callback has run).
+    pub fn user_data(&self) -> Option<UserData> {
+        self.shared.user_data.lock().clone()
     }
 
     /// Whether the connection is open for sending.

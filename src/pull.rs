@@ -222,7 +222,7 @@ impl EventQueue {
     fn push_for(&self, conn: &Connection, kind: EventKind) {
         self.push(Event {
             conn: conn.id(),
-            user_data: conn.user_data().cloned(),
+            user_data: conn.user_data(),
             kind,
         });
     }

@@ -262,8 +262,8 @@ impl CHandler {
 /// The host's data attached to `conn` (NULL if none).
 pub(crate) fn conn_data(conn: &Connection) -> *mut c_void {
     conn.user_data()
-        .and_then(|d| d.downcast_ref::<HostData>())
-        .map_or(ptr::null_mut(), HostData::ptr)
+        .and_then(|d| d.downcast_ref::<HostData>().map(HostData::ptr))
+        .unwrap_or(ptr::null_mut())
 }
 
 fn data_ptr(data: &[u8]) -> *const u8 {

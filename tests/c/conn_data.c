@@ -3,8 +3,8 @@
  *  1. Callback mode: each side attaches its data in on_open; every later callback of that
  *     connection (on_message, on_pong, on_close) receives it as conn_user_data, and
  *     wss_conn_get_user_data reads it back; its release runs exactly once per connection,
- *     after the connection's on_close. Server side: once the connection has ended. Client side:
- *     the client handle keeps its connection, so at the latest when the client is freed.
+ *     after the connection's on_close, on both sides: once the connection has ended, with the
+ *     server running and the client handle not yet freed.
  *  2. Pull mode: the data attached after taking WSS_EVENT_OPEN comes with every later event of
  *     the connection (MESSAGE, CLOSE); an event keeps it alive, so its release runs only once
  *     the connection has ended and its last event is freed.
@@ -203,10 +203,11 @@ static void callback_mode(void) {
     for (i = 0; i < n; i++)
         CHECK_OK(wss_client_close(clients[i], 1000, "bye", i == 0 ? 0 : WAIT_MS));
     CHECK(wait_for(closes_reached, NULL, n, 0));
-    /* Server side: released once each connection has ended, with the server still running. */
+    /* Released once each connection has ended: the server still runs, the clients are not
+     * freed yet. */
     CHECK(wait_for(released_reached, NULL, n, 0));
-    for (i = 0; i < n; i++) wss_client_free(clients[i]);
     CHECK(wait_for(released_reached, NULL, n, 1));
+    for (i = 0; i < n; i++) wss_client_free(clients[i]);
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
     pthread_mutex_lock(&w.mu);

@@ -406,6 +406,7 @@ impl Worker {
                 link.handler.on_error(Some(&conn), e);
             }
         }));
+        link.release_user_data();
         link.mark_closed(end.code, &end.reason);
         if let Err(panic) = callback {
             std::panic::resume_unwind(panic);

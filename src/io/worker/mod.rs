@@ -551,6 +551,8 @@ impl Worker {
             }
             handler.on_close(conn, end.code, &end.reason);
         }));
+        // That was the connection's last callback: the host's data goes (even after a panic).
+        conn.shared.release_user_data();
         // Waiters (`Client::close`, `wss_*_close`) are released even if a callback panicked;
         // the panic then goes on to `guarded`.
         conn.shared.mark_closed(end.code, &end.reason);
