@@ -931,6 +931,36 @@ fn accept_asan() {
 }
 
 #[test]
+fn async_connect() {
+    run_native("async_connect");
+}
+
+#[test]
+fn async_connect_valgrind() {
+    run_valgrind("async_connect");
+}
+
+#[test]
+fn async_connect_asan() {
+    run_asan("async_connect");
+}
+
+#[test]
+fn accept_events() {
+    run_native("accept_events");
+}
+
+#[test]
+fn accept_events_valgrind() {
+    run_valgrind("accept_events");
+}
+
+#[test]
+fn accept_events_asan() {
+    run_asan("accept_events");
+}
+
+#[test]
 fn pfx_mem() {
     run_native("pfx_mem");
 }

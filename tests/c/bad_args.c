@@ -430,6 +430,10 @@ static void options(void) {
     CHECK_ERR(wss_options_set_hsts(o, 255), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_hsts(o, 0));
     CHECK_OK(wss_options_set_hsts(o, 1));
+    CHECK_ERR(wss_options_set_accept_events(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_accept_events(o, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_accept_events(o, 1));
+    CHECK_OK(wss_options_set_accept_events(o, 0));
 
     CHECK_ERR(wss_options_add_header(NULL, "X-A", "1"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_add_header(o, NULL, "1"), WSS_ERR_INVALID_ARGUMENT);
@@ -832,6 +836,34 @@ static void endpoints(void) {
     CHECK_ERR(wss_server_next_event(pull, 0, &ev), WSS_ERR_TIMEOUT);
     CHECK(ev == NULL);
     CHECK_ERR(wss_server_close(NULL, 10), WSS_ERR_INVALID_ARGUMENT);
+
+    /* wss_server_decide: NULLs, a bad struct_size, a request id nobody waits on */
+    {
+        wss_accept_decision d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = (uint32_t)sizeof d;
+        d.subprotocol_index = -1;
+        CHECK_ERR(wss_server_decide(NULL, 1, &d), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_decide(pull, 1, NULL), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_decide(pull, UINT64_MAX - 1, &d), WSS_ERR_NOT_CONNECTED);
+        CHECK_ERR(wss_server_decide(server, UINT64_MAX - 1, &d), WSS_ERR_NOT_CONNECTED);
+        d.struct_size = 4;
+        CHECK_ERR(wss_server_decide(pull, 1, &d), WSS_ERR_INVALID_ARGUMENT);
+    }
+
+    /* wss_client_connect_async: argument errors come back at once, and never a release */
+    CHECK_ERR(wss_client_connect_async(NULL, NULL, NULL, &ccb, &st, count_release, &dummy_client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async("ws://127.0.0.1:1/", NULL, NULL, &ccb, &st, count_release,
+                                       NULL),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async(BAD_UTF8, NULL, NULL, &ccb, &st, count_release,
+                                       &dummy_client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async("http://x/", NULL, NULL, &ccb, &st, count_release,
+                                       &dummy_client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK(dummy_client == (wss_client *)&st);
 
     /* wss_client_connect */
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
