@@ -1,16 +1,18 @@
 //! What a worker holds for one socket (`Slot`) and the states it goes through (`State`).
 //!
 //! ```text
-//! server:  accept ─► TlsAccept ─► ReadRequest ─► (AwaitDecision) ─► WriteResponse ─► Open ─► …
-//!                        │              │                │
-//!                        └──────────────┴── refusal ─────┴─► Drain ─► finished
-//! client:  Resolving ─► Connecting ─► TlsConnect ─► WriteRequest ─► ReadResponse ─► Open ─► …
-//!              (failure or connect timeout in any of them: on_error(Some(conn)), finished)
+//! server: accept ─► TlsAccept ─► ReadRequest ─► (AwaitDecision) ─► WriteResponse ─► Open
+//!                       │              │              │                  │
+//!                       └──────────────┴──────────────┴─ refusal ────────┴─► Drain ─► end
+//! client: Resolving ─► Connecting ─► TlsConnect ─► WriteRequest ─► ReadResponse ─► Open
+//!             (a failure or the connect timeout in any of them: on_error(Some(conn)), end)
+//! Open ─► closing (Open::closing set) ─► end
 //! ```
 //!
 //! Each state's data lives in its variant; the module named after a state (`tls_accept`,
-//! `upgrade`, `dial` for the client's, `open`, `closing`, `drain`) holds everything that can happen in it, including the
-//! transitions out of it. `Worker::finish` (worker/mod.rs) is the one way out of every state.
+//! `upgrade`, `dial` for the client's, `open`, `closing`, `drain`) holds everything that can
+//! happen in it, including the transitions out of it. `Worker::finish` (worker/mod.rs) is the
+//! one way out of every state.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
