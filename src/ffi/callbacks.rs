@@ -183,23 +183,17 @@ impl CHandler {
                 }
             }
         };
-        Ok(Arc::new(CHandler {
-            sink,
-            user_data: host.ptr(),
-            host: Mutex::new(Some(host)),
-            alive: AtomicBool::new(true),
-            latch: Latch {
-                open: AtomicBool::new(false),
-                lock: Mutex::new(()),
-                cv: Condvar::new(),
-            },
-        }))
+        Ok(Self::with_sink(sink, host))
     }
 
     /// A pull-mode handler sharing `queue` (a pull-mode server's routes). Inert until `ready`.
     pub(crate) fn for_queue(queue: Arc<EventQueue>, host: HostData) -> Arc<CHandler> {
+        Self::with_sink(Sink::Pull(queue), host)
+    }
+
+    fn with_sink(sink: Sink, host: HostData) -> Arc<CHandler> {
         Arc::new(CHandler {
-            sink: Sink::Pull(queue),
+            sink,
             user_data: host.ptr(),
             host: Mutex::new(Some(host)),
             alive: AtomicBool::new(true),
