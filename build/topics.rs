@@ -43,7 +43,7 @@ const TOPICS: &[Topic] = &[
         n == "wss_callbacks"
             || n == "wss_header"
             || n == "wss_upgrade_request"
-            || n == "wss_accept_decision"
+            || n.starts_with("wss_accept_decision")
     }),
     ("Pull mode: events taken on the host's thread", |n| {
         n.contains("event") || n.starts_with("WSS_EVENT_")

@@ -1055,6 +1055,42 @@ typedef struct wss_header {
 } wss_header;
 
 /**
+ * An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
+ * its own `struct_size`: write only members that lie within it. The library reads it after
+ * `on_accept` returns, so `reason` and `headers` set there must point at storage that outlives
+ * the call (static strings), or be set with `wss_accept_decision_set_reason` /
+ * `wss_accept_decision_add_header`, which copy at once. For `wss_server_decide` the host fills
+ * it and sets `struct_size = sizeof(wss_accept_decision)`; it is read during that call.
+ */
+typedef struct wss_accept_decision {
+  /**
+   * Size of this struct (see above).
+   */
+  uint32_t struct_size;
+  /**
+   * 0 to accept; 400..599 to refuse with that HTTP status.
+   */
+  uint16_t status;
+  /**
+   * Accept: index into the offered subprotocols to select, or -1 for none.
+   */
+  int32_t subprotocol_index;
+  /**
+   * Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
+   */
+  const char *reason;
+  /**
+   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
+   * and reports the error).
+   */
+  const struct wss_header *headers;
+  /**
+   * Number of entries in `headers`.
+   */
+  size_t header_count;
+} wss_accept_decision;
+
+/**
  * An upgrade request, as `on_accept` (valid during the call) or a `WSS_EVENT_ACCEPT` event
  * (valid until the event is freed) shows it. Filled by the library: members beyond
  * `struct_size` do not exist in the running library.
@@ -1106,40 +1142,6 @@ typedef struct wss_upgrade_request {
    */
   const struct wss_peer_cert *peer_certificate;
 } wss_upgrade_request;
-
-/**
- * An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
- * its own `struct_size`: write only members that lie within it. For `wss_server_decide` the host
- * fills it and sets `struct_size = sizeof(wss_accept_decision)`. Strings and arrays are copied
- * before the callback or call returns.
- */
-typedef struct wss_accept_decision {
-  /**
-   * Size of this struct (see above).
-   */
-  uint32_t struct_size;
-  /**
-   * 0 to accept; 400..599 to refuse with that HTTP status.
-   */
-  uint16_t status;
-  /**
-   * Accept: index into the offered subprotocols to select, or -1 for none.
-   */
-  int32_t subprotocol_index;
-  /**
-   * Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
-   */
-  const char *reason;
-  /**
-   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
-   * and reports the error).
-   */
-  const struct wss_header *headers;
-  /**
-   * Number of entries in `headers`.
-   */
-  size_t header_count;
-} wss_accept_decision;
 
 /**
  * Event callbacks for an endpoint or route. Set `struct_size = sizeof(wss_callbacks)`; every
@@ -1201,6 +1203,29 @@ typedef struct wss_callbacks {
                    void *conn_user_data,
                    const struct wss_error *error);
 } wss_callbacks;
+
+/**
+ * In `on_accept`: set the refusal's reason phrase (copied now; NULL: the default one).
+ * `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+ *
+ * # Safety
+ * `decision` as received; `reason` NULL or a valid string.
+ */
+WSS_API
+wss_result wss_accept_decision_set_reason(struct wss_accept_decision *decision,
+                                          const char *reason);
+
+/**
+ * In `on_accept`: add a response header to an acceptance (copied now, after any the host set in
+ * `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+ *
+ * # Safety
+ * `decision` as received; `name`, `value` valid strings.
+ */
+WSS_API
+wss_result wss_accept_decision_add_header(struct wss_accept_decision *decision,
+                                          const char *name,
+                                          const char *value);
 
 /* ==== Pull mode: events taken on the host's thread ============================================ */
 
@@ -1462,8 +1487,8 @@ wss_result wss_client_connect(const char *url,
  * Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
  * resolved on a short-lived thread (IP addresses need no lookup), so this never blocks on DNS.
  * Until the connection opens, `wss_send` returns `WSS_ERR_NOT_CONNECTED`. No callback runs
- * before this call has returned; freeing the client while it connects cancels the attempt. `release(user_data)`
- * is called once after the last callback; only on success.
+ * before this call has returned; freeing the client while it connects cancels the attempt.
+ * `release(user_data)` is called once after the last callback; only on success.
  *
  * # Safety
  * Pointers must be NULL or valid; `out` writable.

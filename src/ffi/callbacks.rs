@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
-use super::accept::{decision, wss_accept_decision, wss_upgrade_request, CRequest};
+use super::accept::{decision, wss_accept_decision, wss_upgrade_request, CRequest, OwnedDecision};
 use super::error::wss_error;
 use super::guard::*;
 use super::handle::HostData;
@@ -291,16 +291,16 @@ impl Handler for CHandler {
             return AcceptDecision::accept();
         };
         let view = CRequest::of(req);
-        let mut d = wss_accept_decision::accept();
+        let mut d = OwnedDecision::new();
         let mut returned = false;
         contain(|| {
-            f(self.user_data, &view.view, &mut d);
+            d.open_during(|d| f(self.user_data, &view.view, d));
             returned = true;
         });
         if !returned {
             return refuse(500, "Internal Server Error");
         }
-        match decision(&d, &req.subprotocols) {
+        match decision(&d.d, &req.subprotocols) {
             Ok(d) => d,
             Err(e) => {
                 let e = e.context("on_accept").with_peer(Some(req.remote));

@@ -78,6 +78,28 @@ static void on_accept(void *ud, const wss_upgrade_request *r, wss_accept_decisio
     } else if (strcmp(r->path, "/headers") == 0) {
         d->headers = extra_headers;
         d->header_count = 2;
+    } else if (strcmp(r->path, "/copied") == 0) {
+        /* Strings on this stack frame, gone when the library reads the decision: the setters
+         * copy them; the frame's buffers are scribbled over before returning. */
+        char reason[32], name[16], value[16];
+        wss_accept_decision other;
+        snprintf(reason, sizeof reason, "%s", "Stack Reason");
+        snprintf(name, sizeof name, "%s", "X-Copied");
+        snprintf(value, sizeof value, "%s", "1");
+        d->status = 451;
+        CHECK_OK(wss_accept_decision_set_reason(d, reason));
+        CHECK_OK(wss_accept_decision_add_header(d, name, value));
+        memset(&other, 0, sizeof other);
+        CHECK_ERR(wss_accept_decision_set_reason(&other, reason), WSS_ERR_INVALID_STATE);
+        memset(reason, 'X', sizeof reason - 1);
+        memset(name, 'X', sizeof name - 1);
+    } else if (strcmp(r->path, "/copied-headers") == 0) {
+        char name[16];
+        d->headers = extra_headers; /* static: kept, then the copied one follows */
+        d->header_count = 1;
+        snprintf(name, sizeof name, "%s", "X-Copied");
+        CHECK_OK(wss_accept_decision_add_header(d, name, "2"));
+        memset(name, 'X', sizeof name - 1);
     }
 }
 
@@ -175,6 +197,25 @@ int main(void) {
     if (!CHECK(strncmp(head, "HTTP/1.1 403 Go away\r\n", 22) == 0))
         fprintf(stderr, "  answer: %.60s\n", head);
 
+    /* Reason and headers set with the copying setters from stack buffers. */
+    status = raw_answer(port, "/copied", "", head, sizeof head);
+    CHECK(status == 451);
+    if (!CHECK(strncmp(head, "HTTP/1.1 451 Stack Reason\r\n", 27) == 0))
+        fprintf(stderr, "  answer: %.60s\n", head);
+    status = raw_answer(port, "/copied-headers", "", head, sizeof head);
+    CHECK(status == 101);
+    if (!CHECK(head_has(head, "X-Extra: yes") && head_has(head, "X-Copied: 2")))
+        fprintf(stderr, "  answer:\n%s\n", head);
+    /* Outside on_accept the setters refuse. */
+    {
+        wss_accept_decision none;
+        memset(&none, 0, sizeof none);
+        CHECK_ERR(wss_accept_decision_set_reason(&none, "x"), WSS_ERR_INVALID_STATE);
+        CHECK_ERR(wss_accept_decision_add_header(&none, "a", "b"), WSS_ERR_INVALID_STATE);
+        CHECK_ERR(wss_accept_decision_set_reason(NULL, "x"), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_add_header(NULL, "a", "b"), WSS_ERR_INVALID_ARGUMENT);
+    }
+
     /* Subprotocol selection, with a custom request header and a query. */
     CHECK_OK(wss_options_add_subprotocol(opts, "chat.v1"));
     CHECK_OK(wss_options_add_subprotocol(opts, "chat.v2"));
@@ -208,7 +249,7 @@ int main(void) {
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
     pthread_mutex_lock(&st.w.mu);
-    CHECK(st.requests >= 6);
+    CHECK(st.requests >= 8);
     CHECK(st.view_ok);
     CHECK(st.errors == 2); /* no error but the two invalid decisions */
     pthread_mutex_unlock(&st.w.mu);

@@ -851,6 +851,16 @@ static void endpoints(void) {
         CHECK_ERR(wss_server_decide(pull, 1, &d), WSS_ERR_INVALID_ARGUMENT);
     }
 
+    /* wss_accept_decision_set_reason / _add_header: only inside on_accept (accept.c) */
+    {
+        wss_accept_decision d;
+        memset(&d, 0, sizeof d);
+        CHECK_ERR(wss_accept_decision_set_reason(NULL, "x"), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_set_reason(&d, "x"), WSS_ERR_INVALID_STATE);
+        CHECK_ERR(wss_accept_decision_add_header(NULL, "a", "b"), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_add_header(&d, "a", "b"), WSS_ERR_INVALID_STATE);
+    }
+
     /* wss_client_connect_async: argument errors come back at once, and never a release */
     CHECK_ERR(wss_client_connect_async(NULL, NULL, NULL, &ccb, &st, count_release, &dummy_client),
               WSS_ERR_INVALID_ARGUMENT);
