@@ -557,6 +557,10 @@ fn frames_pipelined_behind_the_request_are_read() {
     bytes.extend(frame(0x81, b"early"));
     s.write_all(&bytes).unwrap();
     assert_eq!(wait_msg(&rx), (MessageKind::Text, b"early".to_vec()));
+    // Check for errors before our socket goes: closing it with the 101 unread resets the
+    // connection, which the server rightly reports.
+    drop(rx);
+    drop(s);
 }
 
 #[test]

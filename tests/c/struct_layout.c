@@ -70,6 +70,7 @@ int main(void) {
     OFF(wss_event, len);
     OFF(wss_event, reason);
     OFF(wss_event, error);
+    OFF(wss_event, request);
 
     SIZE(wss_openssl_error);
     OFF(wss_openssl_error, code);
