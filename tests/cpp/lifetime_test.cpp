@@ -25,10 +25,10 @@ TEST(Lifetime, MoveAndDestroyWhileTrafficFlows) {
   int client_closes = 0;
   uint16_t client_close_code = 0;
 
-  auto server_probe = std::make_shared<ReleaseProbe>(ReleaseProbe{&waiter, &server_handlers_released});
+  auto server_probe = std::make_shared<ReleaseProbe>(&waiter, &server_handlers_released);
   wss::Handlers sh;
   sh.on_open = [&waiter, &session_released](wss::Connection& c) {
-    c.set_user_data(std::make_shared<ReleaseProbe>(ReleaseProbe{&waiter, &session_released}));
+    c.set_user_data(std::make_shared<ReleaseProbe>(&waiter, &session_released));
   };
   sh.on_message = [server_probe](wss::Connection& c, const wss::Message& m) {
     std::error_code ec;  // the client may be gone: a failed echo is fine here
@@ -39,7 +39,7 @@ TEST(Lifetime, MoveAndDestroyWhileTrafficFlows) {
   servers.push_back(wss::Server::listen("127.0.0.1:0", std::move(sh)));
   wss::Server* server = &servers.back();
 
-  auto client_probe = std::make_shared<ReleaseProbe>(ReleaseProbe{&waiter, &client_handlers_released});
+  auto client_probe = std::make_shared<ReleaseProbe>(&waiter, &client_handlers_released);
   wss::Handlers ch;
   ch.on_message = [&waiter, &echoes, client_probe](wss::Connection&, const wss::Message&) {
     waiter.update([&] { echoes++; });
@@ -98,7 +98,7 @@ TEST(Lifetime, HandlersOutliveTheServerObjectUntilTheLastCallback) {
   Waiter waiter;
   bool released = false, freed_in_callback = false;
   auto holder = std::make_shared<wss::Server>();
-  auto probe = std::make_shared<ReleaseProbe>(ReleaseProbe{&waiter, &released});
+  auto probe = std::make_shared<ReleaseProbe>(&waiter, &released);
   wss::Handlers sh;
   sh.on_message = [&waiter, &freed_in_callback, holder, probe](wss::Connection&, const wss::Message&) {
     *holder = wss::Server();  // frees the server from its own I/O thread

@@ -28,13 +28,12 @@ inline std::string pki(const std::string& name) {
 /// State guarded by one mutex; wait() blocks until a predicate holds (or kWait passes).
 class Waiter {
  public:
-  /// Run `f` under the lock, then wake waiters.
+  /// Run `f` under the lock and wake waiters. The wake-up happens under the lock too: a waiter
+  /// that then returns and destroys this object cannot do so while the notifier still uses it.
   template <class F>
   void update(F&& f) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      f();
-    }
+    std::lock_guard<std::mutex> lock(mu_);
+    f();
     cv_.notify_all();
   }
   /// Wait for `pred` (evaluated under the lock); false when kWait passed first.
@@ -56,12 +55,19 @@ class Waiter {
 };
 
 /// Signals its waiter when destroyed: captured by handlers, it shows the library released them.
-struct ReleaseProbe {
-  Waiter* waiter;
-  bool* released;
+/// Not copyable, so no temporary copy can signal early: create it with std::make_shared.
+class ReleaseProbe {
+ public:
+  ReleaseProbe(Waiter* waiter, bool* released) : waiter_(waiter), released_(released) {}
+  ReleaseProbe(const ReleaseProbe&) = delete;
+  ReleaseProbe& operator=(const ReleaseProbe&) = delete;
   ~ReleaseProbe() {
-    waiter->update([this] { *released = true; });
+    waiter_->update([this] { *released_ = true; });
   }
+
+ private:
+  Waiter* waiter_;
+  bool* released_;
 };
 
 /// A server TLS config: identity from the PFX, trust from the hashed CA folder, mutual TLS.
