@@ -65,6 +65,7 @@ if [ "$SOAK" = 1 ]; then
   log "soak: 10,000 concurrent wss connections"
   cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections
 fi
+./scripts/test-cpp.sh  # C++ wrapper (issue 18): g++/clang++/ASan builds + ctest; prints "wss-test-count cpp P F S"
 log "benchmark harness smoke (--quick)"
 ./scripts/bench.sh --quick
 log "all tests passed"
