@@ -125,6 +125,31 @@ TEST(Errors, RefusedUpgradeCarriesHttpStatus) {
   EXPECT_TRUE(ok.connection());
 }
 
+TEST(Errors, RefusalReasonOutlivesTheCallback) {
+  // The library copies the decision after on_accept returns: a reason on the heap must still be
+  // there then (a reason freed with the callback's locals came out as garbage, or as a
+  // malformed response, in about half of these).
+  ErrorLog log;
+  wss::Handlers sh;
+  sh.on_accept = [](const wss::UpgradeRequest& req, wss::AcceptDecision& d) {
+    d.refuse(403, "Refused request " + std::to_string(req.id()) + std::string(60, '.'));
+  };
+  sh.on_error = log.handler();
+  wss::Options opts;
+  opts.io_threads(2);
+  wss::Server server = wss::Server::listen("127.0.0.1:0", sh, nullptr, &opts);
+  for (int i = 0; i < 40; ++i) {
+    try {
+      wss::Client c = wss::Client::connect(url(server, "ws"), wss::Handlers{});
+      FAIL() << "the upgrade must be refused";
+    } catch (const wss::Error& e) {
+      ASSERT_EQ(e.http_status(), 403) << "attempt " << i << ": " << e.what();
+      ASSERT_NE(e.message().find("Refused request "), std::string::npos) << e.what();
+      ASSERT_NE(e.message().find(std::string(60, '.')), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Errors, RefusedConnectCarriesErrno) {
   const uint16_t port = closed_port();
   try {

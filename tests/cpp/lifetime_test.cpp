@@ -141,6 +141,27 @@ TEST(ThrowingCallback, ReportedOnErrorAndTheConnectionLivesOn) {
   EXPECT_NE(errors[1].message().find("not derived from std::exception"), std::string::npos);
 }
 
+TEST(ThrowingCallback, OnAcceptFailsClosed) {
+  ErrorLog log;
+  wss::Handlers sh;
+  sh.on_accept = [](const wss::UpgradeRequest&, wss::AcceptDecision&) {
+    throw std::runtime_error("token store unavailable");
+  };
+  sh.on_error = log.handler();
+  wss::Server server = wss::Server::listen("127.0.0.1:0", sh);
+  try {
+    wss::Client c = wss::Client::connect(ws_url(server), wss::Handlers{});
+    FAIL() << "a throwing on_accept must not accept";
+  } catch (const wss::Error& e) {
+    EXPECT_EQ(e.code(), wss::errc::handshake) << e.what();
+    EXPECT_EQ(e.http_status(), 500) << e.what();
+  }
+  ASSERT_TRUE(log.waiter.wait([&] { return !log.errors.empty(); }));
+  const auto first = log.waiter.read([&] { return log.errors.front(); });
+  EXPECT_NE(first.message().find("on_accept threw: token store unavailable"), std::string::npos)
+      << first.what();
+}
+
 TEST(ThrowingCallback, WithoutOnErrorGoesToStderr) {
   Waiter waiter;
   bool thrown = false;

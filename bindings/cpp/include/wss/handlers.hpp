@@ -131,7 +131,8 @@ class AcceptDecision {
 /// no on_error; it never reaches the library. The Connection passed in may be copied and used
 /// from any thread; Message and UpgradeRequest are views valid only during the call.
 struct Handlers {
-  /// Servers: decide whether to upgrade (default: accept, no subprotocol).
+  /// Servers: decide whether to upgrade (default: accept, no subprotocol). If it throws, the
+  /// request is refused with 500 (and the exception reported).
   std::function<void(const UpgradeRequest&, AcceptDecision&)> on_accept;
   /// A connection opened (the place for Connection::set_user_data).
   std::function<void(Connection&)> on_open;

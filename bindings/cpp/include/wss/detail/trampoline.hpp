@@ -65,11 +65,19 @@ void guarded(void* user_data, const char* callback, uint64_t conn, void* conn_us
 /// The C function table: one trampoline per callback, each only adapting arguments.
 struct Trampolines {
   static void on_accept(void* ud, const wss_upgrade_request* req, wss_accept_decision* out) noexcept {
+    // The library reads `out` right after this returns (src/ffi/callbacks.rs copies the
+    // decision then), so the strings it points to live in this thread's slot until the next
+    // on_accept on this thread.
+    static thread_local AcceptDecision slot;
+    // Fail closed: if the host's check throws, the request is refused with 500, not accepted.
+    slot = AcceptDecision();
+    slot.refuse(500, "Internal Server Error");
+    slot.fill(*out);
     guarded(ud, "on_accept", req->id, nullptr, [&](Handlers& h) {
-      if (!h.on_accept) return;
       AcceptDecision decision;
-      h.on_accept(UpgradeRequest(*req), decision);
-      decision.fill(*out);
+      if (h.on_accept) h.on_accept(UpgradeRequest(*req), decision);
+      slot = std::move(decision);
+      slot.fill(*out);
     });
   }
   static void on_open(void* ud, uint64_t conn) noexcept {
