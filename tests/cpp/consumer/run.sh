@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the build tree BUILD into a scratch prefix, then builds and runs the consumer
-# outside the source tree twice: with find_package(wss) (shared and static targets) and with
-# `pkg-config --cflags --libs wss`. Usage: run.sh BUILD WORK CXX
+# outside the source tree three ways: with find_package(wss) (shared and static targets), with
+# `pkg-config --cflags --libs wss`, and with add_subdirectory(SRC) from the checkout.
+# Usage: run.sh BUILD WORK CXX SRC
 set -euo pipefail
-build=$1 work=$2 cxx=$3
+build=$1 work=$2 cxx=$3 src=$4
 here=$(cd "$(dirname "$0")" && pwd)
 rm -rf "$work"
 mkdir -p "$work"
@@ -22,6 +23,7 @@ cmake -S "$work/src" -B "$work/cmake-build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAK
 cmake --build "$work/cmake-build" > "$work/build.log"
 "$work/cmake-build/consumer"
 "$work/cmake-build/consumer_static"
+"$work/cmake-build/consumer_c"
 
 # pkg-config (the run-time path is the user's choice; here an rpath to the prefix)
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
@@ -29,4 +31,11 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 "$cxx" -std=c++17 "$here/main.cpp" -o "$work/consumer-pc" $(pkg-config --cflags --libs wss) \
   -Wl,-rpath,"$prefix/lib" -pthread
 "$work/consumer-pc"
-echo "installed package: find_package and pkg-config consumers ok"
+
+# add_subdirectory from the checkout (cargo's target directory is the checkout's, as usual)
+cmake -S "$work/src" -B "$work/subdir-build" -DWSS_SOURCE="$src" -DCMAKE_CXX_COMPILER="$cxx" \
+  > "$work/subdir-configure.log"
+cmake --build "$work/subdir-build" > "$work/subdir-build.log"
+"$work/subdir-build/consumer"
+"$work/subdir-build/consumer_c"
+echo "package consumers ok: find_package, pkg-config, add_subdirectory"
