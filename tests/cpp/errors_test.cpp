@@ -203,6 +203,8 @@ TEST(ErrorCode, OverloadsReportInsteadOfThrowing) {
   EXPECT_EQ(ec, wss::errc::not_connected);
   EXPECT_EQ(stale.buffered_amount(ec), 0u);
   EXPECT_EQ(ec, wss::errc::not_connected);
+  EXPECT_EQ(stale.info(ec).id, 0u);
+  EXPECT_EQ(ec, wss::errc::not_connected);
   EXPECT_THROW(stale.send_text("x"), wss::Error);
   try {
     stale.ping();

@@ -51,8 +51,8 @@ inline void release_user_data(void* p) noexcept {
 }  // namespace detail
 
 /// A connection, named by its process-unique id: a cheap value (copying it copies the id, it
-/// owns nothing). A stale id gives errc::not_connected, never a crash. Every operation has a
-/// throwing form and a std::error_code form.
+/// owns nothing). A stale id gives errc::not_connected, never a crash. Sending, ping, close,
+/// info and buffered_amount have a throwing form and a std::error_code form.
 class Connection {
  public:
   /// No connection (id 0).
@@ -114,6 +114,13 @@ class Connection {
   ConnectionInfo info() const {
     wss_conn_info* raw = nullptr;
     detail::check(wss_conn_info_get(id_, &raw));
+    std::unique_ptr<wss_conn_info, InfoDeleter> owned(raw);
+    return ConnectionInfo::from(*owned);
+  }
+  /// As above; failures go to `ec` (an empty ConnectionInfo returned).
+  ConnectionInfo info(std::error_code& ec) const {
+    wss_conn_info* raw = nullptr;
+    if (!detail::check(wss_conn_info_get(id_, &raw), ec)) return ConnectionInfo();
     std::unique_ptr<wss_conn_info, InfoDeleter> owned(raw);
     return ConnectionInfo::from(*owned);
   }
