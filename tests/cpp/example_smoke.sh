@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Smoke test of examples-cpp as separate processes: echo_server + echo_client (stdin lines and
-# --count/--size), a refused client certificate (wss: full detail, non-zero exit), chat, and a
+# --count/--size), refused client certificates (wss: expired, and revoked by --crl; full detail,
+# non-zero exit), chat, and a
 # clean stop on SIGINT/SIGTERM. Usage: example_smoke.sh ws|wss BIN_DIR PKI_DIR
 set -euo pipefail
 mode=$1 bin=$2 pki=$3
@@ -11,7 +12,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.out; do echo "--- $f" >&2; cat "$f" >&2; done; exit 1; }
 
 if [ "$mode" = wss ]; then
-  server_tls=(--pfx "$pki/server.p12" --password server-pass --ca-dir "$pki/cadir" --require-client-cert)
+  server_tls=(--pfx "$pki/server.p12" --password server-pass --ca-dir "$pki/cadir" --crl "$pki/crl.pem"
+              --require-client-cert)
   client_tls=(--pfx "$pki/client.p12" --password client-pass --ca-dir "$pki/cadir")
   bad_client_tls=(--pfx "$pki/client-expired.p12" --password client-pass --ca-dir "$pki/cadir")
   chat_tls=(--cert "$pki/server.pem" --key "$pki/server.key")
@@ -57,6 +59,11 @@ if [ "$mode" = wss ]; then
   fi
   grep -q 'openssl:' "$work/bad.out" || fail "no OpenSSL detail for the refused certificate"
   grep -qi 'expired' "$work/bad.out" || fail "the refusal does not say expired"
+  revoked_tls=(--pfx "$pki/client-revoked.p12" --password client-pass --ca-dir "$pki/cadir")
+  if "$bin/echo_client" "$url" "${revoked_tls[@]}" --count 1 > "$work/revoked.out" 2>&1; then
+    fail "a revoked client certificate (--crl) connected"
+  fi
+  grep -qi 'revoked' "$work/revoked.out" || fail "the refusal does not say revoked"
 else
   grep -q 'connected: plain ws' "$work/lines.out" || fail "client did not say plain ws"
 fi
@@ -69,6 +76,7 @@ if [ "$mode" = wss ]; then
   grep -q 'peer CN *= *test client (verified)\|peer CN=test client (verified)' "$work/echo_server.out" \
     || fail "echo_server did not print the client subject"
   grep -q 'verify:  10 ' "$work/echo_server.out" || fail "echo_server did not print the verify error"
+  grep -q 'verify:  23 ' "$work/echo_server.out" || fail "echo_server did not print the revocation"
 fi
 
 start chat 4 "$bin/chat" --port 0 "${chat_tls[@]}"
