@@ -4,7 +4,6 @@
 //
 //   chat --port 9000 --plain
 //   chat --port 9443 --pfx server.p12 --password secret
-#include <csignal>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -12,6 +11,7 @@
 #include <string>
 #include <wss/wss.hpp>
 
+#include "stop_signals.hpp"
 #include "tls_args.hpp"
 
 namespace {
@@ -65,11 +65,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const StopSignals stop;  // before the library starts its threads
 
   auto room = std::make_shared<Room>();  // shared with the handlers, which may outlive main's scope
   wss::Handlers chat;
@@ -95,8 +91,7 @@ int main(int argc, char** argv) {
                                              plain ? nullptr : &tls);
     server.add_route("/chat", chat);  // every other path gets 404
     std::cout << "chat on port " << server.port() << ", path /chat" << std::endl;
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    stop.wait();
     server.close(std::chrono::seconds(5));
     std::cout << "stopped" << std::endl;
   } catch (const wss::Error& e) {

@@ -5,13 +5,13 @@
 //
 // Prints each connection's TLS version, cipher and client certificate subject; stops cleanly
 // (closing every connection with 1001) on SIGINT or SIGTERM.
-#include <csignal>
 #include <iostream>
 #include <mutex>
 #include <string>
 #include <wss/wss.hpp>
 
 #include "report.hpp"
+#include "stop_signals.hpp"
 #include "tls_args.hpp"
 
 namespace {
@@ -48,12 +48,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  // Signals are taken by sigwait below: block them before the library starts its threads.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const StopSignals stop;  // before the library starts its threads
 
   std::mutex out_mu;  // callbacks run on several I/O threads
   wss::Handlers handlers;
@@ -85,8 +80,7 @@ int main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(out_mu);
       std::cout << "listening on port " << server.port() << (plain ? " (ws)" : " (wss)") << std::endl;
     }
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+    const int sig = stop.wait();
     {
       std::lock_guard<std::mutex> lock(out_mu);
       std::cout << "signal " << sig << ": closing" << std::endl;
