@@ -183,3 +183,53 @@ TEST(ThrowingCallback, WithoutOnErrorGoesToStderr) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Routes, EachPathItsHandlersOthers404AndRemovalReleases) {
+  Waiter waiter;
+  bool a_released = false;
+  std::vector<std::string> seen;
+  auto route = [&](const std::string& name, std::shared_ptr<ReleaseProbe> probe) {
+    wss::Handlers h;
+    h.on_message = [&waiter, &seen, name, probe](wss::Connection& c, const wss::Message& m) {
+      waiter.update([&] { seen.push_back(name + ":" + std::string(m.text())); });
+      c.send_text(name);
+    };
+    return h;
+  };
+  wss::Server server = wss::Server::listen("127.0.0.1:0", wss::Handlers{});
+  server.add_route("/a", route("a", std::make_shared<ReleaseProbe>(&waiter, &a_released)));
+  server.add_route("/b", route("b", nullptr));
+  const std::string base = "ws://127.0.0.1:" + std::to_string(server.port());
+
+  for (const char* path : {"/a", "/b"}) {
+    wss::Client c = wss::Client::connect_pull(base + path);
+    ASSERT_EQ(c.next_event(wss_test::kWait)->type(), wss::EventType::open);
+    c.connection().send_text("hi");
+    auto reply = c.next_event(wss_test::kWait);
+    ASSERT_TRUE(reply.has_value());
+    EXPECT_EQ(reply->message().text(), std::string(path + 1));
+    c.close(wss::close_code::normal, "", std::chrono::seconds(30));
+  }
+  EXPECT_EQ(waiter.read([&] { return seen; }), (std::vector<std::string>{"a:hi", "b:hi"}));
+  try {
+    wss::Client c = wss::Client::connect(base + "/elsewhere", wss::Handlers{});
+    FAIL() << "a path without a route must be refused";
+  } catch (const wss::Error& e) {
+    EXPECT_EQ(e.http_status(), 404) << e.what();
+  }
+
+  // Removing /a releases its handlers once its connections are done (they are, above).
+  server.remove_route("/a");
+  ASSERT_TRUE(waiter.wait([&] { return a_released; }));
+  EXPECT_THROW(server.remove_route("/a"), wss::Error);
+  try {
+    wss::Client c = wss::Client::connect(base + "/a", wss::Handlers{});
+    FAIL() << "a removed route must be refused";
+  } catch (const wss::Error& e) {
+    EXPECT_EQ(e.http_status(), 404) << e.what();
+  }
+}
+
+}  // namespace
