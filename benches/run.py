@@ -102,6 +102,17 @@ SERVERS = [
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
     },
     {
+        # Ours through the C++ wrapper (bindings/cpp, header-only): the same echo as `wss`, so
+        # the ratio to `wss` is what the wrapper costs (issue 18: at most 1.02x).
+        "name": "wss-cpp",
+        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
+                 "ln -sf libwss.so {build}/libwss.so.1 && "
+                 "g++ -O2 -std=c++17 -Wall -Wextra -Iinclude -Ibindings/cpp/include "
+                 "-o {build}/wss_cpp_echo benches/peers/wss_cpp_echo.cpp -L{build} -lwss -Wl,-rpath,{build}",
+        "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_cpp_echo", "{cert}", "{key}"],
+        "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
+    },
+    {
         # Transport floor: plain TCP echo with the same process model (one epoll thread),
         # measured like the servers above; what kernel TCP over loopback costs by itself.
         "name": "tcp",

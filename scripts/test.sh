@@ -137,6 +137,22 @@ if [ "$SOAK" = 1 ]; then
   count_cargo_output target/soak-output.txt soak
   [ "$rc" -eq 0 ]
 fi
+STEP="C++ wrapper"; log "$STEP (g++, clang++, ASan+UBSan builds + ctest)"
+suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F S" line
+  local out rc
+  set +e
+  out=$("$2" 2>&1 | tee /dev/stderr | grep "^wss-test-count $1 ")
+  rc=${PIPESTATUS[0]}
+  set -e
+  if [ -n "$out" ]; then
+    set -- $out
+    count "$2" "$3" "$4" "$5"
+  else
+    count "$1" 0 1 0 "no count line"
+  fi
+  return "$rc"
+}
+suite_counts cpp ./scripts/test-cpp.sh
 STEP="benchmark harness smoke"; log "$STEP (--quick)"
 if ./scripts/bench.sh --quick; then count bench 1 0 0 smoke; else count bench 0 1 0 smoke; false; fi
 STEP="done"

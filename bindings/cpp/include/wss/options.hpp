@@ -1,0 +1,90 @@
+// wss C++ wrapper: endpoint options (limits, timeouts, keepalive, threads, client headers).
+#ifndef WSS_OPTIONS_HPP
+#define WSS_OPTIONS_HPP
+
+#include <wss.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "error.hpp"
+
+namespace wss {
+
+/// Endpoint settings (owns a wss_options); servers and clients copy them when created.
+/// Move-only. Setters throw wss::Error (errc::invalid_argument) on values out of range.
+class Options {
+ public:
+  /// The defaults (64 MiB messages, 16 MiB frames, 10 s handshake timeout, ...; see wss.h).
+  Options() {
+    wss_options* raw = nullptr;
+    detail::check(wss_options_new(&raw));
+    ptr_.reset(raw);
+  }
+
+  /// Largest incoming message (larger closes with 1009).
+  Options& max_message_size(uint64_t bytes) { return set(wss_options_set_max_message_size(get(), bytes)); }
+  /// Largest incoming frame payload.
+  Options& max_frame_size(uint64_t bytes) { return set(wss_options_set_max_frame_size(get(), bytes)); }
+  /// Largest HTTP upgrade head (servers answer 431 above it).
+  Options& max_header_size(uint64_t bytes) { return set(wss_options_set_max_header_size(get(), bytes)); }
+  /// Servers: most simultaneous connections (more get HTTP 503).
+  Options& max_connections(uint64_t n) { return set(wss_options_set_max_connections(get(), n)); }
+  /// Bytes a connection may queue before sends fail with errc::backpressure.
+  Options& send_queue_limit(uint64_t bytes) { return set(wss_options_set_send_queue_limit(get(), bytes)); }
+  /// Pull mode: bytes of events that may wait before the endpoint stops reading its peers.
+  Options& event_queue_limit(uint64_t bytes) { return set(wss_options_set_event_queue_limit(get(), bytes)); }
+  /// Servers: time from TCP accept to open WebSocket (slowloris guard).
+  Options& handshake_timeout(std::chrono::milliseconds t) {
+    return set(wss_options_set_handshake_timeout_ms(get(), ms(t)));
+  }
+  /// Time allowed for the close handshake.
+  Options& close_timeout(std::chrono::milliseconds t) {
+    return set(wss_options_set_close_timeout_ms(get(), ms(t)));
+  }
+  /// Clients: time allowed for TCP connect + TLS + upgrade.
+  Options& connect_timeout(std::chrono::milliseconds t) {
+    return set(wss_options_set_connect_timeout_ms(get(), ms(t)));
+  }
+  /// Ping after `interval` of silence, close when nothing arrives within `timeout` (0 = off).
+  Options& keepalive(std::chrono::milliseconds interval, std::chrono::milliseconds timeout) {
+    return set(wss_options_set_keepalive(get(), ms(interval), ms(timeout)));
+  }
+  /// Servers: number of I/O threads (0 = number of cores).
+  Options& io_threads(uint32_t n) { return set(wss_options_set_io_threads(get(), n)); }
+  /// Servers: Strict-Transport-Security on HTTP answers over TLS (default on).
+  Options& hsts(bool on) { return set(wss_options_set_hsts(get(), on ? 1 : 0)); }
+  /// Clients: add a request header.
+  Options& header(const std::string& name, const std::string& value) {
+    return set(wss_options_add_header(get(), name.c_str(), value.c_str()));
+  }
+  /// Clients: offer a subprotocol (in preference order of the calls).
+  Options& subprotocol(const std::string& protocol) {
+    return set(wss_options_add_subprotocol(get(), protocol.c_str()));
+  }
+
+  /// The C handle (owned by this object).
+  wss_options* get() const noexcept { return ptr_.get(); }
+
+ private:
+  static uint32_t ms(std::chrono::milliseconds t) {
+    if (t.count() < 0 || t.count() > static_cast<int64_t>(UINT32_MAX)) {
+      throw Error(errc::invalid_argument, "duration out of range: " + std::to_string(t.count()) + " ms");
+    }
+    return static_cast<uint32_t>(t.count());
+  }
+  Options& set(wss_result rc) {
+    detail::check(rc);
+    return *this;
+  }
+  struct Deleter {
+    void operator()(wss_options* p) const noexcept { wss_options_free(p); }
+  };
+  std::unique_ptr<wss_options, Deleter> ptr_;
+};
+
+}  // namespace wss
+
+#endif  // WSS_OPTIONS_HPP

@@ -1,0 +1,127 @@
+// wss C++ wrapper: a server (listening socket, I/O threads, routes), in callback or pull mode.
+#ifndef WSS_SERVER_HPP
+#define WSS_SERVER_HPP
+
+#include <wss.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "detail/trampoline.hpp"
+#include "error.hpp"
+#include "event.hpp"
+#include "handlers.hpp"
+#include "options.hpp"
+#include "tls_config.hpp"
+
+namespace wss {
+
+/// A running server (owns a wss_server). Move-only. `tls` null serves ws://, otherwise wss://:
+/// the same code serves both. close() is the orderly, blocking shutdown; the destructor only
+/// frees (never blocks; open connections end abruptly, peers see 1006). The handlers stay alive
+/// until their last callback has returned, which may be after the destructor: whatever they
+/// capture must live that long (or be owned by them).
+class Server {
+ public:
+  /// No server.
+  Server() noexcept = default;
+
+  /// Listen on `address` ("127.0.0.1:0": port 0 picks one, see port()) with callbacks.
+  static Server listen(const std::string& address, Handlers handlers, const TlsConfig* tls = nullptr,
+                       const Options* options = nullptr) {
+    std::error_code ec;
+    Server s = listen(address, std::move(handlers), tls, options, ec);
+    if (ec) throw Error::last();
+    return s;
+  }
+  /// As above; failures go to `ec` (detail: Error::last()) and give an empty Server.
+  static Server listen(const std::string& address, Handlers handlers, const TlsConfig* tls,
+                       const Options* options, std::error_code& ec) {
+    detail::CallbackSet cb(std::move(handlers));
+    wss_server* raw = nullptr;
+    if (!detail::check(wss_server_new(address.c_str(), tls ? tls->get() : nullptr,
+                                      options ? options->get() : nullptr, &cb.table, cb.state.get(),
+                                      &detail::release_handlers, &raw),
+                       ec)) {
+      return Server();
+    }
+    cb.state.release();  // the library owns it now; release_handlers frees it
+    return Server(raw);
+  }
+  /// Listen in pull mode: take events with next_event().
+  static Server listen_pull(const std::string& address, const TlsConfig* tls = nullptr,
+                            const Options* options = nullptr) {
+    wss_server* raw = nullptr;
+    detail::check(wss_server_new(address.c_str(), tls ? tls->get() : nullptr,
+                                 options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw));
+    return Server(raw);
+  }
+
+  /// The bound port.
+  uint16_t port() const {
+    uint16_t p = 0;
+    detail::check(wss_server_port(get(), &p));
+    return p;
+  }
+  /// Connections accepted and not yet finished.
+  uint64_t active_connections() const {
+    uint64_t n = 0;
+    detail::check(wss_server_active_connections(get(), &n));
+    return n;
+  }
+  /// Serve upgrades on `path` with these handlers; other paths then get 404. Adding a path
+  /// again replaces its route for new connections.
+  void add_route(const std::string& path, Handlers handlers) {
+    detail::CallbackSet cb(std::move(handlers));
+    detail::check(wss_server_add_route(get(), path.c_str(), &cb.table, cb.state.get(),
+                                       &detail::release_handlers));
+    cb.state.release();
+  }
+  /// Pull mode: serve upgrades on `path` (events go to next_event()).
+  void add_route(const std::string& path) {
+    detail::check(wss_server_add_route(get(), path.c_str(), nullptr, nullptr, nullptr));
+  }
+  /// Stop serving `path` to new connections (open ones keep its handlers until they close).
+  void remove_route(const std::string& path) { detail::check(wss_server_remove_route(get(), path.c_str())); }
+
+  /// Pull mode: wait up to `timeout` for the next event; nullopt on timeout. Throws
+  /// errc::closed once the server is closed and every event was taken.
+  std::optional<Event> next_event(std::chrono::milliseconds timeout) const {
+    return detail::next_event(&wss_server_next_event, get(), timeout);
+  }
+  /// As above; failures (errc::closed at the end) go to `ec`.
+  std::optional<Event> next_event(std::chrono::milliseconds timeout, std::error_code& ec) const noexcept {
+    return detail::next_event(&wss_server_next_event, get(), timeout, ec);
+  }
+
+  /// Graceful shutdown: stop accepting, close every connection (1001) after its queued
+  /// messages, wait up to `timeout` for peers, stop the I/O threads. Not from a callback.
+  void close(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    detail::check(wss_server_close(get(), detail::timeout_ms(timeout)));
+  }
+  /// As above; failures go to `ec` (errc::timeout: a callback was still running).
+  void close(std::chrono::milliseconds timeout, std::error_code& ec) noexcept {
+    detail::check(wss_server_close(get(), detail::timeout_ms(timeout)), ec);
+  }
+
+  /// True when this holds a server.
+  explicit operator bool() const noexcept { return ptr_ != nullptr; }
+  /// The C handle (owned by this object).
+  wss_server* get() const noexcept { return ptr_.get(); }
+
+ private:
+  explicit Server(wss_server* raw) noexcept : ptr_(raw) {}
+  struct Deleter {
+    void operator()(wss_server* p) const noexcept { wss_server_free(p); }
+  };
+  std::unique_ptr<wss_server, Deleter> ptr_;
+};
+
+}  // namespace wss
+
+#endif  // WSS_SERVER_HPP
