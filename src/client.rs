@@ -6,7 +6,6 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use once_cell::sync::OnceCell;
 use openssl::ssl::Ssl;
 use openssl::x509::verify::X509CheckFlags;
 
@@ -116,11 +115,48 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     .then(|| &s[prefix.len()..])
 }
 
-static CLIENT_RUNTIME: OnceCell<Arc<Runtime>> = OnceCell::new();
+/// The I/O threads shared by every client in the process, and how many client connections hold
+/// them. Started by the first client; stopped once the last client connection is gone, so a host
+/// whose runtime waits for every thread that ran its code (Mono and Unity at exit or domain
+/// unload) is not kept waiting by idle I/O threads.
+struct ClientRuntime {
+    rt: Option<Arc<Runtime>>,
+    leases: usize,
+}
 
-/// The I/O threads shared by every client in the process (started on first use).
-fn runtime() -> Result<&'static Arc<Runtime>> {
-    CLIENT_RUNTIME.get_or_try_init(|| Runtime::start(0, "wss-client"))
+static CLIENT_RUNTIME: parking_lot::Mutex<ClientRuntime> = parking_lot::Mutex::new(ClientRuntime {
+    rt: None,
+    leases: 0,
+});
+
+/// A client connection's hold on the shared client I/O threads (kept in its `Link`).
+pub(crate) struct RuntimeLease(());
+
+impl Drop for RuntimeLease {
+    fn drop(&mut self) {
+        let mut cr = CLIENT_RUNTIME.lock();
+        cr.leases -= 1;
+        if cr.leases == 0 {
+            if let Some(rt) = cr.rt.take() {
+                rt.stop(); // asks the threads to end; never waits (this may be one of them)
+            }
+        }
+    }
+}
+
+/// The client I/O threads (started if none run) and a lease on them.
+fn runtime() -> Result<(Arc<Runtime>, RuntimeLease)> {
+    let mut cr = CLIENT_RUNTIME.lock();
+    let rt = match &cr.rt {
+        Some(rt) => rt.clone(),
+        None => {
+            let rt = Runtime::start(0, "wss-client")?;
+            cr.rt = Some(rt.clone());
+            rt
+        }
+    };
+    cr.leases += 1;
+    Ok((rt, RuntimeLease(())))
 }
 
 /// A client connection. Dropping it starts a normal close without waiting, or cancels a
@@ -199,7 +235,7 @@ impl Client {
             &config.subprotocols,
             &config.headers,
         );
-        let rt = runtime()?;
+        let (rt, lease) = runtime()?;
         let worker = if will_wait && in_io_thread() {
             rt.next_other_worker().cloned().ok_or_else(|| {
                 Error::new(
@@ -224,6 +260,7 @@ impl Client {
             worker.clone(),
             handler,
             config.limits.send_queue_limit,
+            lease,
         );
         // Registered before returning: the host may use the id at once.
         conn::register(&link);

@@ -13,6 +13,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes};
 
+use crate::client::RuntimeLease;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
 use crate::io::{direct, Cmd, WorkerHandle};
@@ -99,6 +100,8 @@ pub(crate) struct Link {
     /// The host's data for this connection (`Connection::set_user_data`): the worker lets go of
     /// it after the connection's last callback (`release_user_data`).
     user_data: Mutex<Option<UserData>>,
+    /// Client connections: the shared client runtime stays up while a lease lives.
+    _lease: Option<RuntimeLease>,
 }
 
 impl Link {
@@ -111,6 +114,7 @@ impl Link {
         queue_limit: usize,
     ) -> Arc<Self> {
         Arc::new(Link {
+            _lease: None,
             id: info.id,
             info: OnceCell::with_value(info),
             provisional: None,
@@ -127,14 +131,17 @@ impl Link {
         })
     }
 
-    /// A client connection whose handshake is still to run (`Client::connect_async`).
+    /// A client connection whose handshake is still to run (`Client::connect_async`); `lease`
+    /// keeps the shared client I/O threads running while the connection lives.
     pub(crate) fn connecting(
         provisional: ConnInfo,
         worker: Arc<WorkerHandle>,
         handler: Arc<dyn Handler>,
         queue_limit: usize,
+        lease: RuntimeLease,
     ) -> Arc<Self> {
         Arc::new(Link {
+            _lease: Some(lease),
             id: provisional.id,
             info: OnceCell::new(),
             provisional: Some(Box::new(provisional)),
