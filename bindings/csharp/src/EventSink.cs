@@ -1,0 +1,252 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace Wss
+{
+    /// <summary>
+    /// What native code reaches through an endpoint's user_data GCHandle: the host's handlers
+    /// and the SynchronizationContext to raise them on. It holds the endpoint only weakly, so an
+    /// endpoint the host forgot to dispose can still be finalized (which frees the native
+    /// handle, whose release callback then frees the GCHandle to this sink).
+    /// </summary>
+    internal sealed class EventSink
+    {
+        [ThreadStatic]
+        private static List<IntPtr> decisionMemory;
+
+        private readonly WeakReference owner;
+        private readonly bool oneConnection;
+        private WssConnection single;
+
+        internal EventSink(object owner, SynchronizationContext context, bool oneConnection)
+        {
+            this.owner = new WeakReference(owner);
+            Context = context;
+            this.oneConnection = oneConnection;
+        }
+
+        internal readonly SynchronizationContext Context;
+
+        internal event EventHandler<AcceptingEventArgs> Accepting;
+        internal event EventHandler<ConnectionEventArgs> Opened;
+        internal event EventHandler<MessageEventArgs> MessageReceived;
+        internal event EventHandler<PongEventArgs> PongReceived;
+        internal event EventHandler<ClosedEventArgs> Closed;
+        internal event EventHandler<ErrorEventArgs> Error;
+        internal event EventHandler<CallbackExceptionEventArgs> CallbackException;
+
+        /// <summary>
+        /// The connection object for <paramref name="id"/>: a client's one connection is the
+        /// same object whoever asks first (Connect's caller or the Opened event).
+        /// </summary>
+        internal WssConnection Canonical(ulong id)
+        {
+            if (!oneConnection)
+            {
+                return new WssConnection(id);
+            }
+            Interlocked.CompareExchange(ref single, new WssConnection(id), null);
+            return single;
+        }
+
+        /// <summary>A connection opened: attach its object as the connection's user data.</summary>
+        internal WssConnection Attach(ulong id)
+        {
+            var c = Canonical(id);
+            IntPtr h = CallbackHandles.Alloc(c);
+            if (NativeMethods.wss_conn_set_user_data(id, h, Trampolines.ReleasePtr) != 0)
+            {
+                CallbackHandles.Free(h);
+            }
+            return c;
+        }
+
+        /// <summary>The object attached to a connection, or a fresh one with its id.</summary>
+        internal WssConnection Connection(ulong id, IntPtr connUserData)
+        {
+            if (id == 0)
+            {
+                return null;
+            }
+            return CallbackHandles.Target(connUserData) as WssConnection ?? Canonical(id);
+        }
+
+        internal void HandleOpen(ulong conn)
+        {
+            Raise(Opened, new ConnectionEventArgs(Attach(conn)), "Opened");
+        }
+
+        internal void HandleMessage(ulong conn, IntPtr connUserData, int kind, byte[] data)
+        {
+            Raise(MessageReceived, new MessageEventArgs(Connection(conn, connUserData), kind == 1, data), "MessageReceived");
+        }
+
+        internal void HandlePong(ulong conn, IntPtr connUserData, byte[] data)
+        {
+            Raise(PongReceived, new PongEventArgs(Connection(conn, connUserData), data), "PongReceived");
+        }
+
+        internal void HandleClose(ulong conn, IntPtr connUserData, ushort code, string reason)
+        {
+            Raise(Closed, new ClosedEventArgs(Connection(conn, connUserData), code, reason), "Closed");
+        }
+
+        internal void HandleError(ulong conn, IntPtr connUserData, WssException error)
+        {
+            Raise(Error, new ErrorEventArgs(Connection(conn, connUserData), error), "Error");
+        }
+
+        /// <summary>
+        /// on_accept: the handlers run on the I/O thread even with a SynchronizationContext (the
+        /// answer is needed now). The library reads the decision after this returns, so strings
+        /// live in per-thread native memory freed at this thread's next decision.
+        /// </summary>
+        internal void HandleAccept(IntPtr request, IntPtr decision)
+        {
+            FreeDecisionMemory();
+            var handler = Accepting;
+            if (handler == null)
+            {
+                return;
+            }
+            var args = new AcceptingEventArgs(new UpgradeRequest(NativeStruct.Read<WssUpgradeRequest>(request)));
+            try
+            {
+                handler(Sender, args);
+            }
+            catch (Exception ex)
+            {
+                ReportCallbackException(ex, "Accepting");
+                args = new AcceptingEventArgs(args.Request);
+                args.Refuse(500, "Internal Server Error");
+            }
+            WriteDecision(decision, args);
+        }
+
+        private static void WriteDecision(IntPtr d, AcceptingEventArgs args)
+        {
+            int size = Marshal.ReadInt32(d);
+            if (Fits<WssAcceptDecision>("status", 2, size))
+            {
+                Marshal.WriteInt16(d, NativeStruct.Offset<WssAcceptDecision>("status"), (short)args.Status);
+            }
+            if (args.Status != 0)
+            {
+                if (args.RefuseReason != null && Fits<WssAcceptDecision>("reason", IntPtr.Size, size))
+                {
+                    Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("reason"), Keep(Utf8.Alloc(args.RefuseReason)));
+                }
+                return;
+            }
+            if (Fits<WssAcceptDecision>("subprotocol_index", 4, size))
+            {
+                Marshal.WriteInt32(d, NativeStruct.Offset<WssAcceptDecision>("subprotocol_index"), args.SubprotocolIndex);
+            }
+            var headers = args.ResponseHeaders;
+            if (headers.Count > 0 && Fits<WssAcceptDecision>("header_count", IntPtr.Size, size))
+            {
+                int hsize = Marshal.SizeOf(typeof(WssHeader));
+                IntPtr array = Keep(Marshal.AllocHGlobal(hsize * headers.Count));
+                for (int i = 0; i < headers.Count; i++)
+                {
+                    var h = new WssHeader { name = Keep(Utf8.Alloc(headers[i].Key)), value = Keep(Utf8.Alloc(headers[i].Value)) };
+                    Marshal.StructureToPtr(h, new IntPtr(array.ToInt64() + (long)i * hsize), false);
+                }
+                Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("headers"), array);
+                Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("header_count"), new IntPtr(headers.Count));
+            }
+        }
+
+        private static bool Fits<T>(string field, int width, int size)
+        {
+            return NativeStruct.Offset<T>(field) + width <= size;
+        }
+
+        private static IntPtr Keep(IntPtr p)
+        {
+            (decisionMemory ?? (decisionMemory = new List<IntPtr>())).Add(p);
+            return p;
+        }
+
+        private static void FreeDecisionMemory()
+        {
+            if (decisionMemory == null)
+            {
+                return;
+            }
+            foreach (var p in decisionMemory)
+            {
+                Marshal.FreeHGlobal(p);
+            }
+            decisionMemory.Clear();
+        }
+
+        private object Sender
+        {
+            get { return owner.Target; }
+        }
+
+        private void Raise<T>(EventHandler<T> handler, T args, string name) where T : EventArgs
+        {
+            if (handler == null)
+            {
+                return;
+            }
+            var context = Context;
+            if (context == null)
+            {
+                Invoke(handler, args, name);
+            }
+            else
+            {
+                context.Post(_ => Invoke(handler, args, name), null);
+            }
+        }
+
+        private void Invoke<T>(EventHandler<T> handler, T args, string name) where T : EventArgs
+        {
+            try
+            {
+                handler(Sender, args);
+            }
+            catch (Exception ex)
+            {
+                ReportCallbackException(ex, name);
+            }
+        }
+
+        /// <summary>A handler threw: raise CallbackException (inline); never throws itself.</summary>
+        internal void ReportCallbackException(Exception ex, string name)
+        {
+            var handler = CallbackException;
+            if (handler == null)
+            {
+                LastResort(ex, name);
+                return;
+            }
+            try
+            {
+                handler(Sender, new CallbackExceptionEventArgs(ex, name));
+            }
+            catch (Exception again)
+            {
+                LastResort(again, "CallbackException");
+            }
+        }
+
+        /// <summary>Nowhere left to report: stderr, and never throw.</summary>
+        internal static void LastResort(Exception ex, string name)
+        {
+            try
+            {
+                Console.Error.WriteLine("wss: a " + name + " handler threw (caught): " + ex);
+            }
+            catch (Exception)
+            {
+                // Nothing is left to tell; the exception must not reach native code.
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Win32.SafeHandles;
+
+namespace Wss
+{
+    /// <summary>
+    /// A WebSocket client (<c>wss_client</c>): one connection to a ws:// or wss:// URL. Attach
+    /// handlers first, then <see cref="Connect"/> (events) or <see cref="ConnectPull"/>
+    /// (<see cref="ReceiveAsync"/>). A failed connect throws <see cref="WssException"/> with the
+    /// full detail (OpenSSL queue, X509 verify result, HTTP status of a refused upgrade).
+    /// <see cref="Dispose"/> closes with 1000 (bounded by <see cref="CloseTimeout"/>) and frees;
+    /// the finalizer only frees.
+    /// </summary>
+    public sealed class WssClient : WssEndpoint
+    {
+        private Handle handle;
+        private WssConnection connection;
+
+        /// <summary>A client whose events run on the library's threads, or are posted to
+        /// <paramref name="context"/> when given.</summary>
+        public WssClient(SynchronizationContext context = null) : base(context, true)
+        {
+            CloseTimeout = TimeSpan.FromSeconds(5);
+        }
+
+        /// <summary>How long <see cref="Dispose"/> waits for the close handshake.</summary>
+        public TimeSpan CloseTimeout { get; set; }
+
+        /// <summary>The connection (the same object the events carry).</summary>
+        public WssConnection Connection
+        {
+            get
+            {
+                if (connection == null) throw new InvalidOperationException("the client is not connected");
+                return connection;
+            }
+        }
+
+        /// <summary>
+        /// Connect, blocking until open or failed (connect timeout from the options, default
+        /// 10 s); then raise events. <paramref name="tls"/> null uses secure defaults with the
+        /// system trust store.
+        /// </summary>
+        public void Connect(string url, TlsConfig tls = null, WssOptions options = null)
+        {
+            BeginConnect(url);
+            var callbacks = Trampolines.Table();
+            IntPtr ud = CallbackHandles.Alloc(sink);
+            int rc = NativeMethods.wss_client_connect(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), ref callbacks, ud, Trampolines.ReleasePtr, out handle);
+            if (rc != 0)
+            {
+                CallbackHandles.Free(ud);
+                handle = null;
+                throw WssException.Last(rc);
+            }
+            FinishConnect();
+        }
+
+        /// <summary>Connect (blocking) and queue events for <see cref="ReceiveAsync"/> (pull mode).</summary>
+        public void ConnectPull(string url, TlsConfig tls = null, WssOptions options = null)
+        {
+            BeginConnect(url);
+            int rc = NativeMethods.wss_client_connect_pull(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out handle);
+            if (rc != 0)
+            {
+                handle = null;
+                throw WssException.Last(rc);
+            }
+            FinishConnect();
+        }
+
+        /// <summary>Queue a text message (see <see cref="WssConnection.Send(string)"/>).</summary>
+        public void Send(string text)
+        {
+            Connection.Send(text);
+        }
+
+        /// <summary>Queue a binary message (see <see cref="WssConnection.Send(byte[])"/>).</summary>
+        public void Send(byte[] data)
+        {
+            Connection.Send(data);
+        }
+
+        /// <summary>Queue a text message, waiting while the send queue is full.</summary>
+        public Task SendAsync(string text, CancellationToken cancel = default(CancellationToken))
+        {
+            return Connection.SendAsync(text, cancel);
+        }
+
+        /// <summary>Queue a binary message, waiting while the send queue is full.</summary>
+        public Task SendAsync(byte[] data, CancellationToken cancel = default(CancellationToken))
+        {
+            return Connection.SendAsync(data, cancel);
+        }
+
+        /// <summary>
+        /// Pull mode: the next event, or null once the connection closed and every event was
+        /// taken. Cancelling leaves events queued for the next call.
+        /// </summary>
+        public Task<WssEvent> ReceiveAsync(CancellationToken cancel = default(CancellationToken))
+        {
+            var h = Connected();
+            return Receive((ms, slot) => NativeMethods.wss_client_next_event(h, ms, out slot[0]), cancel);
+        }
+
+        /// <summary>
+        /// Close with <paramref name="code"/> and <paramref name="reason"/>, waiting up to
+        /// <paramref name="timeout"/> for the close handshake (<see cref="WssResult.Timeout"/> if
+        /// it did not finish). From inside a handler it only starts the close.
+        /// </summary>
+        public void Close(int code, string reason, TimeSpan timeout)
+        {
+            if (code < 0 || code > ushort.MaxValue) throw new ArgumentOutOfRangeException("code");
+            WssException.Check(NativeMethods.wss_client_close(Connected(), (ushort)code, Utf8.ToNative(reason), WssOptions.Ms(timeout)));
+        }
+
+        /// <summary><see cref="Close"/> with <see cref="CloseTimeout"/> on a worker thread;
+        /// cancelling stops the wait, not the close.</summary>
+        public Task CloseAsync(int code = 1000, string reason = null, CancellationToken cancel = default(CancellationToken))
+        {
+            Connected();
+            var timeout = CloseTimeout;
+            return Cancellable(Task.Run(() => Close(code, reason, timeout)), cancel);
+        }
+
+        /// <summary>Close with 1000 (errors ignored), then free the native client.</summary>
+        public override void Dispose()
+        {
+            var h = handle;
+            if (h == null || h.IsClosed)
+            {
+                return;
+            }
+            try
+            {
+                NativeMethods.wss_client_close(h, 1000, null, WssOptions.Ms(CloseTimeout));
+            }
+            catch (ObjectDisposedException)
+            {
+                // Disposed concurrently: nothing left to close.
+            }
+            h.Dispose();
+        }
+
+        private void BeginConnect(string url)
+        {
+            if (url == null) throw new ArgumentNullException("url");
+            if (handle != null) throw new InvalidOperationException("the client was already connected");
+        }
+
+        private void FinishConnect()
+        {
+            ulong id;
+            WssException.Check(NativeMethods.wss_client_conn_id(handle, out id));
+            connection = sink.Canonical(id);
+        }
+
+        private Handle Connected()
+        {
+            if (handle == null) throw new InvalidOperationException("the client is not connected");
+            return handle;
+        }
+
+        /// <summary>Owns a <c>wss_client*</c>; <c>ReleaseHandle</c> calls <c>wss_client_free</c>
+        /// (never blocks, so the finalizer thread may run it).</summary>
+        internal sealed class Handle : SafeHandleZeroOrMinusOneIsInvalid
+        {
+            /// <summary>Used by the marshaller.</summary>
+            public Handle() : base(true)
+            {
+            }
+
+            /// <inheritdoc/>
+            protected override bool ReleaseHandle()
+            {
+                NativeMethods.wss_client_free(handle);
+                return true;
+            }
+        }
+    }
+}
