@@ -51,10 +51,19 @@ namespace Wss
             return single;
         }
 
-        /// <summary>A connection opened: attach its object as the connection's user data.</summary>
+        /// <summary>
+        /// A connection opened: attach its object as the connection's user data. Not for a
+        /// client's one connection: the sink already knows its object, and the user data's
+        /// release would run on the library's shared client threads, which must never enter
+        /// the runtime (see WssClient.Connect).
+        /// </summary>
         internal WssConnection Attach(ulong id)
         {
             var c = Canonical(id);
+            if (oneConnection)
+            {
+                return c;
+            }
             IntPtr h = CallbackHandles.Alloc(c);
             if (NativeMethods.wss_conn_set_user_data(id, h, Trampolines.ReleasePtr) != 0)
             {
@@ -71,6 +80,30 @@ namespace Wss
                 return null;
             }
             return CallbackHandles.Target(connUserData) as WssConnection ?? Canonical(id);
+        }
+
+        /// <summary>Raise the events of one pulled event (a client's event thread).</summary>
+        internal void Dispatch(IntPtr p)
+        {
+            var e = NativeStruct.Read<WssEventNative>(p);
+            switch ((WssEventType)e.event_type)
+            {
+                case WssEventType.Open:
+                    HandleOpen(e.conn);
+                    break;
+                case WssEventType.Message:
+                    HandleMessage(e.conn, e.conn_user_data, e.kind, Utf8.Copy(e.data, e.len));
+                    break;
+                case WssEventType.Pong:
+                    HandlePong(e.conn, e.conn_user_data, Utf8.Copy(e.data, e.len));
+                    break;
+                case WssEventType.Close:
+                    HandleClose(e.conn, e.conn_user_data, e.close_code, Utf8.FromNative(e.reason));
+                    break;
+                case WssEventType.Error:
+                    HandleError(e.conn, e.conn_user_data, WssException.FromNative(e.error));
+                    break;
+            }
         }
 
         internal void HandleOpen(ulong conn)

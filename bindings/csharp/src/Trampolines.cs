@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 using AOT;
 
 namespace Wss
@@ -130,8 +131,21 @@ namespace Wss
             }
         }
 
+        [ThreadStatic]
+        private static bool attached;
+
+        /// <summary>
+        /// The endpoint behind a user_data. On a library thread's first call, mark it a
+        /// background thread: the runtime attached it as a foreground thread, and Mono waits
+        /// for those at exit (the process would hang while an I/O thread idles in its poll).
+        /// </summary>
         private static EventSink Sink(IntPtr userData)
         {
+            if (!attached)
+            {
+                attached = true;
+                Thread.CurrentThread.IsBackground = true;
+            }
             return (EventSink)CallbackHandles.Target(userData);
         }
 

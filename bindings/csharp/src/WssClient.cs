@@ -17,6 +17,7 @@ namespace Wss
     {
         private Handle handle;
         private WssConnection connection;
+        private bool pumped;
 
         /// <summary>A client whose events run on the library's threads, or are posted to
         /// <paramref name="context"/> when given.</summary>
@@ -41,21 +42,18 @@ namespace Wss
         /// <summary>
         /// Connect, blocking until open or failed (connect timeout from the options, default
         /// 10 s); then raise events. <paramref name="tls"/> null uses secure defaults with the
-        /// system trust store.
+        /// system trust store. The events are taken from the library's queue by one background
+        /// thread of this client (named "wss-client-events") and raised there, or posted to the
+        /// SynchronizationContext: the library's own client threads never enter the .NET
+        /// runtime (see bindings/csharp/README.md, "Threads").
         /// </summary>
         public void Connect(string url, TlsConfig tls = null, WssOptions options = null)
         {
-            BeginConnect(url);
-            var callbacks = Trampolines.Table();
-            IntPtr ud = CallbackHandles.Alloc(sink);
-            int rc = NativeMethods.wss_client_connect(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), ref callbacks, ud, Trampolines.ReleasePtr, out handle);
-            if (rc != 0)
-            {
-                CallbackHandles.Free(ud);
-                handle = null;
-                throw WssException.Last(rc);
-            }
-            FinishConnect();
+            ConnectPull(url, tls, options);
+            pumped = true;
+            var h = handle;
+            var s = sink;
+            new Thread(() => Pump(h, s)) { IsBackground = true, Name = "wss-client-events" }.Start();
         }
 
         /// <summary>Connect (blocking) and queue events for <see cref="ReceiveAsync"/> (pull mode).</summary>
@@ -102,6 +100,7 @@ namespace Wss
         public Task<WssEvent> ReceiveAsync(CancellationToken cancel = default(CancellationToken))
         {
             var h = Connected();
+            if (pumped) throw new InvalidOperationException("ReceiveAsync is for clients connected with ConnectPull");
             return Receive((ms, slot) => NativeMethods.wss_client_next_event(h, ms, out slot[0]), cancel);
         }
 
@@ -142,6 +141,44 @@ namespace Wss
                 // Disposed concurrently: nothing left to close.
             }
             h.Dispose();
+        }
+
+        /// <summary>The client's event thread: takes each event and raises it until the queue ends.</summary>
+        private static void Pump(Handle h, EventSink sink)
+        {
+            while (true)
+            {
+                IntPtr ev;
+                int rc;
+                try
+                {
+                    rc = NativeMethods.wss_client_next_event(h, 1000, out ev);
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+                if (rc == (int)WssResult.Timeout)
+                {
+                    continue;
+                }
+                if (rc != 0)
+                {
+                    return;
+                }
+                try
+                {
+                    sink.Dispatch(ev);
+                }
+                catch (Exception ex)
+                {
+                    sink.ReportCallbackException(ex, "event");
+                }
+                finally
+                {
+                    NativeMethods.wss_event_free(ev);
+                }
+            }
         }
 
         private void BeginConnect(string url)
