@@ -61,6 +61,7 @@ cargo clippy --all-targets -- -D warnings
 log "cargo test"
 mkdir -p target
 cargo test 2>&1 | tee target/test-output.txt
+./scripts/test-csharp.sh
 if [ "$SOAK" = 1 ]; then
   log "soak: 10,000 concurrent wss connections"
   cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections

@@ -106,18 +106,32 @@ namespace Wss.Tests
         [Test]
         public void AThrowingCallbackExceptionHandlerIsSwallowedToo()
         {
-            using (var server = EchoServer())
-            using (var client = new WssClient())
-            using (var tls = ClientTls())
+            var stderr = new System.IO.StringWriter();
+            var saved = Console.Error;
+            Console.SetError(System.IO.TextWriter.Synchronized(stderr));
+            try
             {
-                var got = new BlockingCollection<string>();
-                client.MessageReceived += (s, e) => { got.Add(e.Text); throw new Boom("MessageReceived"); };
-                client.CallbackException += (s, e) => { throw new Boom("CallbackException"); };
-                client.Connect(Url(server), tls);
-                client.Send("one");
-                client.Send("two");
-                Assert.AreEqual("one", Take(got, "first"));
-                Assert.AreEqual("two", Take(got, "second: events go on after both handlers threw"));
+                using (var server = EchoServer())
+                using (var client = new WssClient())
+                using (var tls = ClientTls())
+                {
+                    var got = new BlockingCollection<string>();
+                    client.MessageReceived += (s, e) => { got.Add(e.Text); throw new Boom("MessageReceived"); };
+                    client.CallbackException += (s, e) => { throw new Boom("CallbackException"); };
+                    client.Connect(Url(server), tls);
+                    client.Send("one");
+                    client.Send("two");
+                    Assert.AreEqual("one", Take(got, "first"));
+                    Assert.AreEqual("two", Take(got, "second: events go on after both handlers threw"));
+                }
+                // The last resort is stderr: both throws of the CallbackException handler are there.
+                Func<int> reports = () => stderr.ToString().Split(new[] { "a CallbackException handler threw (caught)" }, StringSplitOptions.None).Length - 1;
+                Eventually(() => reports() == 2, () => reports() + " reports on stderr: " + stderr);
+                StringAssert.Contains("thrown by the CallbackException handler", stderr.ToString());
+            }
+            finally
+            {
+                Console.SetError(saved);
             }
         }
     }
