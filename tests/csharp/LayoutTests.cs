@@ -1,13 +1,14 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 
 namespace Wss.Tests
 {
     /// <summary>
-    /// The C# struct mirrors have the C compiler's sizes and offsets (tests/csharp/layout.c
+    /// The C# struct mirrors have the C compiler's sizes, offsets and member sizes (tests/csharp/layout.c
     /// prints them into WSS_TEST_LAYOUT), and the library agrees at run time.
     /// </summary>
     [TestFixture]
@@ -36,7 +37,7 @@ namespace Wss.Tests
             foreach (var line in File.ReadAllLines(path))
             {
                 var parts = line.Split(' ');
-                Assert.AreEqual(3, parts.Length, line);
+                Assert.AreEqual(parts[1] == "sizeof" ? 3 : 4, parts.Length, line);
                 Type t;
                 Assert.IsTrue(Mirrors.TryGetValue(parts[0], out t), "no C# mirror of " + parts[0]);
                 seen.Add(parts[0]);
@@ -48,6 +49,8 @@ namespace Wss.Tests
                 else
                 {
                     Assert.AreEqual(expected, Marshal.OffsetOf(t, parts[1]).ToInt32(), parts[0] + "." + parts[1]);
+                    var field = t.GetField(parts[1], BindingFlags.Instance | BindingFlags.NonPublic);
+                    Assert.AreEqual(int.Parse(parts[3]), Marshal.SizeOf(field.FieldType), "size of " + parts[0] + "." + parts[1]);
                     members++;
                 }
             }
@@ -56,7 +59,7 @@ namespace Wss.Tests
             int fields = 0;
             foreach (var t in Mirrors.Values)
             {
-                fields += t.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic).Length;
+                fields += t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic).Length;
             }
             Assert.AreEqual(fields, members, "a C# field without a C member (or the reverse)");
         }

@@ -1,12 +1,12 @@
-/* Prints the size of every struct the C# wrapper mirrors and the offset of each member, one
- * "struct member offset" / "struct sizeof size" line each; LayoutTests.cs compares them with
+/* Prints the size of every struct the C# wrapper mirrors and the offset and size of each member, one
+ * "struct member offset size" / "struct sizeof size" line each; LayoutTests.cs compares them with
  * Marshal.SizeOf / Marshal.OffsetOf (the C# fields carry the C member names). */
 #include <stddef.h>
 #include <stdio.h>
 #include "wss.h"
 
 #define S(t) printf(#t " sizeof %zu\n", sizeof(t))
-#define M(t, m) printf(#t " " #m " %zu\n", offsetof(t, m))
+#define M(t, m) printf(#t " " #m " %zu %zu\n", offsetof(t, m), sizeof(((t *)0)->m))
 
 int main(void) {
     S(wss_openssl_error);
