@@ -356,6 +356,44 @@ def runs_scenario(spec: dict, sc: dict) -> bool:
     return "scenarios" not in spec or sc["id"] in spec["scenarios"]
 
 
+def is_ours(spec: dict) -> bool:
+    """Our own library's rows (`wss`, `wss-pull`): a run without them measured nothing."""
+    return spec["name"] == "wss" or spec["name"].startswith("wss-")
+
+
+def check_ours(wanted: list[str] | None, names: list[str], scen: list[dict], mode: str,
+               med: dict, raw: dict) -> list[str]:
+    """What makes a run unusable even when every server that ran was error-free: one of our
+    servers was wanted but did not build (or start), one of its scenario rows has no figure, or
+    `connect_resume` did not resume (each load generator thread's first handshake is full, every
+    later one must resume)."""
+    problems = []
+    for spec in SERVERS:
+        n = spec["name"]
+        if not is_ours(spec) or (wanted and n not in wanted):
+            continue
+        if n not in names:
+            problems.append(f"{n}: no row (the server did not build; see [build] above)")
+            continue
+        for sc in scen:
+            if not runs_scenario(spec, sc):
+                continue
+            figures = [k for k in med.get(sc["id"], {}).get(n, {}) if k not in ("errors", "reps")]
+            if not figures:
+                problems.append(f"{n}: {sc['id']} has no figure")
+            p = sc[mode]
+            if sc["id"] == "connect_resume":
+                for r in raw[sc["id"]].get(n, []):
+                    if r.get("errors"):
+                        continue  # counted as an error already
+                    ok, resumed = r.get("ok", 0), r.get("resumed", 0)
+                    if ok != p["count"] or resumed < ok - p["concurrency"]:
+                        problems.append(f"{n}: connect_resume resumed {resumed} of {ok} handshakes "
+                                        f"({p['count']} made, {p['concurrency']} threads: at most "
+                                        f"{p['concurrency']} may be full)")
+    return problems
+
+
 def run_echo(srv: Server, p: dict, timeout: float) -> dict:
     lg = subprocess.Popen(loadgen_args("echo", srv.port, p) + ["--sync"], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -729,6 +767,10 @@ def main() -> int:
     if not servers:
         log("no server available")
         return 2
+    if not any(is_ours(s) for s in servers) and any(is_ours(s) for s in SERVERS
+                                                     if not wanted or s["name"] in wanted):
+        log("FAILED: none of our servers built (see [build] above); nothing to compare against")
+        return 1
     scen = [s for s in SCENARIOS if not args.scenarios or s["id"] in args.scenarios.split(",")]
     names = [s["name"] for s in servers if not is_floor(s)]        # WebSocket servers (table columns)
     floor_names = [s["name"] for s in servers if is_floor(s)]       # transport floor(s)
@@ -887,6 +929,7 @@ def main() -> int:
         seen = sorted({r.get("tls") for sid in raw for r in raw[sid].get(n, []) if r.get("tls")})
         tls_by_server[n] = seen
     fratios = floor_ratios(names, med, floors, tls_by_server)
+    problems = check_ours(wanted, names, scen, mode, med, raw)
 
     result = {
         "mode": mode,
@@ -905,6 +948,7 @@ def main() -> int:
         "ratios": ratios,
         "raw": raw,
         "total_errors": total_errors,
+        "problems": problems,
         "cpu_source": CPU_SOURCE,
         "loadavg_start": load0,
         "loadavg_end": os.getloadavg(),
@@ -947,6 +991,8 @@ def main() -> int:
         if any(r.get("errors") for r in runs):
             errs[f"hsfloor/{kind}"] = next(r.get("first_error") for r in runs if r.get("errors"))
     md.append(f"Payload/connection errors: {errs if errs else 'none'}.\n")
+    if problems:
+        md.append("**Run not usable**: " + "; ".join(problems) + ".\n")
     if names:
         md.append("Negotiated (as seen by the load generator): " +
                   "; ".join(f"{n}: {', '.join(tls_by_server[n]) or '?'}" for n in names) + ".\n")
@@ -1026,8 +1072,10 @@ def main() -> int:
     print("\n".join(md))
     log(f"wrote {outdir / 'results.json'}, {outdir / 'results.md'} and {outdir / 'results.svg'} "
         f"({result['duration_s']:.0f} s, total errors: {total_errors})")
+    for p in problems:
+        log(f"FAILED: {p}")
     shutil.rmtree(workdir, ignore_errors=True)
-    return 1 if total_errors else 0
+    return 1 if total_errors or problems else 0
 
 
 if __name__ == "__main__":

@@ -5,7 +5,10 @@
 
 /// Topics in header order: a banner and a test on an item's declared name. Types a later topic
 /// uses come earlier (the callbacks before the server and client that take them).
-const TOPICS: &[(&str, fn(&str) -> bool)] = &[
+/// A topic: its banner title and whether an item name belongs to it.
+type Topic = (&'static str, fn(&str) -> bool);
+
+const TOPICS: &[Topic] = &[
     // Opaque handle declarations also land here (see `topic_of`).
     ("Handles and ownership", |n| n == "wss_release_fn"),
     ("Library version, results and errors", |n| {
@@ -40,7 +43,7 @@ const TOPICS: &[(&str, fn(&str) -> bool)] = &[
         n == "wss_callbacks"
             || n == "wss_header"
             || n == "wss_upgrade_request"
-            || n == "wss_accept_decision"
+            || n.starts_with("wss_accept_decision")
     }),
     ("Pull mode: events taken on the host's thread", |n| {
         n.contains("event") || n.starts_with("WSS_EVENT_")

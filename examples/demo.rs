@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{unbounded, Sender};
-use wss::pki::{TempDir, TestPki};
+use wss::pki::{init, CertSpec, InitOptions};
 use wss::{
     Client, ClientConfig, Connection, Error, Handler, MessageKind, Server, ServerConfig, TlsConfig,
     VerifyMode,
@@ -50,14 +50,33 @@ impl Handler for Printer {
     }
 }
 
+/// Password of the demo's PFX files (a real deployment reads it from a file or a prompt).
+const PFX_PASSWORD: &str = "demo-password";
+
+/// A folder under the system temp dir, removed when the demo ends.
+struct Scratch(std::path::PathBuf);
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn main() -> Result<(), Error> {
-    let dir = TempDir::new("wss-demo").map_err(|e| Error::from_io("temp dir", &e))?;
-    let pki = TestPki::generate(dir.path()).map_err(|e| Error::from_io("PKI", &e))?;
+    let scratch = Scratch(std::env::temp_dir().join(format!("wss-demo-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&scratch.0);
+    let mut opts = InitOptions::new(PFX_PASSWORD);
+    opts.add_sans("localhost,127.0.0.1,::1")?
+        .add_client("demo-client")?;
+    let pki = init(&scratch.0, &opts)?;
     println!("wss {} with {}", wss::version(), wss::openssl_version());
+    println!(
+        "PKI in {} (root CA, server, client, PFX files, hashed CA folder, CRL)",
+        pki.dir.display()
+    );
 
     let mut server_tls = TlsConfig::new();
     server_tls
-        .load_pfx_file(&pki.server_pfx, "pfx-pass")?
+        .load_pfx_file(&pki.server.pfx, PFX_PASSWORD)?
         .load_ca_dir(&pki.hashed_ca_dir)?
         .set_verify_mode(VerifyMode::Required);
     let server = Server::bind(
@@ -73,7 +92,7 @@ fn main() -> Result<(), Error> {
 
     let mut client_tls = TlsConfig::new();
     client_tls
-        .load_pfx_file(&pki.client_pfx, "pfx-pass")?
+        .load_pfx_file(&pki.clients[0].pfx, PFX_PASSWORD)?
         .load_ca_file(&pki.ca_cert)?;
     let (tx, rx) = unbounded();
     let client = Client::connect(
@@ -101,8 +120,11 @@ fn main() -> Result<(), Error> {
     client.close(1000, "done", Duration::from_secs(5))?;
 
     println!("\n-- the same client with an expired certificate --");
+    let expired = pki
+        .ca
+        .issue(&CertSpec::client("demo-client").with_validity(-30, -1))?;
     let mut bad = TlsConfig::new();
-    bad.load_pem_chain(&pki.expired_client_cert, &pki.expired_client_key, None)?
+    bad.load_pem_chain_mem(&expired.cert_pem()?, &expired.key_pem()?, None)?
         .load_ca_file(&pki.ca_cert)?;
     let (tx, _rx) = unbounded();
     match Client::connect(

@@ -743,6 +743,18 @@ WSS_API wss_result wss_options_set_send_queue_limit(struct wss_options *opts, ui
 WSS_API wss_result wss_options_set_event_queue_limit(struct wss_options *opts, uint64_t bytes);
 
 /**
+ * Pull-mode servers: `on` 1 queues every upgrade request as a `WSS_EVENT_ACCEPT` event, which
+ * the host answers with `wss_server_decide` (accept with a subprotocol and response headers, or
+ * refuse with a status and reason) before the handshake timeout; unanswered requests are then
+ * refused with 503 and reported as a `WSS_ERR_TIMEOUT` error event. 0 (default) accepts every
+ * request. No effect on callback endpoints (they decide in `on_accept`) or clients.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_accept_events(struct wss_options *opts, uint8_t on);
+
+/**
  * Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).
  *
  * # Safety
@@ -989,9 +1001,11 @@ WSS_API wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
  * Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
  * taking its `WSS_EVENT_OPEN`): every later callback of the connection receives it as
  * `conn_user_data`, and so do its pull-mode events. `release(data)` is called once after the
- * connection's last callback (pull mode: once it has ended and its last event is freed); only
- * on success. `WSS_ERR_INVALID_STATE` if data is already attached, `WSS_ERR_NOT_CONNECTED` for a
- * connection that has ended.
+ * connection's last callback (`on_close`; for a client whose connect failed, its `on_error`),
+ * and in pull mode once its last event is freed too; only on success. A send that raced with the
+ * close may still be reported by an `on_error` after `on_close`: it gets NULL. Client and server
+ * connections alike. `WSS_ERR_INVALID_STATE` if data is already attached or the connection has
+ * ended, `WSS_ERR_NOT_CONNECTED` for an unknown id.
  *
  * # Safety
  * `data` anything the host likes; `release` NULL or a valid function.
@@ -999,7 +1013,8 @@ WSS_API wss_result wss_conn_buffered_amount(uint64_t conn_id, size_t *out);
 WSS_API wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_release_fn release);
 
 /**
- * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
+ * The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none). The
+ * pointer is the host's own: it stays valid until its release runs.
  *
  * # Safety
  * `out` writable.
@@ -1038,6 +1053,42 @@ typedef struct wss_header {
    */
   const char *value;
 } wss_header;
+
+/**
+ * An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
+ * its own `struct_size`: write only members that lie within it. The library reads it after
+ * `on_accept` returns, so `reason` and `headers` set there must point at storage that outlives
+ * the call (static strings), or be set with `wss_accept_decision_set_reason` /
+ * `wss_accept_decision_add_header`, which copy at once. For `wss_server_decide` the host fills
+ * it and sets `struct_size = sizeof(wss_accept_decision)`; it is read during that call.
+ */
+typedef struct wss_accept_decision {
+  /**
+   * Size of this struct (see above).
+   */
+  uint32_t struct_size;
+  /**
+   * 0 to accept; 400..599 to refuse with that HTTP status.
+   */
+  uint16_t status;
+  /**
+   * Accept: index into the offered subprotocols to select, or -1 for none.
+   */
+  int32_t subprotocol_index;
+  /**
+   * Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
+   */
+  const char *reason;
+  /**
+   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
+   * and reports the error).
+   */
+  const struct wss_header *headers;
+  /**
+   * Number of entries in `headers`.
+   */
+  size_t header_count;
+} wss_accept_decision;
 
 /**
  * An upgrade request, as `on_accept` (valid during the call) or a `WSS_EVENT_ACCEPT` event
@@ -1091,40 +1142,6 @@ typedef struct wss_upgrade_request {
    */
   const struct wss_peer_cert *peer_certificate;
 } wss_upgrade_request;
-
-/**
- * An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
- * its own `struct_size`: write only members that lie within it. For `wss_server_decide` the host
- * fills it and sets `struct_size = sizeof(wss_accept_decision)`. Strings and arrays are copied
- * before the callback or call returns.
- */
-typedef struct wss_accept_decision {
-  /**
-   * Size of this struct (see above).
-   */
-  uint32_t struct_size;
-  /**
-   * 0 to accept; 400..599 to refuse with that HTTP status.
-   */
-  uint16_t status;
-  /**
-   * Accept: index into the offered subprotocols to select, or -1 for none.
-   */
-  int32_t subprotocol_index;
-  /**
-   * Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
-   */
-  const char *reason;
-  /**
-   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
-   * and reports the error).
-   */
-  const struct wss_header *headers;
-  /**
-   * Number of entries in `headers`.
-   */
-  size_t header_count;
-} wss_accept_decision;
 
 /**
  * Event callbacks for an endpoint or route. Set `struct_size = sizeof(wss_callbacks)`; every
@@ -1187,6 +1204,29 @@ typedef struct wss_callbacks {
                    const struct wss_error *error);
 } wss_callbacks;
 
+/**
+ * In `on_accept`: set the refusal's reason phrase (copied now; NULL: the default one).
+ * `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+ *
+ * # Safety
+ * `decision` as received; `reason` NULL or a valid string.
+ */
+WSS_API
+wss_result wss_accept_decision_set_reason(struct wss_accept_decision *decision,
+                                          const char *reason);
+
+/**
+ * In `on_accept`: add a response header to an acceptance (copied now, after any the host set in
+ * `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+ *
+ * # Safety
+ * `decision` as received; `name`, `value` valid strings.
+ */
+WSS_API
+wss_result wss_accept_decision_add_header(struct wss_accept_decision *decision,
+                                          const char *name,
+                                          const char *value);
+
 /* ==== Pull mode: events taken on the host's thread ============================================ */
 
 /**
@@ -1240,6 +1280,10 @@ typedef struct wss_event {
    * Error detail (`WSS_EVENT_ERROR`), owned by the event: `wss_error_copy` keeps it longer.
    */
   const struct wss_error *error;
+  /**
+   * The upgrade request to decide (`WSS_EVENT_ACCEPT`; `conn` is its id), or NULL.
+   */
+  const struct wss_upgrade_request *request;
 } wss_event;
 
 /**
@@ -1266,6 +1310,12 @@ typedef struct wss_event {
  * A pong arrived (`data`, `len`).
  */
 #define WSS_EVENT_PONG 5
+
+/**
+ * An upgrade request waits for `wss_server_decide` (`request`; `conn` is its id). Only with
+ * `wss_options_set_accept_events`.
+ */
+#define WSS_EVENT_ACCEPT 6
 
 /**
  * Pull mode: wait up to `timeout_ms` (0 = poll) for the client's next event. `WSS_ERR_CLOSED`
@@ -1392,6 +1442,21 @@ WSS_API wss_result wss_server_close(struct wss_server *server, uint32_t timeout_
  */
 WSS_API void wss_server_free(struct wss_server *server);
 
+/**
+ * Pull mode with `wss_options_set_accept_events`: answer the `WSS_EVENT_ACCEPT` event whose
+ * request id is `request_id` (the event's `conn`) with `decision` (set `struct_size`; status 0
+ * accepts with `subprotocol_index` and `headers`, 400..599 refuses with `reason`). Any thread.
+ * `WSS_ERR_NOT_CONNECTED` when the request is unknown, already decided, timed out, or its peer
+ * left; `WSS_ERR_INVALID_ARGUMENT` for a bad decision (the request stays undecided).
+ *
+ * # Safety
+ * `server` a live handle; `decision` a valid struct.
+ */
+WSS_API
+wss_result wss_server_decide(struct wss_server *server,
+                             uint64_t request_id,
+                             const struct wss_accept_decision *decision);
+
 /* ==== Clients ================================================================================= */
 
 /**
@@ -1413,6 +1478,29 @@ wss_result wss_client_connect(const char *url,
                               void *user_data,
                               wss_release_fn release,
                               struct wss_client **out);
+
+/**
+ * Start connecting to a `ws://` or `wss://` URL and return at once (URL, header and option
+ * errors are still returned here). TCP connect, TLS and the upgrade run on an I/O thread, within
+ * the connect timeout; the outcome arrives as `on_open`, or as `on_error` with the client's
+ * connection id and the full detail (no `on_close` follows for a connection that never opened).
+ * Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
+ * resolved on a short-lived thread (IP addresses need no lookup), so this never blocks on DNS.
+ * Until the connection opens, `wss_send` returns `WSS_ERR_NOT_CONNECTED`. No callback runs
+ * before this call has returned; freeing the client while it connects cancels the attempt.
+ * `release(user_data)` is called once after the last callback; only on success.
+ *
+ * # Safety
+ * Pointers must be NULL or valid; `out` writable.
+ */
+WSS_API
+wss_result wss_client_connect_async(const char *url,
+                                    const struct wss_tls_config *tls,
+                                    const struct wss_options *options,
+                                    const struct wss_callbacks *callbacks,
+                                    void *user_data,
+                                    wss_release_fn release,
+                                    struct wss_client **out);
 
 /**
  * The client's connection id (for `wss_send` and friends).

@@ -6,6 +6,10 @@
 #   ./scripts/test.sh           the full test command (CI runs exactly this)
 #   ./scripts/test.sh --soak    also the long runs: 10,000 concurrent wss connections
 #
+# Ends with one count line per kind of test (Rust tests, C checks inside the C programs, interop
+# cases, the benchmark smoke; later suites add theirs with `count`) and a total, printed also
+# when a step failed; the exit status is then non-zero.
+#
 # Installs what it needs: Debian packages with apt-get when run as root (non-root users: install
 # the packages listed in README.md first), the Python `websockets` package with pip and Node `ws`
 # with npm (into tests/interop/node_modules, pinned by its lockfile).
@@ -21,6 +25,63 @@ for arg in "$@"; do
 done
 
 log() { printf '\n==> %s\n' "$*"; }
+
+# ---- counts and the closing summary -----------------------------------------------------------
+# Every suite appends "KIND PASSED FAILED SKIPPED [LABEL]" lines to $WSS_TEST_COUNTS, through
+# `count` here or directly from a test binary (tests/c_abi.rs writes one line per C program run).
+# The summary is printed from the EXIT trap, so a step that stops the script still shows what
+# ran and what failed.
+mkdir -p target
+export WSS_TEST_COUNTS="$PWD/target/test-counts.txt"
+: >"$WSS_TEST_COUNTS"
+STEP="setup"
+count() { # KIND PASSED FAILED SKIPPED [LABEL]
+  printf '%s %d %d %d %s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$WSS_TEST_COUNTS"
+}
+summary() {
+  local rc=$? failed
+  trap - EXIT
+  printf '\n==> summary\n'
+  awk '
+    function line(k) { printf "  %-9s %6d passed, %d failed, %d skipped\n", k, p[k], f[k], s[k] }
+    { k = $1; if (!(k in p)) order[n++] = k; p[k] += $2; f[k] += $3; s[k] += $4
+      P += $2; F += $3; S += $4 }
+    END {
+      # Known kinds in a fixed order, then any other in the order first seen.
+      m = split("rust c interop cpp csharp soak bench", known, " ")
+      for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
+      for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
+      printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
+    }' "$WSS_TEST_COUNTS"
+  failed=$(awk '{ F += $3 } END { print F + 0 }' "$WSS_TEST_COUNTS")
+  if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ]; then
+    echo "FAILED: step '$STEP' (exit status $rc), $failed failed test(s)"
+    exit $((rc == 0 ? 1 : rc))
+  fi
+  echo "all tests passed"
+}
+trap summary EXIT
+
+# Counts from `cargo test` output: one line per test binary, by kind (tests/interop.rs is the
+# interop suite, everything else Rust tests). A binary that died without a result line (a
+# crash) counts as one failure.
+count_cargo_output() { # FILE DEFAULT_KIND
+  awk -v def="$2" '
+    function flush() { if (cur != "" && !seen) printf "%s 0 1 0 %s(no-result)\n", kind, cur; seen = 0 }
+    /^ *Running / || /^ *Doc-tests / {
+      flush(); cur = ($1 == "Doc-tests") ? "doctests" : ($2 == "unittests" ? $3 : $2)
+      kind = (cur == "tests/interop.rs") ? "interop" : def
+      next
+    }
+    /^test result:/ {
+      p = f = s = 0
+      for (i = 1; i <= NF; i++) {
+        if ($(i+1) ~ /^passed/) p = $i; if ($(i+1) ~ /^failed/) f = $i; if ($(i+1) ~ /^ignored/) s = $i
+      }
+      printf "%s %d %d %d %s\n", kind, p, f, s, cur; seen = 1
+    }
+    END { flush() }' "$1" >>"$WSS_TEST_COUNTS"
+}
 
 # ---- dependencies --------------------------------------------------------------------------
 # Build: pkg-config + libssl-dev. C ABI tests: gcc/g++ and valgrind. Interop: python3-pip, node.
@@ -54,21 +115,29 @@ if [ ! -d tests/interop/node_modules/ws ]; then
 fi
 
 # ---- checks --------------------------------------------------------------------------------
-log "cargo fmt --check"
+STEP="cargo fmt --check"; log "$STEP"
 cargo fmt --all -- --check
-log "cargo clippy"
+STEP="cargo clippy"; log "$STEP"
 cargo clippy --all-targets -- -D warnings
-log "cargo test"
-mkdir -p target
-cargo test 2>&1 | tee target/test-output.txt
-./scripts/test-csharp.sh
+STEP="cargo test"; log "$STEP"
+# Every test binary runs even when one fails, so the counts are complete.
+set +e
+cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
+rc=${PIPESTATUS[0]}
+set -e
+count_cargo_output target/test-output.txt rust
+[ "$rc" -eq 0 ]
+STEP="C# wrapper (Mono)"; log "$STEP"; ./scripts/test-csharp.sh
 if [ "$SOAK" = 1 ]; then
-  log "soak: 10,000 concurrent wss connections"
-  cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections
+  STEP="soak"; log "soak: 10,000 concurrent wss connections"
+  set +e
+  cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections 2>&1 \
+    | tee target/soak-output.txt
+  rc=${PIPESTATUS[0]}
+  set -e
+  count_cargo_output target/soak-output.txt soak
+  [ "$rc" -eq 0 ]
 fi
-log "benchmark harness smoke (--quick)"
-./scripts/bench.sh --quick
-log "all tests passed"
-# One closing line for the whole run: the sum of every cargo test result line.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' target/test-output.txt
+STEP="benchmark harness smoke"; log "$STEP (--quick)"
+if ./scripts/bench.sh --quick; then count bench 1 0 0 smoke; else count bench 0 1 0 smoke; false; fi
+STEP="done"

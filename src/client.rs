@@ -1,28 +1,22 @@
-//! A WebSocket client: `ws://` or `wss://` by URL. `connect` performs TCP, TLS and the upgrade on
-//! the caller's thread (blocking, with a deadline), then hands the open socket to a shared pool
-//! of I/O threads.
+//! A WebSocket client: `ws://` or `wss://` by URL. TCP connect, TLS and the upgrade run on the
+//! shared pool of client I/O threads (src/io/worker/dial.rs); `connect_async` returns at once,
+//! `connect` waits for the outcome.
 
-use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token};
 use once_cell::sync::OnceCell;
-use openssl::ssl::{ErrorCode, Ssl, SslStream};
+use openssl::ssl::Ssl;
 use openssl::x509::verify::X509CheckFlags;
-use tungstenite::protocol::Role;
-use tungstenite::WebSocket;
 
 use crate::config::ClientConfig;
-use crate::conn::{self, ConnInfo, ConnShared, Connection};
+use crate::conn::{self, ConnInfo, Connection, Link};
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::Handler;
 use crate::http;
-use crate::io::{in_io_thread, Cmd, Endpoint, Runtime};
-use crate::stream::{Stream, Tcp};
-use crate::tls::{self, verify, TlsConfig};
+use crate::io::{in_io_thread, ClientTls, Cmd, Dial, Owner, Runtime};
+use crate::tls::{verify, TlsConfig};
 
 /// A parsed `ws://` / `wss://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +123,8 @@ fn runtime() -> Result<&'static Arc<Runtime>> {
     CLIENT_RUNTIME.get_or_try_init(|| Runtime::start(0, "wss-client"))
 }
 
-/// An open client connection. Dropping it starts a normal close without waiting.
+/// A client connection. Dropping it starts a normal close without waiting, or cancels a
+/// connect still under way (no further callbacks).
 pub struct Client {
     conn: Connection,
 }
@@ -143,7 +138,42 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// Connect to `url`, blocking until the WebSocket is open or `config.connect_timeout`
     /// passes. Events go to `handler` on an I/O thread; `on_open` may run before this returns.
+    /// On failure the error is returned (and not passed to the handler). From inside a callback this needs a client I/O thread other
+    /// than the caller's (`InvalidState` on a one-thread client pool).
     pub fn connect(url: &str, config: &ClientConfig, handler: Arc<dyn Handler>) -> Result<Client> {
+        let client = Self::start(url, config, handler, true)?;
+        // The worker enforces the connect timeout; the margin only guards against a stalled
+        // I/O thread.
+        client
+            .conn
+            .wait_open(config.connect_timeout + Duration::from_secs(5))?;
+        Ok(client)
+    }
+
+    /// Start connecting to `url` and return at once. URL, header, subprotocol and TLS
+    /// configuration errors are returned here; everything else is reported to `handler`:
+    /// `on_open` when the WebSocket is open, or `on_error(Some(conn), err)` with the same
+    /// detail [`Client::connect`] returns (no `on_close`: it never opened). TCP connect, TLS
+    /// and the upgrade run on an I/O thread within `config.connect_timeout`. An IP address is
+    /// connected to directly; a host name is resolved on a short-lived thread (the system
+    /// resolver blocks, and an I/O thread must not). Until it opens, sends fail with
+    /// `NotConnected`; [`Connection::wait_open`] waits for the outcome. Dropping the `Client`
+    /// before then cancels the connect (socket closed, no further callbacks).
+    pub fn connect_async(
+        url: &str,
+        config: &ClientConfig,
+        handler: Arc<dyn Handler>,
+    ) -> Result<Client> {
+        Self::start(url, config, handler, false)
+    }
+
+    fn start(
+        url: &str,
+        config: &ClientConfig,
+        handler: Arc<dyn Handler>,
+        will_wait: bool,
+    ) -> Result<Client> {
+        let deadline = Instant::now() + config.connect_timeout;
         let url = WsUrl::parse(url)?;
         for (n, v) in &config.headers {
             if !http::header_ok(n, v) {
@@ -155,54 +185,91 @@ impl Client {
                 return Err(Error::invalid(format!("invalid subprotocol '{p}'")));
             }
         }
-        let deadline = Instant::now() + config.connect_timeout;
-        let (tcp, peer) = tcp_connect(&url, deadline)?;
-        let mut link = Link::new(tcp, peer)?;
-        let default_tls;
-        let tls = match &config.tls {
-            Some(t) => t,
-            None => {
-                default_tls = TlsConfig::new();
-                &default_tls
-            }
-        };
-        let (stream, tls_info) = if url.secure {
-            link.tls(&url, tls, deadline)?
+        let tls = if url.secure {
+            Some(match &config.tls {
+                Some(t) => client_tls(&url, t)?,
+                None => client_tls(&url, &TlsConfig::new())?,
+            })
         } else {
-            (Stream::Plain(Tcp::new(link.take_tcp())), None)
+            None
         };
-        let (stream, leftover, subprotocol) = link.upgrade(stream, &url, config, deadline)?;
-        let ep = Endpoint::new(config.limits.clone(), config.keepalive, None);
-        let mut ws =
-            WebSocket::from_partially_read(stream, leftover, Role::Client, Some(ep.ws_config));
-        link.release(ws.get_mut().tcp());
-        let info = ConnInfo {
+        let (request, key) = http::client_request(
+            &url.host_header(),
+            &url.resource,
+            &config.subprotocols,
+            &config.headers,
+        );
+        let rt = runtime()?;
+        let worker = if will_wait && in_io_thread() {
+            rt.next_other_worker().cloned().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::InvalidState,
+                    "Client::connect cannot wait inside a callback of the only client I/O thread: use Client::connect_async",
+                )
+            })?
+        } else {
+            rt.next_worker().clone()
+        };
+        let literal = url.host.parse::<IpAddr>().ok();
+        let provisional = ConnInfo {
             id: conn::next_id(),
-            remote: peer,
+            remote: SocketAddr::new(literal.unwrap_or(IpAddr::from([0, 0, 0, 0])), url.port),
             path: url.resource.clone(),
-            subprotocol,
-            tls: tls_info,
+            subprotocol: None,
+            tls: None,
             is_client: true,
         };
-        let worker = runtime()?.next_worker().clone();
-        let shared = ConnShared::new(
-            info,
+        let link = Link::connecting(
+            provisional,
             worker.clone(),
-            handler.clone(),
-            usize::MAX,
+            handler,
             config.limits.send_queue_limit,
         );
-        // Registered before returning: the host may use the id at once (its commands queue
-        // behind the adoption on the same worker).
-        conn::register(&shared);
-        worker.submit(Cmd::Adopt {
-            ws: Box::new(ws),
-            conn: shared.clone(),
-            ep,
+        // Registered before returning: the host may use the id at once.
+        conn::register(&link);
+        let dial = Dial {
+            link: link.clone(),
+            host: url.host.clone(),
+            addrs: literal
+                .map(|ip| SocketAddr::new(ip, url.port))
+                .into_iter()
+                .collect(),
+            resolved: literal.is_some(),
+            request,
+            key,
+            subprotocols: config.subprotocols.clone(),
+            max_header_size: config.limits.max_header_size,
+            tls,
+            deadline,
+            last_error: None,
+            tls_info: None,
+            report_failure: !will_wait,
+        };
+        let owner = Owner::new(config.limits.clone(), config.keepalive, None);
+        worker.submit(Cmd::Dial {
+            dial: Box::new(dial),
+            owner,
         });
-        Ok(Client {
-            conn: Connection { shared },
-        })
+        let client = Client {
+            conn: Connection {
+                shared: link.clone(),
+            },
+        };
+        if literal.is_none() {
+            let (host, port) = (url.host.clone(), url.port);
+            std::thread::Builder::new()
+                .name("wss-resolve".into())
+                .spawn(move || {
+                    let addrs = (host.as_str(), port)
+                        .to_socket_addrs()
+                        .map(|a| a.collect())
+                        .map_err(|e| Error::from_io(format!("cannot resolve '{host}'"), &e));
+                    let worker = link.worker.clone();
+                    worker.submit(Cmd::Resolved { conn: link, addrs });
+                })
+                .map_err(|e| Error::from_io("cannot start the name resolution thread", &e))?;
+        }
+        Ok(client)
     }
 
     /// The connection (send, close, info, buffered amount).
@@ -229,209 +296,40 @@ impl Client {
 
 impl Drop for Client {
     fn drop(&mut self) {
-        if self.conn.is_open() {
+        let link = &self.conn.shared;
+        if link.is_connecting() {
+            link.worker.submit(Cmd::Cancel { conn: link.clone() });
+        } else if self.conn.is_open() {
             let _ = self.conn.close(conn::close_code::NORMAL, "");
         }
     }
 }
 
-fn remaining(deadline: Instant) -> Result<Duration> {
-    let now = Instant::now();
-    if now >= deadline {
-        return Err(Error::new(ErrorKind::Timeout, "connect timed out"));
+/// The client's TLS session for `url`: SNI, and the server's name or IP checked against its
+/// certificate (subjectAltName only, no partial wildcards) unless disabled.
+fn client_tls(url: &WsUrl, tls: &TlsConfig) -> Result<ClientTls> {
+    let ctx = tls.client_context()?;
+    let mut ssl = Ssl::new(&ctx)?;
+    verify::attach(&mut ssl);
+    let name = tls.server_name().unwrap_or(&url.host).to_string();
+    let ip = name.parse::<IpAddr>().ok();
+    if ip.is_none() {
+        ssl.set_hostname(&name)?;
     }
-    Ok(deadline - now)
-}
-
-fn tcp_connect(url: &WsUrl, deadline: Instant) -> Result<(TcpStream, SocketAddr)> {
-    let addrs: Vec<SocketAddr> = (url.host.as_str(), url.port)
-        .to_socket_addrs()
-        .map_err(|e| Error::from_io(format!("cannot resolve '{}'", url.host), &e))?
-        .collect();
-    let mut last = Error::new(
-        ErrorKind::Io,
-        format!("'{}' resolved to no address", url.host),
-    );
-    for addr in addrs {
-        match std::net::TcpStream::connect_timeout(&addr, remaining(deadline)?) {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                s.set_nonblocking(true)
-                    .map_err(|e| Error::from_io("cannot make the socket non-blocking", &e))?;
-                return Ok((TcpStream::from_std(s), addr));
-            }
-            Err(e) => {
-                last =
-                    Error::from_io(format!("cannot connect to {addr}"), &e).with_peer(Some(addr));
-                if e.kind() == io::ErrorKind::ConnectionRefused {
-                    last.hint = Some(
-                        "nothing listens on that port: check the server is running and the port"
-                            .into(),
-                    );
-                }
-            }
-        }
-    }
-    Err(last)
-}
-
-/// The socket during the synchronous handshake, with a private poller to wait on it.
-struct Link {
-    tcp: Option<TcpStream>,
-    poll: Poll,
-    events: Events,
-    peer: SocketAddr,
-}
-
-impl Link {
-    fn new(mut tcp: TcpStream, peer: SocketAddr) -> Result<Link> {
-        let poll = Poll::new().map_err(|e| Error::from_io("cannot create poller", &e))?;
-        poll.registry()
-            .register(&mut tcp, Token(0), Interest::READABLE | Interest::WRITABLE)
-            .map_err(|e| Error::from_io("cannot watch the socket", &e))?;
-        Ok(Link {
-            tcp: Some(tcp),
-            poll,
-            events: Events::with_capacity(4),
-            peer,
-        })
-    }
-
-    fn take_tcp(&mut self) -> TcpStream {
-        self.tcp.take().expect("socket present")
-    }
-
-    /// Wait for readiness (edge-triggered: any event means "try again").
-    fn wait(&mut self, deadline: Instant, what: &str) -> Result<()> {
-        let left = remaining(deadline).map_err(|e| e.context(what).with_peer(Some(self.peer)))?;
-        match self.poll.poll(&mut self.events, Some(left)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(Error::from_io("poll failed", &e)),
-        }
-    }
-
-    fn release(&mut self, tcp: &mut TcpStream) {
-        let _ = self.poll.registry().deregister(tcp);
-    }
-
-    fn tls(
-        &mut self,
-        url: &WsUrl,
-        tls: &TlsConfig,
-        deadline: Instant,
-    ) -> Result<(Stream, Option<tls::TlsInfo>)> {
-        let ctx = tls.client_context()?;
-        let mut ssl = Ssl::new(&ctx)?;
-        verify::attach(&mut ssl);
-        let name = tls.server_name().unwrap_or(&url.host).to_string();
-        let ip = name.parse::<IpAddr>().ok();
-        if ip.is_none() {
-            ssl.set_hostname(&name)?;
-        }
-        if tls.verifies_hostname() {
-            // Names come from subjectAltName only (no fallback to the subject CN), and no
-            // partial wildcards like "w*.example".
-            ssl.param_mut().set_hostflags(
-                X509CheckFlags::NEVER_CHECK_SUBJECT | X509CheckFlags::NO_PARTIAL_WILDCARDS,
-            );
-            match ip {
-                Some(ip) => ssl.param_mut().set_ip(ip)?,
-                None => ssl.param_mut().set_host(&name)?,
-            }
-        }
-        let mut s = SslStream::new(ssl, Tcp::new(self.take_tcp()))?;
-        loop {
-            match s.connect() {
-                Ok(()) => break,
-                Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => {
-                    self.wait(deadline, "TLS handshake")?;
-                }
-                Err(e) => {
-                    let mut err = Error::from_ssl(
-                        "TLS handshake with server failed",
-                        &e,
-                        verify::failure(s.ssl()),
-                    )
-                    .with_peer(Some(self.peer));
-                    if err
-                        .verify
-                        .as_ref()
-                        .is_some_and(|v| v.code == 64 || v.code == 62)
-                        && ip.is_some()
-                    {
-                        err.hint = Some(format!(
-                            "the server certificate has no IP SAN for {name}: reissue it with IP:{name} in subjectAltName, or connect by a DNS name it lists"
-                        ));
-                    }
-                    return Err(err);
-                }
-            }
-        }
-        let info = tls::session_info(s.ssl(), tls.client_verifies_peer());
-        Ok((Stream::Tls(Box::new(s)), Some(info)))
-    }
-
-    fn upgrade(
-        &mut self,
-        mut stream: Stream,
-        url: &WsUrl,
-        config: &ClientConfig,
-        deadline: Instant,
-    ) -> Result<(Stream, Vec<u8>, Option<String>)> {
-        let (request, key) = http::client_request(
-            &url.host_header(),
-            &url.resource,
-            &config.subprotocols,
-            &config.headers,
+    if tls.verifies_hostname() {
+        ssl.param_mut().set_hostflags(
+            X509CheckFlags::NEVER_CHECK_SUBJECT | X509CheckFlags::NO_PARTIAL_WILDCARDS,
         );
-        let mut pos = 0;
-        while pos < request.len() {
-            match stream.write(&request[pos..]) {
-                Ok(n) => pos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.wait(deadline, "sending the upgrade request")?
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    // The server may have rejected us with a TLS alert that is still readable
-                    // (TLS 1.3 checks client certificates after our handshake completed).
-                    let mut probe = [0u8; 256];
-                    if let Err(alert) = stream.read(&mut probe) {
-                        let err = Error::from_io("the server rejected the connection", &alert);
-                        if !err.openssl.is_empty() {
-                            return Err(err.with_peer(Some(self.peer)));
-                        }
-                    }
-                    return Err(Error::from_io("sending the upgrade request failed", &e)
-                        .with_peer(Some(self.peer)));
-                }
-            }
-        }
-        let mut buf = Vec::with_capacity(1024);
-        let mut chunk = [0u8; 2048];
-        loop {
-            match stream.read(&mut chunk) {
-                Ok(0) => {
-                    return Err(Error::new(ErrorKind::Handshake, "the server closed the connection before answering the upgrade")
-                        .with_peer(Some(self.peer))
-                        .with_hint("the server may have rejected our client certificate or this path; check the server's error log"))
-                }
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    if let Some((len, proto)) =
-                        http::parse_response(&buf, &key, &config.subprotocols, config.limits.max_header_size).map_err(|e| e.with_peer(Some(self.peer)))?
-                    {
-                        let leftover = buf.split_off(len);
-                        return Ok((stream, leftover, proto));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait(deadline, "waiting for the upgrade response")?,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io("reading the upgrade response failed", &e).with_peer(Some(self.peer))),
-            }
+        match ip {
+            Some(ip) => ssl.param_mut().set_ip(ip)?,
+            None => ssl.param_mut().set_host(&name)?,
         }
     }
+    Ok(ClientTls {
+        ssl: Some(ssl),
+        ip_name: ip.map(|_| name),
+        verifies_peer: tls.client_verifies_peer(),
+    })
 }
 
 #[cfg(test)]

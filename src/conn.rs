@@ -5,17 +5,17 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use once_cell::sync::Lazy;
+use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, Utf8Bytes};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
-use crate::io::{direct, Cmd, WorkerShared};
+use crate::io::{direct, Cmd, WorkerHandle};
 use crate::pull::UserData;
 use crate::tls::TlsInfo;
 
@@ -65,14 +65,24 @@ pub struct ConnInfo {
     pub is_client: bool,
 }
 
-pub(crate) const OPEN: u8 = 1;
-pub(crate) const CLOSING: u8 = 2;
-pub(crate) const CLOSED: u8 = 3;
+/// Where a connection is, as host threads see it (`Link::lifecycle`). The I/O thread's own
+/// state machine (src/io/worker) has the detail; this is the part a host call must check.
+const CONNECTING: u8 = 0;
+const OPEN: u8 = 1;
+const CLOSING: u8 = 2;
+const CLOSED: u8 = 3;
 
-/// State shared between host threads and the connection's I/O thread.
-pub(crate) struct ConnShared {
-    pub info: ConnInfo,
-    pub worker: Arc<WorkerShared>,
+/// What the host's [`Connection`] handles and the connection's I/O thread share.
+pub(crate) struct Link {
+    /// Process-unique id (also in `info`).
+    pub id: u64,
+    /// Facts fixed at open (set at creation, or when a non-blocking client connect opens).
+    info: OnceCell<ConnInfo>,
+    /// What is known while a non-blocking client connect is under way (see `Connection::info`).
+    provisional: Option<Box<ConnInfo>>,
+    /// Why a non-blocking client connect failed, for `Connection::wait_open`.
+    failure: Mutex<Option<Error>>,
+    pub worker: Arc<WorkerHandle>,
     /// The connection's handler, also told about sends that raced with the end.
     pub handler: Arc<dyn Handler>,
     /// Slab key on the worker (set by the worker when it takes the connection).
@@ -80,41 +90,140 @@ pub(crate) struct ConnShared {
     /// Bytes queued or written into the protocol buffer but not yet handed to the socket.
     pub buffered: AtomicUsize,
     pub queue_limit: usize,
-    pub state: AtomicU8,
+    /// `CONNECTING` → `OPEN` → `CLOSING` → `CLOSED` (any step may be skipped, none undone);
+    /// written only through the methods below.
+    lifecycle: AtomicU8,
     /// Close result once closed, for `wait_closed`.
     pub closed: Mutex<Option<(u16, String)>>,
     pub closed_cv: Condvar,
-    /// The host's data for this connection (`Connection::set_user_data`): dropped with the last
-    /// handle, so after the connection's last callback.
-    pub user_data: OnceLock<UserData>,
+    /// The host's data for this connection (`Connection::set_user_data`): the worker lets go of
+    /// it after the connection's last callback (`release_user_data`).
+    user_data: Mutex<Option<UserData>>,
 }
 
-impl ConnShared {
+impl Link {
+    /// An open connection.
     pub(crate) fn new(
         info: ConnInfo,
-        worker: Arc<WorkerShared>,
+        worker: Arc<WorkerHandle>,
         handler: Arc<dyn Handler>,
         key: usize,
         queue_limit: usize,
     ) -> Arc<Self> {
-        Arc::new(ConnShared {
-            info,
+        Arc::new(Link {
+            id: info.id,
+            info: OnceCell::with_value(info),
+            provisional: None,
+            failure: Mutex::new(None),
             worker,
             handler,
             key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,
-            state: AtomicU8::new(OPEN),
+            lifecycle: AtomicU8::new(OPEN),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
-            user_data: OnceLock::new(),
+            user_data: Mutex::new(None),
         })
     }
 
-    /// Record the final close and wake waiters.
+    /// A client connection whose handshake is still to run (`Client::connect_async`).
+    pub(crate) fn connecting(
+        provisional: ConnInfo,
+        worker: Arc<WorkerHandle>,
+        handler: Arc<dyn Handler>,
+        queue_limit: usize,
+    ) -> Arc<Self> {
+        Arc::new(Link {
+            id: provisional.id,
+            info: OnceCell::new(),
+            provisional: Some(Box::new(provisional)),
+            failure: Mutex::new(None),
+            worker,
+            handler,
+            key: AtomicUsize::new(usize::MAX),
+            buffered: AtomicUsize::new(0),
+            queue_limit,
+            lifecycle: AtomicU8::new(CONNECTING),
+            closed: Mutex::new(None),
+            closed_cv: Condvar::new(),
+            user_data: Mutex::new(None),
+        })
+    }
+
+    /// Facts about the connection: final once open, provisional before.
+    pub(crate) fn info(&self) -> &ConnInfo {
+        match (self.info.get(), &self.provisional) {
+            (Some(info), _) => info,
+            (None, Some(p)) => p,
+            (None, None) => &UNKNOWN,
+        }
+    }
+
+    /// Whether a non-blocking client connect is still under way.
+    pub(crate) fn is_connecting(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == CONNECTING
+    }
+
+    /// The handshake of a non-blocking client connect is done: publish the facts and accept
+    /// sends from now on; wake `wait_open`.
+    pub(crate) fn mark_open(&self, info: ConnInfo) {
+        let _ = self.info.set(info);
+        let _g = self.closed.lock();
+        let _ =
+            self.lifecycle
+                .compare_exchange(CONNECTING, OPEN, Ordering::AcqRel, Ordering::Acquire);
+        self.closed_cv.notify_all();
+    }
+
+    /// The connection's last callback has run: drop our reference to the host's data (events
+    /// that still hold one keep it until they are dropped).
+    pub(crate) fn release_user_data(&self) {
+        let data = self.user_data.lock().take();
+        drop(data);
+    }
+
+    /// A non-blocking client connect failed with `err` (kept for `wait_open`).
+    pub(crate) fn record_failure(&self, err: &Error) {
+        *self.failure.lock() = Some(err.clone());
+    }
+
+    /// Whether sends are accepted.
+    pub(crate) fn is_open(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == OPEN
+    }
+
+    /// Whether the connection has ended (closed, or failed before it opened).
+    pub(crate) fn has_ended(&self) -> bool {
+        self.lifecycle.load(Ordering::Acquire) == CLOSED
+    }
+
+    /// The host asks to close: true if it was open (this call owns the close).
+    pub(crate) fn start_close(&self) -> bool {
+        self.lifecycle
+            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The I/O thread starts closing (peer's close, server shutdown): no more sends.
+    pub(crate) fn stop_sending(&self) {
+        let _ = self
+            .lifecycle
+            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    /// The connection is ending (its last callbacks are about to run): no more sends or
+    /// resumes. `mark_closed` follows.
+    pub(crate) fn mark_ending(&self) {
+        self.lifecycle.store(CLOSED, Ordering::Release);
+    }
+
+    /// Record the end (and the close result for `wait_closed`) and wake waiters.
     pub(crate) fn mark_closed(&self, code: u16, reason: &str) {
-        self.state.store(CLOSED, Ordering::Release);
-        *self.closed.lock() = Some((code, reason.to_string()));
+        let mut g = self.closed.lock();
+        self.lifecycle.store(CLOSED, Ordering::Release);
+        *g = Some((code, reason.to_string()));
+        drop(g);
         self.closed_cv.notify_all();
     }
 }
@@ -123,7 +232,7 @@ impl ConnShared {
 /// called from inside handler callbacks.
 #[derive(Clone)]
 pub struct Connection {
-    pub(crate) shared: Arc<ConnShared>,
+    pub(crate) shared: Arc<Link>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -131,7 +240,8 @@ impl std::fmt::Debug for Connection {
         write!(
             f,
             "Connection({}, {})",
-            self.shared.info.id, self.shared.info.remote
+            self.shared.id,
+            self.shared.info().remote
         )
     }
 }
@@ -139,17 +249,21 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// The process-unique id.
     pub fn id(&self) -> u64 {
-        self.shared.info.id
+        self.shared.id
     }
 
-    /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate.
+    /// Facts fixed at open: peer, path, subprotocol, TLS session and peer certificate. While a
+    /// non-blocking client connect ([`crate::Client::connect_async`]) is under way only `id`,
+    /// `path` and `is_client` are meaningful (`remote` is the unspecified address); the full
+    /// facts are in place before `on_open` runs.
     pub fn info(&self) -> &ConnInfo {
-        &self.shared.info
+        self.shared.info()
     }
 
     /// Attach the host's data to this connection, once (e.g. in `on_open`): a session object
-    /// instead of an id-to-session map. It is dropped after the connection's last callback
-    /// (and, in pull mode, once its last event is dropped). `InvalidState` if already set.
+    /// instead of an id-to-session map. The library drops its reference after the connection's
+    /// last callback (`on_close`, or the error of a connect that failed); pull-mode events hold
+    /// their own. `InvalidState` if already set or the connection has ended.
     pub fn set_user_data(&self, data: UserData) -> Result<()> {
         self.try_set_user_data(data).map_err(|_| {
             Error::new(
@@ -161,17 +275,23 @@ impl Connection {
 
     /// [`set_user_data`](Connection::set_user_data) that hands `data` back when it is already set.
     pub fn try_set_user_data(&self, data: UserData) -> std::result::Result<(), UserData> {
-        self.shared.user_data.set(data)
+        let mut slot = self.shared.user_data.lock();
+        if slot.is_some() || self.shared.has_ended() {
+            return Err(data);
+        }
+        *slot = Some(data);
+        Ok(())
     }
 
-    /// The data attached with [`set_user_data`](Connection::set_user_data), if any.
-    pub fn user_data(&self) -> Option<&UserData> {
-        self.shared.user_data.get()
+    /// The data attached with [`set_user_data`](Connection::set_user_data), if any (none once
+    /// the connection's last callback has run).
+    pub fn user_data(&self) -> Option<UserData> {
+        self.shared.user_data.lock().clone()
     }
 
     /// Whether the connection is open for sending.
     pub fn is_open(&self) -> bool {
-        self.shared.state.load(Ordering::Acquire) == OPEN
+        self.shared.is_open()
     }
 
     /// Bytes queued for sending and not yet handed to the socket.
@@ -217,7 +337,7 @@ impl Connection {
     /// (instead of waiting for the library's next, growing, retry). The handler is asked again
     /// first. No effect on a connection that is not paused or has ended.
     pub fn resume_reading(&self) {
-        if self.shared.state.load(Ordering::Acquire) != CLOSED {
+        if !self.shared.has_ended() {
             self.shared.worker.submit(Cmd::Resume {
                 conn: self.shared.clone(),
             });
@@ -235,12 +355,7 @@ impl Connection {
         if reason.len() > 123 {
             return Err(Error::invalid("close reason must be at most 123 bytes"));
         }
-        if self
-            .shared
-            .state
-            .compare_exchange(OPEN, CLOSING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
+        if !self.shared.start_close() {
             return Err(self.not_connected());
         }
         self.shared.worker.submit(Cmd::Close {
@@ -249,6 +364,43 @@ impl Connection {
             reason: reason.to_string(),
         });
         Ok(())
+    }
+
+    /// Block until a connection made by [`crate::Client::connect_async`] is open (`Ok`, also
+    /// if it has closed again since), has failed (the error `on_error` got), or `timeout`
+    /// passes (`Timeout`). Returns at once for every other connection. While the connect is
+    /// under way it cannot be awaited from a callback on the I/O thread that runs it
+    /// (`InvalidState`).
+    pub fn wait_open(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut g = self.shared.closed.lock();
+        while self.shared.is_connecting() {
+            if self.shared.worker.is_current() {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot wait for a connect from a callback on the I/O thread that runs it",
+                ));
+            }
+            if self
+                .shared
+                .closed_cv
+                .wait_until(&mut g, deadline)
+                .timed_out()
+            {
+                if !self.shared.is_connecting() {
+                    break;
+                }
+                return Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!("connection {} did not open in time", self.id()),
+                ));
+            }
+        }
+        drop(g);
+        match self.shared.failure.lock().clone() {
+            Some(err) => Err(err),
+            None => Ok(()),
+        }
     }
 
     /// Block until the connection has closed, up to `timeout`. Returns the close code and reason.
@@ -273,13 +425,13 @@ impl Connection {
             ErrorKind::NotConnected,
             format!("connection {} is closed", self.id()),
         )
-        .with_peer(Some(self.shared.info.remote))
+        .with_peer(Some(self.shared.info().remote))
     }
 
     /// Reserve `len` bytes of the send queue, then queue the message `make` copies.
     fn enqueue(&self, len: usize, make: impl FnOnce() -> Message) -> Result<()> {
         let s = &self.shared;
-        if s.state.load(Ordering::Acquire) != OPEN {
+        if !s.is_open() {
             return Err(self.not_connected());
         }
         let before = s.buffered.fetch_add(len, Ordering::AcqRel);
@@ -310,8 +462,18 @@ pub(crate) fn next_id() -> u64 {
     NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
+/// `Link::info` of a link built with neither final nor provisional facts (never happens).
+static UNKNOWN: Lazy<ConnInfo> = Lazy::new(|| ConnInfo {
+    id: 0,
+    remote: SocketAddr::from(([0, 0, 0, 0], 0)),
+    path: String::new(),
+    subprotocol: None,
+    tls: None,
+    is_client: false,
+});
+
 const SHARDS: usize = 16;
-type Shard = RwLock<HashMap<u64, Arc<ConnShared>>>;
+type Shard = RwLock<HashMap<u64, Arc<Link>>>;
 static REGISTRY: Lazy<Vec<Shard>> =
     Lazy::new(|| (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect());
 
@@ -319,10 +481,8 @@ fn shard(id: u64) -> &'static Shard {
     &REGISTRY[(id as usize) % SHARDS]
 }
 
-pub(crate) fn register(conn: &Arc<ConnShared>) {
-    shard(conn.info.id)
-        .write()
-        .insert(conn.info.id, conn.clone());
+pub(crate) fn register(conn: &Arc<Link>) {
+    shard(conn.id).write().insert(conn.id, conn.clone());
 }
 
 pub(crate) fn unregister(id: u64) {

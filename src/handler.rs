@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use crate::conn::Connection;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::http::Request;
 use crate::tls::TlsInfo;
 
@@ -22,7 +22,8 @@ pub enum MessageKind {
 /// An upgrade request as the accept hook sees it.
 #[derive(Debug)]
 pub struct UpgradeRequest<'a> {
-    /// The id the connection will have if accepted.
+    /// The id the connection will have once open (also the id [`crate::Server::decide`] takes
+    /// after a [`AcceptDecision::Defer`]).
     pub id: u64,
     /// The parsed HTTP request (path, query, headers).
     pub request: &'a Request,
@@ -51,6 +52,11 @@ pub enum AcceptDecision {
         /// Reason phrase.
         reason: String,
     },
+    /// Decide later, on any thread, with [`crate::Server::decide`] and the request's `id`
+    /// (e.g. a host that handles events on its own thread). Until then nothing more is read
+    /// from the connection; the handshake timeout keeps running, and when it passes the client
+    /// gets 503 and the server's handler an `on_error(None, ..)` with a `Timeout` error.
+    Defer,
 }
 
 impl AcceptDecision {
@@ -59,6 +65,42 @@ impl AcceptDecision {
         AcceptDecision::Accept {
             subprotocol: None,
             headers: Vec::new(),
+        }
+    }
+
+    /// Why an accept with these values cannot be answered: a subprotocol the client did not
+    /// offer, or a header that is not safe on the wire.
+    pub(crate) fn accept_problem(
+        subprotocol: Option<&String>,
+        headers: &[(String, String)],
+        offered: &[String],
+    ) -> Option<&'static str> {
+        if subprotocol.is_some_and(|p| !offered.contains(p)) {
+            Some("the accept decision chose a subprotocol the client did not offer")
+        } else if headers.iter().any(|(n, v)| !crate::http::header_ok(n, v)) {
+            Some("the accept decision holds an invalid response header")
+        } else {
+            None
+        }
+    }
+
+    /// Check a decision given to [`crate::Server::decide`] for a request that offered
+    /// `offered`.
+    pub(crate) fn check_deferred(&self, offered: &[String]) -> Result<()> {
+        let problem = match self {
+            AcceptDecision::Defer => Some("a deferred decision cannot be deferred again"),
+            AcceptDecision::Reject { status, .. } if !(400..=599).contains(status) => {
+                Some("a refusal's status must be 400..=599")
+            }
+            AcceptDecision::Reject { .. } => None,
+            AcceptDecision::Accept {
+                subprotocol,
+                headers,
+            } => Self::accept_problem(subprotocol.as_ref(), headers, offered),
+        };
+        match problem {
+            Some(p) => Err(Error::invalid(p)),
+            None => Ok(()),
         }
     }
 }

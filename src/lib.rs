@@ -34,7 +34,7 @@ pub use config::{ClientConfig, Keepalive, Limits, ServerConfig};
 pub use conn::{connection, ConnInfo, Connection};
 pub use error::{Error, ErrorDetail, ErrorKind, OpenSslError, Result, VerifyFailure};
 pub use handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
-pub use pull::{Event, EventKind, EventQueue, UserData};
+pub use pull::{AcceptRequest, Event, EventKind, EventQueue, UserData};
 pub use server::Server;
 pub use tls::{PeerCertificate, TlsConfig, TlsInfo, TlsVersion, VerifyMode};
 

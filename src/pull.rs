@@ -17,7 +17,9 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::conn::Connection;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::{Handler, MessageKind};
+use crate::handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};
+use crate::http::Request;
+use crate::tls::TlsInfo;
 
 /// Host data attached to a connection (`Connection::set_user_data`), shared by its events.
 pub type UserData = Arc<dyn Any + Send + Sync>;
@@ -57,6 +59,49 @@ pub enum EventKind {
     Close(u16, String),
     /// Something failed.
     Error(Error),
+    /// An upgrade request waits for the host's decision (`Server::decide` with its `id`, before
+    /// the handshake timeout, or it is refused with 503). Only from queues made
+    /// [`with_accept_events`](EventQueue::with_accept_events).
+    Accept(Box<AcceptRequest>),
+}
+
+/// An upgrade request as a pull-mode host decides it (an owned copy of [`UpgradeRequest`]).
+#[derive(Debug, Clone)]
+pub struct AcceptRequest {
+    /// The id the connection will have; pass it to `Server::decide`.
+    pub id: u64,
+    /// The parsed HTTP request (path, query, headers).
+    pub request: Request,
+    /// Subprotocols the client offered, in its order.
+    pub subprotocols: Vec<String>,
+    /// The client's address.
+    pub remote: std::net::SocketAddr,
+    /// TLS session facts and the client certificate; `None` on ws://.
+    pub tls: Option<TlsInfo>,
+}
+
+impl AcceptRequest {
+    fn new(req: &UpgradeRequest<'_>) -> Self {
+        AcceptRequest {
+            id: req.id,
+            request: req.request.clone(),
+            subprotocols: req.subprotocols.clone(),
+            remote: req.remote,
+            tls: req.tls.cloned(),
+        }
+    }
+
+    /// Bytes this request holds (for the queue bound).
+    fn size(&self) -> usize {
+        self.request.path.len()
+            + self.request.query.as_ref().map_or(0, String::len)
+            + self
+                .request
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    }
 }
 
 /// Payloads from this size on are queued as received; smaller ones are copied, so that a queued
@@ -73,6 +118,7 @@ impl Event {
             + match &self.kind {
                 EventKind::Message(_, b) | EventKind::Pong(b) => b.len(),
                 EventKind::Close(_, r) => r.len(),
+                EventKind::Accept(a) => a.size(),
                 EventKind::Open | EventKind::Error(_) => 0,
             }
     }
@@ -112,8 +158,13 @@ pub struct EventQueue {
     parked: Mutex<HashSet<u64>>,
     /// Some connection may be parked (lets takers skip the lock).
     any_parked: AtomicBool,
-    /// A client's queue: its one connection's close is the last event, so the queue ends there.
+    /// A client's queue: its one connection's close is the last event, so the queue ends there
+    /// (or at the error of a connect that failed: no close follows a connection never opened).
     ends_with_close: bool,
+    /// A client's connection opened (so an error is not the end of a failed connect).
+    opened: AtomicBool,
+    /// Upgrade requests are queued for the host to decide (`EventKind::Accept`).
+    accept_events: AtomicBool,
 }
 
 impl std::fmt::Debug for EventQueue {
@@ -149,7 +200,17 @@ impl EventQueue {
             parked: Mutex::new(HashSet::new()),
             any_parked: AtomicBool::new(false),
             ends_with_close,
+            opened: AtomicBool::new(false),
+            accept_events: AtomicBool::new(false),
         }
+    }
+
+    /// Queue upgrade requests as [`EventKind::Accept`] events for the host to decide with
+    /// `Server::decide` (servers only; set before the server starts). Without it every request
+    /// is accepted without a subprotocol.
+    pub fn with_accept_events(self: Arc<Self>) -> Arc<Self> {
+        self.accept_events.store(true, Ordering::Release);
+        self
     }
 
     fn push(&self, ev: Event) {
@@ -161,7 +222,7 @@ impl EventQueue {
     fn push_for(&self, conn: &Connection, kind: EventKind) {
         self.push(Event {
             conn: conn.id(),
-            user_data: conn.user_data().cloned(),
+            user_data: conn.user_data(),
             kind,
         });
     }
@@ -261,11 +322,24 @@ impl EventQueue {
 }
 
 impl Handler for EventQueue {
+    fn on_accept(&self, req: &UpgradeRequest<'_>) -> AcceptDecision {
+        if !self.accept_events.load(Ordering::Acquire) {
+            return AcceptDecision::accept();
+        }
+        self.push(Event {
+            conn: req.id,
+            user_data: None,
+            kind: EventKind::Accept(Box::new(AcceptRequest::new(req))),
+        });
+        AcceptDecision::Defer
+    }
+
     fn wants_messages(&self, conn: &Connection) -> bool {
         self.admit(conn)
     }
 
     fn on_open(&self, conn: &Connection) {
+        self.opened.store(true, Ordering::Release);
         self.push_for(conn, EventKind::Open);
     }
 
@@ -286,7 +360,12 @@ impl Handler for EventQueue {
 
     fn on_error(&self, conn: Option<&Connection>, err: &Error) {
         match conn {
-            Some(c) => self.push_for(c, EventKind::Error(err.clone())),
+            Some(c) => {
+                self.push_for(c, EventKind::Error(err.clone()));
+                if self.ends_with_close && !self.opened.load(Ordering::Acquire) {
+                    self.end(); // a client's connect failed: nothing follows
+                }
+            }
             None => self.push(Event {
                 conn: 0,
                 user_data: None,

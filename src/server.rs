@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use crate::config::ServerConfig;
 use crate::conn::close_code;
 use crate::error::{Error, ErrorKind, Result};
-use crate::handler::Handler;
-use crate::io::{in_io_thread, Cmd, Endpoint, Runtime, ServerSide};
+use crate::handler::{AcceptDecision, Handler};
+use crate::io::{in_io_thread, Cmd, Owner, Runtime, ServerSide};
 
 /// A running server. Dropping it stops the I/O threads without waiting; call
 /// [`Server::shutdown`] for a graceful close.
 pub struct Server {
     rt: Arc<Runtime>,
-    ep: Arc<Endpoint>,
+    ep: Arc<Owner>,
     local: SocketAddr,
     stopped: AtomicBool,
 }
@@ -53,7 +53,7 @@ impl Server {
             .as_ref()
             .is_some_and(|t| t.server_verifies_peer());
         let side = ServerSide::new(ssl, verify_peer, config.hsts, handler);
-        let ep = Endpoint::new(config.limits.clone(), config.keepalive, Some(side));
+        let ep = Owner::new(config.limits.clone(), config.keepalive, Some(side));
         let listener = mio::net::TcpListener::bind(addr).map_err(|e| {
             Error::from_io(format!("cannot listen on {addr}"), &e)
                 .with_hint("another process may hold the port, or the address is not local")
@@ -65,7 +65,7 @@ impl Server {
         let peers = rt.workers.clone();
         rt.workers[0].submit(Cmd::Listen {
             listener,
-            ep: ep.clone(),
+            owner: ep.clone(),
             peers,
         });
         Ok(Server {
@@ -108,6 +108,40 @@ impl Server {
         self.side().routes.write().remove(path).is_some()
     }
 
+    /// Answer an upgrade whose accept decision was deferred ([`AcceptDecision::Defer`]; `id`
+    /// is [`crate::UpgradeRequest::id`]). Callable from any thread. `InvalidArgument` for
+    /// `Defer`, a subprotocol the client did not offer, an invalid header, or a refusal status
+    /// outside 400..=599 (the upgrade stays pending); `NotConnected` when no upgrade with that
+    /// id awaits a decision (unknown id, already decided, timed out, or the client left).
+    pub fn decide(&self, id: u64, decision: AcceptDecision) -> Result<()> {
+        let mut deferred = self.side().deferred.lock();
+        let Some(d) = deferred.get(&id) else {
+            return Err(Error::new(
+                ErrorKind::NotConnected,
+                format!("no upgrade of connection {id} awaits a decision (unknown id, already decided, timed out, or the client left)"),
+            ));
+        };
+        decision.check_deferred(&d.offered)?;
+        if let Some(d) = deferred.remove(&id) {
+            drop(deferred);
+            d.worker.submit(Cmd::Decide {
+                key: d.key,
+                id,
+                decision,
+            });
+        }
+        Ok(())
+    }
+
+    /// The subprotocols the client offered in upgrade `id`, while it awaits a decision.
+    pub fn offered_subprotocols(&self, id: u64) -> Option<Vec<String>> {
+        self.side()
+            .deferred
+            .lock()
+            .get(&id)
+            .map(|d| d.offered.clone())
+    }
+
     /// Connections accepted and not yet finished (handshaking or open).
     pub fn active_connections(&self) -> usize {
         self.side().active.load(Ordering::Acquire)
@@ -135,7 +169,7 @@ impl Server {
         side.closing.store(true, Ordering::Release);
         for w in &self.rt.workers {
             w.submit(Cmd::CloseAll {
-                ep: self.ep.clone(),
+                owner: self.ep.clone(),
                 code: close_code::GOING_AWAY,
             });
         }

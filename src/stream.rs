@@ -26,17 +26,6 @@ pub(crate) struct Tcp {
 }
 
 impl Tcp {
-    /// A socket whose reads always reach the kernel (synchronous client handshake).
-    pub(crate) fn new(sock: TcpStream) -> Self {
-        Tcp {
-            sock,
-            drained: false,
-            track: false,
-            held: false,
-            written: 0,
-        }
-    }
-
     /// A socket owned by an I/O worker, skipping reads after a short one (Linux).
     pub(crate) fn tracked(sock: TcpStream) -> Self {
         Tcp {
@@ -116,12 +105,6 @@ impl Stream {
     /// The socket underneath (for registration and shutdown).
     pub(crate) fn tcp(&mut self) -> &mut TcpStream {
         &mut self.inner().sock
-    }
-
-    /// Start skipping reads after a short one (see [`Tcp`]); the owner must call
-    /// [`Stream::readable`] on every readiness event.
-    pub(crate) fn track_short_reads(&mut self) {
-        self.inner().track = cfg!(target_os = "linux");
     }
 
     /// Hold (or release) writes through the `Write` impl; [`Stream::write_through`] still writes.

@@ -1,7 +1,12 @@
 //! The C ABI as a C host sees it: the programs in tests/c are compiled with
 //! `gcc -std=c99 -Wall -Wextra -Werror -pedantic` against include/wss.h and the built
-//! `libwss.so`, then run natively and under valgrind (memcheck, definite leaks are errors).
-//! Also checks that include/wss.h compiles as C99 and as C++17 (and links from C++).
+//! `libwss.so`, then run natively and under valgrind (memcheck, definite leaks are errors);
+//! the programs written for C ABI 1.0 (release callbacks, frees racing other calls, routes,
+//! owned errors, accept decisions, limits) also run built with AddressSanitizer
+//! (`-fsanitize=address`, leaks included; no valgrind for that build), which catches a host's
+//! `user_data` used after its release inside the host's own callbacks.
+//! Also checks that include/wss.h compiles as C99 and as C++17 (and links from C++), and that
+//! the C compiler lays out every public struct as the Rust `#[repr(C)]` types do.
 //!
 //! Each test generates the test PKI (`TestPki::generate`, well under a second) into its own
 //! temporary folder, with a private copy of `libwss.so` and the compiled program; the PKI file
@@ -17,7 +22,9 @@ use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use wss::pki::{TempDir, TestPki, PFX_PASSWORD};
+#[path = "common/pki.rs"]
+mod pki;
+use pki::{TempDir, TestPki, PFX_PASSWORD};
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 /// Bound for one native run.
@@ -174,8 +181,13 @@ fn c_dir() -> PathBuf {
     Path::new(MANIFEST_DIR).join("tests/c")
 }
 
-/// Compile tests/c/`name`.c into the fixture folder as `exe_name`.
+/// Compile tests/c/`name`.c into the fixture folder.
 fn compile(f: &Fixture, name: &str) -> PathBuf {
+    compile_with(f, name, &[])
+}
+
+/// Compile tests/c/`name`.c into the fixture folder with `extra` compiler flags.
+fn compile_with(f: &Fixture, name: &str, extra: &[&str]) -> PathBuf {
     require_tool("gcc", "the C programs are compiled with it");
     let exe = f.path().join(name);
     let mut cmd = Command::new("gcc");
@@ -188,6 +200,7 @@ fn compile(f: &Fixture, name: &str) -> PathBuf {
         "-g",
         "-O1",
     ])
+    .args(extra)
     .arg("-I")
     .arg(include_dir())
     .arg("-I")
@@ -244,6 +257,39 @@ fn rerun_line(f: &Fixture, prefix: &str, exe: &Path) -> String {
     format!("to rerun: {} {prefix}{}", vars.join(" "), exe.display())
 }
 
+/// Appends "c PASSED FAILED 0 LABEL" for one C program run to `$WSS_TEST_COUNTS` (set by
+/// scripts/test.sh): the program's own counts, or one failure when it printed none.
+fn report_counts(label: &str, o: &Output) {
+    let Some(path) = std::env::var_os("WSS_TEST_COUNTS") else {
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let counts = stdout
+        .lines()
+        .rev()
+        .find(|l| l.ends_with(" failed") && l.contains(" passed, "))
+        .and_then(|l| {
+            let mut n = l
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|s| !s.is_empty());
+            Some((
+                n.next()?.parse::<u64>().ok()?,
+                n.next()?.parse::<u64>().ok()?,
+            ))
+        });
+    let (passed, failed) = match counts {
+        Some((p, f)) if o.status.success() || f > 0 => (p, f),
+        Some((p, _)) => (p, 1), // exited non-zero after a clean summary (e.g. valgrind)
+        None => (0, 1),
+    };
+    let line = format!("c {passed} {failed} 0 {label}\n");
+    let _ = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+}
+
 /// The program's own summary line: "N passed, 0 failed" with N > 0.
 fn assert_summary(name: &str, o: &Output) {
     let stdout = String::from_utf8_lossy(&o.stdout);
@@ -264,14 +310,15 @@ fn assert_summary(name: &str, o: &Output) {
     );
 }
 
-/// Compile and run tests/c/`name`.c natively.
-fn run_native(name: &str) {
+/// Compile and run tests/c/`name`.c natively; its output, once it passed.
+fn run_native(name: &str) -> Output {
     let f = Fixture::new();
     let exe = compile(&f, name);
     let mut cmd = Command::new(&exe);
     cmd.envs(pki_vars(&f));
     let started = Instant::now();
     let o = run_bounded(cmd, NATIVE_LIMIT, name);
+    report_counts(name, &o);
     eprintln!("{name}: native run took {:?}", started.elapsed());
     assert!(
         o.status.success(),
@@ -280,6 +327,7 @@ fn run_native(name: &str) {
         rerun_line(&f, "", &exe)
     );
     assert_summary(name, &o);
+    o
 }
 
 /// Compile and run tests/c/`name`.c under valgrind memcheck, scaled down (`WSS_TEST_LIGHT=1`).
@@ -312,6 +360,7 @@ fn run_valgrind(name: &str) {
     cmd.envs(pki_vars(&f));
     let started = Instant::now();
     let o = run_bounded(cmd, VALGRIND_LIMIT, &format!("valgrind {name}"));
+    report_counts(&format!("{name}(valgrind)"), &o);
     eprintln!("{name}: valgrind run took {:?}", started.elapsed());
     let stderr = String::from_utf8_lossy(&o.stderr);
     let rerun = rerun_line(&f, "WSS_TEST_LIGHT=1 valgrind --leak-check=full ", &exe);
@@ -337,6 +386,37 @@ fn run_valgrind(name: &str) {
             describe(&o)
         );
     }
+    assert_summary(name, &o);
+}
+
+/// Compile tests/c/`name`.c with AddressSanitizer and run it natively (full work, not
+/// `WSS_TEST_LIGHT`). ASan instruments the program, not the Rust library, so it sees what a C
+/// host would do wrong: touching its `user_data` after `release` freed it, double frees, leaks
+/// of what the host allocated (LeakSanitizer runs at exit). gcc's runtime (`libasan`) comes with
+/// the compiler on Debian (gcc → libgcc-N-dev → libasanN).
+fn run_asan(name: &str) {
+    let f = Fixture::new();
+    let exe = compile_with(&f, name, &["-fsanitize=address", "-fno-omit-frame-pointer"]);
+    let mut cmd = Command::new(&exe);
+    cmd.envs(pki_vars(&f)).env(
+        "ASAN_OPTIONS",
+        "abort_on_error=0:exitcode=98:detect_leaks=1",
+    );
+    let started = Instant::now();
+    let o = run_bounded(cmd, NATIVE_LIMIT, &format!("{name} (ASan)"));
+    eprintln!("{name}: ASan run took {:?}", started.elapsed());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let rerun = rerun_line(&f, "", &exe);
+    assert!(
+        !stderr.contains("ERROR: AddressSanitizer") && !stderr.contains("ERROR: LeakSanitizer"),
+        "AddressSanitizer found errors in {name}\n{}\n{rerun}",
+        describe(&o)
+    );
+    assert!(
+        o.status.success(),
+        "{name} failed under AddressSanitizer\n{}\n{rerun}",
+        describe(&o)
+    );
     assert_summary(name, &o);
 }
 
@@ -376,10 +456,12 @@ extern "C" void on_open(void *, uint64_t) {}
 
 int main() {
     wss_callbacks cb{};
+    cb.struct_size = sizeof cb;
     cb.on_open = on_open;
     wss_result (*send)(uint64_t, const uint8_t *, size_t, wss_message_kind) = wss_send;
     if (send(0, nullptr, 0, WSS_MESSAGE_BINARY) != WSS_ERR_NOT_CONNECTED) return 1;
     wss_error_info info{};
+    info.struct_size = sizeof info;
     if (wss_last_error(&info) != WSS_OK || info.code != WSS_ERR_NOT_CONNECTED) return 2;
     wss_tls_config *cfg = nullptr;
     if (wss_tls_config_new(&cfg) != WSS_OK || cfg == nullptr) return 3;
@@ -522,4 +604,392 @@ fn thread_stress() {
 #[test]
 fn thread_stress_valgrind() {
     run_valgrind("thread_stress");
+}
+
+#[test]
+fn release() {
+    run_native("release");
+}
+
+#[test]
+fn release_valgrind() {
+    run_valgrind("release");
+}
+
+#[test]
+fn release_asan() {
+    run_asan("release");
+}
+
+#[test]
+fn close_race() {
+    run_native("close_race");
+}
+
+#[test]
+fn close_race_valgrind() {
+    run_valgrind("close_race");
+}
+
+#[test]
+fn close_race_asan() {
+    run_asan("close_race");
+}
+
+#[test]
+fn free_wakes_takers() {
+    run_native("free_wakes_takers");
+}
+
+#[test]
+fn free_wakes_takers_valgrind() {
+    run_valgrind("free_wakes_takers");
+}
+
+#[test]
+fn free_wakes_takers_asan() {
+    run_asan("free_wakes_takers");
+}
+
+/// The structs include/wss.h declares, each with its members in order (from the generated
+/// text: `typedef struct wss_x {` ... `} wss_x;`, one member per statement, function pointer
+/// members named inside `(*name)`).
+fn declared_structs() -> Vec<(String, Vec<String>)> {
+    let header = std::fs::read_to_string(include_dir().join("wss.h")).expect("read wss.h");
+    let mut structs = Vec::new();
+    let mut current: Option<(String, Vec<String>, String)> = None;
+    for line in header.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("typedef struct wss_") {
+            if let Some(name) = rest.strip_suffix(" {") {
+                current = Some((format!("wss_{name}"), Vec::new(), String::new()));
+                continue;
+            }
+        }
+        let Some((name, members, stmt)) = current.as_mut() else {
+            continue;
+        };
+        if t.starts_with('}') {
+            structs.push((std::mem::take(name), std::mem::take(members)));
+            current = None;
+            continue;
+        }
+        if t.starts_with("/*") || t.starts_with('*') || t.is_empty() {
+            continue;
+        }
+        stmt.push_str(t);
+        stmt.push(' ');
+        if t.ends_with(';') {
+            let member = match (stmt.find("(*"), stmt.find(')')) {
+                (Some(a), Some(b)) if b > a => stmt[a + 2..b].to_string(),
+                _ => stmt
+                    .trim_end_matches([';', ' '])
+                    .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            };
+            members.push(member);
+            stmt.clear();
+        }
+    }
+    structs
+}
+
+/// The Rust side of every public struct: "size <struct> <bytes>" and
+/// "offset <struct> <member> <bytes>" lines, as tests/c/struct_layout.c prints them.
+fn rust_layout() -> Vec<String> {
+    use std::mem::{offset_of, size_of};
+    use wss::ffi::accept::{wss_accept_decision, wss_header, wss_upgrade_request};
+    use wss::ffi::callbacks::wss_callbacks;
+    use wss::ffi::error::{wss_error_info, wss_openssl_error};
+    use wss::ffi::info::{wss_conn_info, wss_peer_cert};
+    use wss::ffi::pull::wss_event;
+    macro_rules! layout {
+        ($out:ident, $t:ident, [$($m:ident),* $(,)?]) => {
+            $out.push(format!("size {} {}", stringify!($t), size_of::<$t>()));
+            $($out.push(format!(
+                "offset {} {} {}",
+                stringify!($t),
+                stringify!($m),
+                offset_of!($t, $m)
+            ));)*
+        };
+    }
+    let mut v = Vec::new();
+    layout!(v, wss_header, [name, value]);
+    layout!(
+        v,
+        wss_peer_cert,
+        [
+            struct_size,
+            verified,
+            subject,
+            issuer,
+            serial,
+            not_before,
+            not_after,
+            sha256_fingerprint,
+            sans,
+            san_count
+        ]
+    );
+    layout!(
+        v,
+        wss_upgrade_request,
+        [
+            struct_size,
+            is_tls,
+            id,
+            path,
+            query,
+            remote_address,
+            headers,
+            header_count,
+            subprotocols,
+            subprotocol_count,
+            peer_certificate
+        ]
+    );
+    layout!(
+        v,
+        wss_accept_decision,
+        [
+            struct_size,
+            status,
+            subprotocol_index,
+            reason,
+            headers,
+            header_count
+        ]
+    );
+    layout!(
+        v,
+        wss_callbacks,
+        [
+            struct_size,
+            on_accept,
+            on_open,
+            on_message,
+            on_pong,
+            on_close,
+            on_error
+        ]
+    );
+    layout!(
+        v,
+        wss_event,
+        [
+            struct_size,
+            event_type,
+            conn,
+            conn_user_data,
+            kind,
+            close_code,
+            data,
+            len,
+            reason,
+            error,
+            request
+        ]
+    );
+    layout!(
+        v,
+        wss_openssl_error,
+        [code, library, reason, function, data]
+    );
+    layout!(
+        v,
+        wss_error_info,
+        [
+            struct_size,
+            code,
+            kind,
+            message,
+            hint,
+            openssl_errors,
+            openssl_error_count,
+            verify_code,
+            verify_depth,
+            verify_text,
+            verify_subject,
+            peer_address,
+            os_errno,
+            http_status
+        ]
+    );
+    layout!(
+        v,
+        wss_conn_info,
+        [
+            struct_size,
+            is_client,
+            resumed,
+            id,
+            remote_address,
+            path,
+            subprotocol,
+            tls_version,
+            cipher,
+            alpn,
+            server_name,
+            peer_certificate
+        ]
+    );
+    v
+}
+
+/// Every public struct has the same size and member offsets in C (gcc on include/wss.h) and in
+/// Rust (the `#[repr(C)]` types), and tests/c/struct_layout.c lists every struct and member of
+/// the header, in order: a member added to one side only, or a struct left out, fails here.
+#[test]
+fn struct_layout_matches_rust() {
+    let o = run_native("struct_layout");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let c: Vec<String> = stdout
+        .lines()
+        .filter(|l| l.starts_with("size ") || l.starts_with("offset "))
+        .map(str::to_string)
+        .collect();
+    let rust = rust_layout();
+    assert_eq!(c, rust, "C layout (left) differs from Rust layout (right)");
+    let mut from_header = Vec::new();
+    for (name, members) in declared_structs() {
+        from_header.push(format!("size {name}"));
+        from_header.extend(members.iter().map(|m| format!("offset {name} {m}")));
+    }
+    let mut listed: Vec<String> = c
+        .iter()
+        .map(|l| {
+            l.rsplit_once(' ')
+                .map_or(l.clone(), |(head, _)| head.to_string())
+        })
+        .collect();
+    // The header orders structs by topic; the offsets above already pin each member's place.
+    listed.sort();
+    from_header.sort();
+    assert_eq!(
+        listed, from_header,
+        "tests/c/struct_layout.c (left) does not list the structs and members of wss.h (right)"
+    );
+}
+
+#[test]
+fn conn_data() {
+    run_native("conn_data");
+}
+
+#[test]
+fn conn_data_valgrind() {
+    run_valgrind("conn_data");
+}
+
+#[test]
+fn conn_data_asan() {
+    run_asan("conn_data");
+}
+
+#[test]
+fn routes() {
+    run_native("routes");
+}
+
+#[test]
+fn routes_valgrind() {
+    run_valgrind("routes");
+}
+
+#[test]
+fn routes_asan() {
+    run_asan("routes");
+}
+
+#[test]
+fn owned_error() {
+    run_native("owned_error");
+}
+
+#[test]
+fn owned_error_valgrind() {
+    run_valgrind("owned_error");
+}
+
+#[test]
+fn owned_error_asan() {
+    run_asan("owned_error");
+}
+
+#[test]
+fn accept() {
+    run_native("accept");
+}
+
+#[test]
+fn accept_valgrind() {
+    run_valgrind("accept");
+}
+
+#[test]
+fn accept_asan() {
+    run_asan("accept");
+}
+
+#[test]
+fn async_connect() {
+    run_native("async_connect");
+}
+
+#[test]
+fn async_connect_valgrind() {
+    run_valgrind("async_connect");
+}
+
+#[test]
+fn async_connect_asan() {
+    run_asan("async_connect");
+}
+
+#[test]
+fn accept_events() {
+    run_native("accept_events");
+}
+
+#[test]
+fn accept_events_valgrind() {
+    run_valgrind("accept_events");
+}
+
+#[test]
+fn accept_events_asan() {
+    run_asan("accept_events");
+}
+
+#[test]
+fn pfx_mem() {
+    run_native("pfx_mem");
+}
+
+#[test]
+fn pfx_mem_valgrind() {
+    run_valgrind("pfx_mem");
+}
+
+#[test]
+fn pfx_mem_asan() {
+    run_asan("pfx_mem");
+}
+
+#[test]
+fn limits() {
+    run_native("limits");
+}
+
+#[test]
+fn limits_valgrind() {
+    run_valgrind("limits");
+}
+
+#[test]
+fn limits_asan() {
+    run_asan("limits");
 }

@@ -144,7 +144,8 @@ fn a_message_sent_right_after_the_upgrade_reaches_the_client() {
             tls: secure.then(server_tls),
             ..Default::default()
         };
-        let server = Server::bind("127.0.0.1:0", config, Arc::new(Welcome)).unwrap();
+        let (h, _srx) = watched(Arc::new(Welcome));
+        let server = Server::bind("127.0.0.1:0", config, h).unwrap();
         let scheme = if secure { "wss" } else { "ws" };
         let cconf = ClientConfig {
             tls: secure.then(client_tls),

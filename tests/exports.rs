@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use wss::pki::TempDir;
+#[path = "common/pki.rs"]
+mod pki;
+use pki::TempDir;
 
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 

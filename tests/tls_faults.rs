@@ -8,10 +8,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Instant;
 
+use common::pki::PFX_PASSWORD;
 use common::*;
-use crossbeam_channel::Receiver;
 use openssl::hash::MessageDigest;
-use wss::pki::PFX_PASSWORD;
 use wss::{
     Client, ClientConfig, Connection, Error, ErrorKind, MessageKind, Server, ServerConfig,
     TlsConfig, TlsVersion, VerifyMode,
@@ -26,8 +25,8 @@ const HOSTNAME_MISMATCH: i32 = 62;
 const IP_MISMATCH: i32 = 64;
 
 const SERVER_CN: &str = "localhost";
-const CLIENT_CN: &str = wss::pki::TestPki::CLIENT_CN;
-const CA_CN: &str = wss::pki::TestPki::CA_CN;
+const CLIENT_CN: &str = common::pki::TestPki::CLIENT_CN;
+const CA_CN: &str = common::pki::TestPki::CA_CN;
 
 // ------------------------------------------------------------------------------------- helpers
 
@@ -46,7 +45,7 @@ fn client_with(cert: &Path, key: &Path) -> TlsConfig {
 }
 
 /// A wss echo server on 127.0.0.1, port 0; its handler records open/close/error events.
-fn serve(tls: TlsConfig) -> (Server, Receiver<Ev>) {
+fn serve(tls: TlsConfig) -> (Server, Events) {
     let (h, rx) = recorder(true);
     let config = ServerConfig {
         tls: Some(tls),
@@ -61,7 +60,7 @@ fn connect_url(
     host: &str,
     server: &Server,
     tls: Option<TlsConfig>,
-) -> wss::Result<(Client, Receiver<Ev>)> {
+) -> wss::Result<(Client, Events)> {
     let (h, rx) = recorder(false);
     let config = ClientConfig {
         tls,
@@ -72,7 +71,7 @@ fn connect_url(
     Client::connect(&url, &config, h).map(|c| (c, rx))
 }
 
-fn connect(host: &str, server: &Server, tls: TlsConfig) -> wss::Result<(Client, Receiver<Ev>)> {
+fn connect(host: &str, server: &Server, tls: TlsConfig) -> wss::Result<(Client, Events)> {
     connect_url("wss", host, server, Some(tls))
 }
 
@@ -85,7 +84,7 @@ fn connect_err(host: &str, server: &Server, tls: TlsConfig) -> Error {
 }
 
 /// One text and one binary echo round trip; returns the open client for inspection.
-fn echo(client: &Client, crx: &Receiver<Ev>) {
+fn echo(client: &Client, crx: &Events) {
     wait_open(crx);
     let conn = client.connection();
     conn.send_text("hello über TLS").unwrap();
@@ -98,12 +97,7 @@ fn echo(client: &Client, crx: &Receiver<Ev>) {
 }
 
 /// Connect with `tls` to `host`, echo, and return the client with the server side's connection.
-fn connect_echo(
-    host: &str,
-    server: &Server,
-    srx: &Receiver<Ev>,
-    tls: TlsConfig,
-) -> (Client, Connection) {
+fn connect_echo(host: &str, server: &Server, srx: &Events, tls: TlsConfig) -> (Client, Connection) {
     let (client, crx) = match connect(host, server, tls) {
         Ok(c) => c,
         Err(e) => panic!("connection to {host} failed: {e}"),
@@ -114,7 +108,7 @@ fn connect_echo(
 }
 
 /// The next error the server reported for a connection that never opened.
-fn server_error(srx: &Receiver<Ev>) -> Error {
+fn server_error(srx: &Events) -> Error {
     until(srx, |e| match e {
         Ev::Error(None, err) => Some(err.clone()),
         Ev::Error(Some(id), err) => panic!("unexpected error on open connection {id}: {err}"),
@@ -1037,10 +1031,11 @@ fn host_names_come_from_subject_alt_names_only() {
         None,
     )
     .unwrap();
-    let (server, _srx) = serve(tls);
+    let (server, srx) = serve(tls);
     let err = connect_err("localhost", &server, client_tls());
     assert_eq!(err.kind, ErrorKind::CertVerify, "{err}");
     assert_eq!(err.verify.as_ref().unwrap().code, HOSTNAME_MISMATCH);
+    assert_server_saw_alert(&server_error(&srx), "alert bad certificate", "rejected");
 
     let wild =
         p.ca.issue(&wss::pki::CertSpec::server("w", &["l*host"], &[]))
@@ -1048,11 +1043,12 @@ fn host_names_come_from_subject_alt_names_only() {
     let mut tls = TlsConfig::new();
     tls.load_pem_chain_mem(&wild.cert_pem().unwrap(), &wild.key_pem().unwrap(), None)
         .unwrap();
-    let (server, _srx) = serve(tls);
+    let (server, srx) = serve(tls);
     let err = connect_err("localhost", &server, client_tls());
     assert_eq!(
         err.verify.as_ref().unwrap().code,
         HOSTNAME_MISMATCH,
         "{err}"
     );
+    assert_server_saw_alert(&server_error(&srx), "alert bad certificate", "rejected");
 }

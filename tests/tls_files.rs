@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wss::pki::{TempDir, TestPki};
+#[path = "common/pki.rs"]
+mod pki;
+use pki::{TempDir, TestPki};
 use wss::{Error, ErrorKind, TlsConfig};
 
 /// Generous bound for a call that must not block (a FIFO would block it forever).

@@ -24,17 +24,20 @@
 #include <stdlib.h>
 #include "wss.h"
 
-static void on_message(void *user_data, uint64_t conn, wss_message_kind kind, const uint8_t *data, size_t len) {
+static void on_message(void *user_data, uint64_t conn, void *conn_user_data, wss_message_kind kind,
+                       const uint8_t *data, size_t len) {
     (void)user_data;
+    (void)conn_user_data;
     wss_result r = wss_send(conn, data, len, kind);
     if (r != WSS_OK && r != WSS_ERR_NOT_CONNECTED) {
         fprintf(stderr, "send failed: %s\n", wss_result_str(r));
     }
 }
 
-static void on_error(void *user_data, uint64_t conn, const wss_error_info *e) {
+static void on_error(void *user_data, uint64_t conn, void *conn_user_data, const wss_error *e) {
     (void)user_data;
-    fprintf(stderr, "error on %llu: %s\n", (unsigned long long)conn, e->message);
+    (void)conn_user_data;
+    fprintf(stderr, "error on %llu: %s\n", (unsigned long long)conn, wss_error_message(e));
 }
 
 /* Pull mode: take events on this host thread and echo messages until the server is closed. */
@@ -49,7 +52,7 @@ static void *pull_loop(void *arg) {
             wss_result s = wss_send(ev->conn, ev->data, ev->len, ev->kind);
             if (s != WSS_OK && s != WSS_ERR_NOT_CONNECTED) fprintf(stderr, "send failed: %s\n", wss_result_str(s));
         } else if (ev->event_type == WSS_EVENT_ERROR && !getenv("WSS_QUIET") && ev->error) {
-            fprintf(stderr, "error on %llu: %s\n", (unsigned long long)ev->conn, ev->error->message);
+            fprintf(stderr, "error on %llu: %s\n", (unsigned long long)ev->conn, wss_error_message(ev->error));
         }
         wss_event_free(ev);
     }
@@ -57,7 +60,8 @@ static void *pull_loop(void *arg) {
 }
 
 static int fail(const char *what) {
-    wss_error_info e;
+    wss_error_info e = {0};
+    e.struct_size = sizeof e;
     wss_last_error(&e);
     fprintf(stderr, "%s: %s%s%s\n", what, e.message, e.hint ? " hint: " : "", e.hint ? e.hint : "");
     return 1;
@@ -89,11 +93,12 @@ int main(int argc, char **argv) {
     const char *threads = getenv("WSS_IO_THREADS");
     if (threads) wss_options_set_io_threads(opts, (uint32_t)atoi(threads));
     wss_callbacks cb = {0};
+    cb.struct_size = sizeof cb;
     cb.on_message = on_message;
     cb.on_error = getenv("WSS_QUIET") ? NULL : on_error;
     const char *pull_env = getenv("WSS_PULL");
     int pull = pull_env && pull_env[0] == '1';
-    if (wss_server_new("127.0.0.1:0", tls, opts, pull ? NULL : &cb, NULL, &server) != WSS_OK) return fail("server");
+    if (wss_server_new("127.0.0.1:0", tls, opts, pull ? NULL : &cb, NULL, NULL, &server) != WSS_OK) return fail("server");
     pthread_t puller;
     if (pull && pthread_create(&puller, NULL, pull_loop, server) != 0) {
         fprintf(stderr, "cannot start the pull thread\n");

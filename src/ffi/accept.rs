@@ -2,13 +2,21 @@
 //! answers (`wss_accept_decision`), in `on_accept` or, in pull mode, through
 //! `wss_server_decide` after a `WSS_EVENT_ACCEPT` event.
 
+use std::cell::Cell;
+use std::ffi::CString;
 use std::os::raw::c_char;
 use std::ptr;
 
+use super::guard::{guard, opt_str_arg, str_arg};
 use super::info::{wss_peer_cert, CPeerCert, Strings};
+use super::result::wss_result;
 use super::sized::Versioned;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{AcceptDecision, UpgradeRequest};
+use crate::http::Request;
+use crate::pull::AcceptRequest;
+use crate::tls::TlsInfo;
+use std::net::SocketAddr;
 
 /// One HTTP header.
 #[repr(C)]
@@ -51,9 +59,11 @@ pub struct wss_upgrade_request {
 }
 
 /// An upgrade decision. In `on_accept` the library pre-fills it ("accept, no subprotocol") with
-/// its own `struct_size`: write only members that lie within it. For `wss_server_decide` the host
-/// fills it and sets `struct_size = sizeof(wss_accept_decision)`. Strings and arrays are copied
-/// before the callback or call returns.
+/// its own `struct_size`: write only members that lie within it. The library reads it after
+/// `on_accept` returns, so `reason` and `headers` set there must point at storage that outlives
+/// the call (static strings), or be set with `wss_accept_decision_set_reason` /
+/// `wss_accept_decision_add_header`, which copy at once. For `wss_server_decide` the host fills
+/// it and sets `struct_size = sizeof(wss_accept_decision)`; it is read during that call.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct wss_accept_decision {
@@ -103,10 +113,31 @@ unsafe impl Send for CRequest {}
 unsafe impl Sync for CRequest {}
 
 impl CRequest {
-    pub(crate) fn new(req: &UpgradeRequest<'_>, id: u64) -> Box<CRequest> {
+    /// The view of a request in a callback.
+    pub(crate) fn of(req: &UpgradeRequest<'_>) -> Box<CRequest> {
+        Self::new(req.id, req.request, &req.subprotocols, req.remote, req.tls)
+    }
+
+    /// The view of a request in a pull-mode event.
+    pub(crate) fn of_pending(req: &AcceptRequest) -> Box<CRequest> {
+        Self::new(
+            req.id,
+            &req.request,
+            &req.subprotocols,
+            req.remote,
+            req.tls.as_ref(),
+        )
+    }
+
+    fn new(
+        id: u64,
+        request: &Request,
+        subprotocols: &[String],
+        remote: SocketAddr,
+        tls: Option<&TlsInfo>,
+    ) -> Box<CRequest> {
         let mut s = Strings::default();
-        let headers: Vec<wss_header> = req
-            .request
+        let headers: Vec<wss_header> = request
             .headers
             .iter()
             .map(|(n, v)| wss_header {
@@ -114,18 +145,17 @@ impl CRequest {
                 value: s.keep(v),
             })
             .collect();
-        let protos: Vec<*const c_char> = req.subprotocols.iter().map(|p| s.keep(p)).collect();
-        let peer = req
-            .tls
+        let protos: Vec<*const c_char> = subprotocols.iter().map(|p| s.keep(p)).collect();
+        let peer = tls
             .and_then(|t| t.peer_certificate.as_ref())
             .map(CPeerCert::new);
         let view = wss_upgrade_request {
             struct_size: std::mem::size_of::<wss_upgrade_request>() as u32,
-            is_tls: u8::from(req.tls.is_some()),
+            is_tls: u8::from(tls.is_some()),
             id,
-            path: s.keep(&req.request.path),
-            query: s.opt(req.request.query.as_deref()),
-            remote_address: s.keep(&req.remote.to_string()),
+            path: s.keep(&request.path),
+            query: s.opt(request.query.as_deref()),
+            remote_address: s.keep(&remote.to_string()),
             headers: if headers.is_empty() {
                 ptr::null()
             } else {
@@ -191,4 +221,121 @@ pub(crate) fn decision(d: &wss_accept_decision, offered: &[String]) -> Result<Ac
             "status {other} is neither 0 (accept) nor 400..599 (refuse)"
         ))),
     }
+}
+
+/// The decision `on_accept` fills, with the storage the copying setters fill; `d` first, so the
+/// pointer the host gets is a pointer to the whole.
+#[repr(C)]
+pub(crate) struct OwnedDecision {
+    pub d: wss_accept_decision,
+    reason: Option<CString>,
+    headers: Vec<(CString, CString)>,
+    views: Vec<wss_header>,
+}
+
+thread_local! {
+    /// The decision an `on_accept` running on this thread may change with the setters.
+    static CURRENT: Cell<*mut OwnedDecision> = const { Cell::new(ptr::null_mut()) };
+}
+
+impl OwnedDecision {
+    pub(crate) fn new() -> Box<OwnedDecision> {
+        Box::new(OwnedDecision {
+            d: wss_accept_decision::accept(),
+            reason: None,
+            headers: Vec::new(),
+            views: Vec::new(),
+        })
+    }
+
+    /// Run `f` (the host's `on_accept`) with this decision open to the setters on this thread.
+    pub(crate) fn open_during(&mut self, f: impl FnOnce(*mut wss_accept_decision)) {
+        let me: *mut OwnedDecision = self;
+        let prev = CURRENT.with(|c| c.replace(me));
+        // SAFETY: `d` is the first field of the live `self`.
+        f(unsafe { ptr::addr_of_mut!((*me).d) });
+        CURRENT.with(|c| c.set(prev));
+    }
+}
+
+/// The decision open to the setters if `d` is it.
+fn current(d: *mut wss_accept_decision) -> Result<&'static mut OwnedDecision> {
+    let cur = CURRENT.with(|c| c.get());
+    if d.is_null() {
+        return Err(Error::invalid("decision must not be NULL"));
+    }
+    if cur.is_null() || d != cur.cast::<wss_accept_decision>() {
+        return Err(Error::new(
+            ErrorKind::InvalidState,
+            "only the decision on_accept received may be changed this way, during that call",
+        ));
+    }
+    // SAFETY: the live decision of the `on_accept` running on this thread (`open_during`).
+    Ok(unsafe { &mut *cur })
+}
+
+/// In `on_accept`: set the refusal's reason phrase (copied now; NULL: the default one).
+/// `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+///
+/// # Safety
+/// `decision` as received; `reason` NULL or a valid string.
+#[no_mangle]
+pub unsafe extern "C" fn wss_accept_decision_set_reason(
+    decision: *mut wss_accept_decision,
+    reason: *const c_char,
+) -> wss_result {
+    guard(|| {
+        let o = current(decision)?;
+        o.reason = opt_str_arg(reason, "reason")?.map(|r| CString::new(r).unwrap_or_default());
+        o.d.reason = o.reason.as_ref().map_or(ptr::null(), |c| c.as_ptr());
+        Ok(())
+    })
+}
+
+/// In `on_accept`: add a response header to an acceptance (copied now, after any the host set in
+/// `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+///
+/// # Safety
+/// `decision` as received; `name`, `value` valid strings.
+#[no_mangle]
+pub unsafe extern "C" fn wss_accept_decision_add_header(
+    decision: *mut wss_accept_decision,
+    name: *const c_char,
+    value: *const c_char,
+) -> wss_result {
+    guard(|| {
+        let o = current(decision)?;
+        let (name, value) = (str_arg(name, "name")?, str_arg(value, "value")?);
+        // Headers the host pointed at itself come first, copied now.
+        if o.d.header_count > 0 && o.d.headers != o.views.as_ptr() {
+            if o.d.headers.is_null() {
+                return Err(Error::invalid("headers is NULL with header_count > 0"));
+            }
+            for i in 0..o.d.header_count {
+                // SAFETY: the host's array of `header_count` entries.
+                let h = unsafe { *o.d.headers.add(i) };
+                let (n, v) = (
+                    str_arg(h.name, "header name")?,
+                    str_arg(h.value, "header value")?,
+                );
+                o.headers.push((cs(n), cs(v)));
+            }
+        }
+        o.headers.push((cs(name), cs(value)));
+        o.views = o
+            .headers
+            .iter()
+            .map(|(n, v)| wss_header {
+                name: n.as_ptr(),
+                value: v.as_ptr(),
+            })
+            .collect();
+        o.d.headers = o.views.as_ptr();
+        o.d.header_count = o.views.len();
+        Ok(())
+    })
+}
+
+fn cs(s: &str) -> CString {
+    CString::new(s).unwrap_or_default()
 }

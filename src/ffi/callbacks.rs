@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use parking_lot::{Condvar, Mutex};
 
-use super::accept::{decision, wss_accept_decision, wss_upgrade_request, CRequest};
+use super::accept::{decision, wss_accept_decision, wss_upgrade_request, CRequest, OwnedDecision};
 use super::error::wss_error;
 use super::guard::*;
 use super::handle::HostData;
@@ -120,6 +120,16 @@ impl Latch {
     }
 }
 
+/// The pull queue a handler gets when its callbacks are NULL.
+pub(crate) enum QueueKind {
+    /// A client's: ends with its connection.
+    Client,
+    /// A server's, accepting every upgrade.
+    Server,
+    /// A server's whose host decides upgrades (`WSS_EVENT_ACCEPT`).
+    ServerDeciding,
+}
+
 /// Where an endpoint's events go.
 enum Sink {
     Callbacks(wss_callbacks),
@@ -155,34 +165,35 @@ impl CHandler {
         callbacks: *const wss_callbacks,
         host: HostData,
         queue_limit: usize,
-        client: bool,
+        kind: QueueKind,
     ) -> Result<Arc<CHandler>> {
         let sink = if callbacks.is_null() {
-            Sink::Pull(if client {
-                EventQueue::for_client(queue_limit)
-            } else {
-                EventQueue::new(queue_limit)
+            Sink::Pull(match kind {
+                QueueKind::Client => EventQueue::for_client(queue_limit),
+                QueueKind::Server => EventQueue::new(queue_limit),
+                QueueKind::ServerDeciding => EventQueue::new(queue_limit).with_accept_events(),
             })
         } else {
-            Sink::Callbacks(read_sized(callbacks, "callbacks")?)
+            match read_sized(callbacks, "callbacks") {
+                Ok(cb) => Sink::Callbacks(cb),
+                Err(e) => {
+                    // The call fails: the host keeps its user_data, so no release.
+                    host.disown();
+                    return Err(e);
+                }
+            }
         };
-        Ok(Arc::new(CHandler {
-            sink,
-            user_data: host.ptr(),
-            host: Mutex::new(Some(host)),
-            alive: AtomicBool::new(true),
-            latch: Latch {
-                open: AtomicBool::new(false),
-                lock: Mutex::new(()),
-                cv: Condvar::new(),
-            },
-        }))
+        Ok(Self::with_sink(sink, host))
     }
 
     /// A pull-mode handler sharing `queue` (a pull-mode server's routes). Inert until `ready`.
     pub(crate) fn for_queue(queue: Arc<EventQueue>, host: HostData) -> Arc<CHandler> {
+        Self::with_sink(Sink::Pull(queue), host)
+    }
+
+    fn with_sink(sink: Sink, host: HostData) -> Arc<CHandler> {
         Arc::new(CHandler {
-            sink: Sink::Pull(queue),
+            sink,
             user_data: host.ptr(),
             host: Mutex::new(Some(host)),
             alive: AtomicBool::new(true),
@@ -245,8 +256,8 @@ impl CHandler {
 /// The host's data attached to `conn` (NULL if none).
 pub(crate) fn conn_data(conn: &Connection) -> *mut c_void {
     conn.user_data()
-        .and_then(|d| d.downcast_ref::<HostData>())
-        .map_or(ptr::null_mut(), HostData::ptr)
+        .and_then(|d| d.downcast_ref::<HostData>().map(HostData::ptr))
+        .unwrap_or(ptr::null_mut())
 }
 
 fn data_ptr(data: &[u8]) -> *const u8 {
@@ -279,17 +290,17 @@ impl Handler for CHandler {
         let Some(f) = cb.on_accept else {
             return AcceptDecision::accept();
         };
-        let view = CRequest::new(req, req.id);
-        let mut d = wss_accept_decision::accept();
+        let view = CRequest::of(req);
+        let mut d = OwnedDecision::new();
         let mut returned = false;
         contain(|| {
-            f(self.user_data, &view.view, &mut d);
+            d.open_during(|d| f(self.user_data, &view.view, d));
             returned = true;
         });
         if !returned {
             return refuse(500, "Internal Server Error");
         }
-        match decision(&d, &req.subprotocols) {
+        match decision(&d.d, &req.subprotocols) {
             Ok(d) => d,
             Err(e) => {
                 let e = e.context("on_accept").with_peer(Some(req.remote));

@@ -4,7 +4,7 @@ use std::os::raw::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::callbacks::{wss_callbacks, CHandler};
+use super::callbacks::{wss_callbacks, CHandler, QueueKind};
 use super::guard::*;
 use super::handle::{acquire, publish, take_back, wss_release_fn, HostData};
 use super::options::{event_queue_limit, wss_options};
@@ -14,6 +14,7 @@ use super::tls::{tls_copy, wss_tls_config};
 use crate::client::Client;
 use crate::config::ClientConfig;
 use crate::error::{Error, ErrorKind, Result};
+use crate::handler::Handler;
 
 /// Opaque client handle: one connection and its events. Thread-safe: every call may be made from
 /// any thread. Reference-counted inside: `wss_client_free` may race with calls already running
@@ -41,29 +42,50 @@ unsafe fn prepare(
     config.tls = tls_copy(tls);
     // SAFETY: NULL or a live handle.
     let limit = unsafe { event_queue_limit(options) };
-    let handler = CHandler::new(callbacks, HostData::new(user_data, release), limit, true)?;
+    let handler = CHandler::new(
+        callbacks,
+        HostData::new(user_data, release),
+        limit,
+        QueueKind::Client,
+    )?;
     Ok((config, handler))
 }
 
-fn finish(
-    connected: Result<Client>,
-    handler: Arc<CHandler>,
-    out: &mut *mut wss_client,
-) -> Result<()> {
-    match connected {
-        Ok(client) => {
-            *out = publish(Arc::new(wss_client {
-                client,
-                handler: handler.clone(),
-            }));
-            handler.ready(true);
-            Ok(())
+/// One connect call: `connect` is the blocking or the non-blocking start.
+///
+/// # Safety
+/// Pointers NULL or valid.
+#[allow(clippy::too_many_arguments)]
+unsafe fn connect_with(
+    connect: fn(&str, &ClientConfig, Arc<dyn Handler>) -> Result<Client>,
+    url: *const c_char,
+    tls: *const wss_tls_config,
+    options: *const wss_options,
+    callbacks: *const wss_callbacks,
+    user_data: *mut c_void,
+    release: wss_release_fn,
+    out: *mut *mut wss_client,
+) -> wss_result {
+    guard(|| {
+        let out = out_arg(out, "out")?;
+        let url = str_arg(url, "url")?;
+        // SAFETY: forwarded pointers, NULL or valid by contract.
+        let (config, handler) = unsafe { prepare(tls, options, callbacks, user_data, release) }?;
+        match connect(url, &config, handler.clone()) {
+            Ok(client) => {
+                *out = publish(Arc::new(wss_client {
+                    client,
+                    handler: handler.clone(),
+                }));
+                handler.ready(true);
+                Ok(())
+            }
+            Err(e) => {
+                handler.ready(false);
+                Err(e)
+            }
         }
-        Err(e) => {
-            handler.ready(false);
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Connect to a `ws://` or `wss://` URL, blocking until open or failed (connect timeout from
@@ -85,14 +107,56 @@ pub unsafe extern "C" fn wss_client_connect(
     release: wss_release_fn,
     out: *mut *mut wss_client,
 ) -> wss_result {
-    guard(|| {
-        let out = out_arg(out, "out")?;
-        let url = str_arg(url, "url")?;
-        // SAFETY: forwarded pointers, NULL or valid by contract.
-        let (config, handler) = unsafe { prepare(tls, options, callbacks, user_data, release) }?;
-        let connected = Client::connect(url, &config, handler.clone());
-        finish(connected, handler, out)
-    })
+    // SAFETY: forwarded pointers, NULL or valid by the caller's contract.
+    unsafe {
+        connect_with(
+            Client::connect,
+            url,
+            tls,
+            options,
+            callbacks,
+            user_data,
+            release,
+            out,
+        )
+    }
+}
+
+/// Start connecting to a `ws://` or `wss://` URL and return at once (URL, header and option
+/// errors are still returned here). TCP connect, TLS and the upgrade run on an I/O thread, within
+/// the connect timeout; the outcome arrives as `on_open`, or as `on_error` with the client's
+/// connection id and the full detail (no `on_close` follows for a connection that never opened).
+/// Pull mode: `WSS_EVENT_OPEN`, or `WSS_EVENT_ERROR` after which the queue ends. A host name is
+/// resolved on a short-lived thread (IP addresses need no lookup), so this never blocks on DNS.
+/// Until the connection opens, `wss_send` returns `WSS_ERR_NOT_CONNECTED`. No callback runs
+/// before this call has returned; freeing the client while it connects cancels the attempt.
+/// `release(user_data)` is called once after the last callback; only on success.
+///
+/// # Safety
+/// Pointers must be NULL or valid; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_client_connect_async(
+    url: *const c_char,
+    tls: *const wss_tls_config,
+    options: *const wss_options,
+    callbacks: *const wss_callbacks,
+    user_data: *mut c_void,
+    release: wss_release_fn,
+    out: *mut *mut wss_client,
+) -> wss_result {
+    // SAFETY: forwarded pointers, NULL or valid by the caller's contract.
+    unsafe {
+        connect_with(
+            Client::connect_async,
+            url,
+            tls,
+            options,
+            callbacks,
+            user_data,
+            release,
+            out,
+        )
+    }
 }
 
 /// The client's connection id (for `wss_send` and friends).

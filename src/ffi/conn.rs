@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind, Result};
 fn already_set(id: u64) -> Error {
     Error::new(
         ErrorKind::InvalidState,
-        format!("connection {id} already has user data"),
+        format!("connection {id} already has user data, or has ended"),
     )
 }
 
@@ -106,9 +106,11 @@ pub unsafe extern "C" fn wss_conn_buffered_amount(conn_id: u64, out: *mut usize)
 /// Attach the host's data to connection `conn_id`, once (typically in `on_open`, or after
 /// taking its `WSS_EVENT_OPEN`): every later callback of the connection receives it as
 /// `conn_user_data`, and so do its pull-mode events. `release(data)` is called once after the
-/// connection's last callback (pull mode: once it has ended and its last event is freed); only
-/// on success. `WSS_ERR_INVALID_STATE` if data is already attached, `WSS_ERR_NOT_CONNECTED` for a
-/// connection that has ended.
+/// connection's last callback (`on_close`; for a client whose connect failed, its `on_error`),
+/// and in pull mode once its last event is freed too; only on success. A send that raced with the
+/// close may still be reported by an `on_error` after `on_close`: it gets NULL. Client and server
+/// connections alike. `WSS_ERR_INVALID_STATE` if data is already attached or the connection has
+/// ended, `WSS_ERR_NOT_CONNECTED` for an unknown id.
 ///
 /// # Safety
 /// `data` anything the host likes; `release` NULL or a valid function.
@@ -133,7 +135,8 @@ pub unsafe extern "C" fn wss_conn_set_user_data(
     })
 }
 
-/// The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none).
+/// The data attached to connection `conn_id` with `wss_conn_set_user_data` (NULL if none). The
+/// pointer is the host's own: it stays valid until its release runs.
 ///
 /// # Safety
 /// `out` writable.

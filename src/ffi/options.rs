@@ -19,6 +19,8 @@ pub struct wss_options {
     pub(crate) client: Mutex<ClientConfig>,
     /// Pull mode: bytes of events waiting to be taken before connections stop reading.
     pub(crate) event_queue_limit: Mutex<usize>,
+    /// Pull-mode servers: queue upgrade requests for the host to decide.
+    pub(crate) accept_events: Mutex<bool>,
 }
 
 /// Default pull-mode event queue limit (64 MiB, the default largest message).
@@ -72,6 +74,7 @@ pub unsafe extern "C" fn wss_options_new(out: *mut *mut wss_options) -> wss_resu
             server: Mutex::new(ServerConfig::default()),
             client: Mutex::new(ClientConfig::default()),
             event_queue_limit: Mutex::new(EVENT_QUEUE_LIMIT),
+            accept_events: Mutex::new(false),
         };
         *out = Box::into_raw(Box::new(o));
         Ok(())
@@ -191,6 +194,34 @@ pub unsafe extern "C" fn wss_options_set_event_queue_limit(
         *o.event_queue_limit.lock() = positive(bytes, "event_queue_limit")?;
         Ok(())
     })
+}
+
+/// Pull-mode servers: `on` 1 queues every upgrade request as a `WSS_EVENT_ACCEPT` event, which
+/// the host answers with `wss_server_decide` (accept with a subprotocol and response headers, or
+/// refuse with a status and reason) before the handshake timeout; unanswered requests are then
+/// refused with 503 and reported as a `WSS_ERR_TIMEOUT` error event. 0 (default) accepts every
+/// request. No effect on callback endpoints (they decide in `on_accept`) or clients.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_accept_events(
+    opts: *mut wss_options,
+    on: u8,
+) -> wss_result {
+    with(opts, |o| {
+        *o.accept_events.lock() = flag(on, "on")?;
+        Ok(())
+    })
+}
+
+/// Whether `options` asks for accept events (NULL: no).
+///
+/// # Safety
+/// `options` NULL or a live handle.
+pub(crate) unsafe fn accept_events(options: *const wss_options) -> bool {
+    // SAFETY: NULL or a live handle, by the caller's contract.
+    unsafe { options.as_ref() }.is_some_and(|o| *o.accept_events.lock())
 }
 
 /// Servers: time from TCP accept to open WebSocket before the peer is dropped (slowloris guard).

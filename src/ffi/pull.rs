@@ -6,6 +6,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::accept::{wss_upgrade_request, CRequest};
 use super::error::wss_error;
 use super::guard::*;
 use super::handle::HostData;
@@ -39,6 +40,8 @@ pub struct wss_event {
     pub reason: *const c_char,
     /// Error detail (`WSS_EVENT_ERROR`), owned by the event: `wss_error_copy` keeps it longer.
     pub error: *const wss_error,
+    /// The upgrade request to decide (`WSS_EVENT_ACCEPT`; `conn` is its id), or NULL.
+    pub request: *const wss_upgrade_request,
 }
 
 /// Owned event data; `ev` first so the C pointer is a pointer to the box.
@@ -48,6 +51,7 @@ struct EventBox {
     _event: Event,
     _reason: Strings,
     _error: Option<Arc<wss_error>>,
+    _request: Option<Box<CRequest>>,
 }
 
 fn boxed(event: Event) -> *mut wss_event {
@@ -66,9 +70,11 @@ fn boxed(event: Event) -> *mut wss_event {
         len: 0,
         reason: ptr::null(),
         error: ptr::null(),
+        request: ptr::null(),
     };
     let mut strings = Strings::default();
     let mut error = None;
+    let mut request = None;
     match &event.kind {
         EventKind::Open => ev.event_type = WSS_EVENT_OPEN,
         EventKind::Message(kind, data) => {
@@ -93,12 +99,19 @@ fn boxed(event: Event) -> *mut wss_event {
             ev.error = Arc::as_ptr(&e);
             error = Some(e);
         }
+        EventKind::Accept(req) => {
+            ev.event_type = WSS_EVENT_ACCEPT;
+            let r = CRequest::of_pending(req);
+            ev.request = &r.view;
+            request = Some(r);
+        }
     }
     Box::into_raw(Box::new(EventBox {
         ev,
         _event: event,
         _reason: strings,
         _error: error,
+        _request: request,
     }))
     .cast()
 }

@@ -84,6 +84,9 @@ pub const WSS_EVENT_CLOSE: wss_event_type = 3;
 pub const WSS_EVENT_ERROR: wss_event_type = 4;
 /// A pong arrived (`data`, `len`).
 pub const WSS_EVENT_PONG: wss_event_type = 5;
+/// An upgrade request waits for `wss_server_decide` (`request`; `conn` is its id). Only with
+/// `wss_options_set_accept_events`.
+pub const WSS_EVENT_ACCEPT: wss_event_type = 6;
 
 // Close codes (`WSS_CLOSE_*`) are not listed here: their one list is `crate::conn::close_code`,
 // which cbindgen exports under the C names given in cbindgen.toml (`[export.rename]`).

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use super::callbacks::{wss_callbacks, CHandler};
+use super::accept::{self, wss_accept_decision};
+use super::callbacks::{wss_callbacks, CHandler, QueueKind};
 use super::guard::*;
 use super::handle::{acquire, publish, take_back, wss_release_fn, HostData};
-use super::options::{event_queue_limit, wss_options};
+use super::options::{accept_events, event_queue_limit, wss_options};
 use super::pull::{self, wss_event};
 use super::result::*;
+use super::sized::read_sized;
 use super::tls::{tls_copy, wss_tls_config};
 use crate::config::ServerConfig;
 use crate::error::{Error, ErrorKind, Result};
@@ -72,7 +74,13 @@ pub unsafe extern "C" fn wss_server_new(
         // SAFETY: NULL or a live handle.
         let limit = unsafe { event_queue_limit(options) };
         let host = HostData::new(user_data, release);
-        let handler = CHandler::new(callbacks, host, limit, false)?;
+        // SAFETY: NULL or a live handle.
+        let kind = if unsafe { accept_events(options) } {
+            QueueKind::ServerDeciding
+        } else {
+            QueueKind::Server
+        };
+        let handler = CHandler::new(callbacks, host, limit, kind)?;
         let server = match Server::bind(addr, config, handler.clone()) {
             Ok(s) => s,
             Err(e) => {
@@ -158,7 +166,7 @@ pub unsafe extern "C" fn wss_server_add_route(
                 callbacks,
                 HostData::new(user_data, release),
                 usize::MAX,
-                false,
+                QueueKind::Server,
             )?,
         };
         if let Err(e) = s.server.add_route(path, handler.clone()) {
@@ -208,6 +216,14 @@ pub unsafe extern "C" fn wss_server_remove_route(
 pub unsafe extern "C" fn wss_server_close(server: *mut wss_server, timeout_ms: u32) -> wss_result {
     guard(|| {
         let s = acquire(server, "server")?;
+        if crate::io::in_io_thread() {
+            // Refused before marking the server closed: a later close from a host thread must
+            // still shut it down.
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "wss_server_close waits for I/O threads and cannot run inside a callback",
+            ));
+        }
         if s.closed.swap(true, Ordering::AcqRel) {
             return Err(Error::new(ErrorKind::Closed, "the server is closed"));
         }
@@ -268,5 +284,33 @@ pub unsafe extern "C" fn wss_server_next_event(
             )
         })?;
         pull::next(q, timeout_ms, out)
+    })
+}
+
+/// Pull mode with `wss_options_set_accept_events`: answer the `WSS_EVENT_ACCEPT` event whose
+/// request id is `request_id` (the event's `conn`) with `decision` (set `struct_size`; status 0
+/// accepts with `subprotocol_index` and `headers`, 400..599 refuses with `reason`). Any thread.
+/// `WSS_ERR_NOT_CONNECTED` when the request is unknown, already decided, timed out, or its peer
+/// left; `WSS_ERR_INVALID_ARGUMENT` for a bad decision (the request stays undecided).
+///
+/// # Safety
+/// `server` a live handle; `decision` a valid struct.
+#[no_mangle]
+pub unsafe extern "C" fn wss_server_decide(
+    server: *mut wss_server,
+    request_id: u64,
+    decision: *const wss_accept_decision,
+) -> wss_result {
+    guard(|| {
+        let s = acquire(server, "server")?;
+        s.open()?;
+        let d = read_sized(decision, "decision")?;
+        let offered = s.server.offered_subprotocols(request_id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::NotConnected,
+                format!("no undecided upgrade request {request_id}"),
+            )
+        })?;
+        s.server.decide(request_id, accept::decision(&d, &offered)?)
     })
 }

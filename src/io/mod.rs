@@ -3,7 +3,7 @@
 //! No async runtime, no thread per connection.
 
 pub(crate) mod direct;
-mod endpoint;
+mod owner;
 mod worker;
 
 use std::cell::Cell;
@@ -18,13 +18,14 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Poll, Waker};
 use parking_lot::{Condvar, Mutex};
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
+use tungstenite::Message;
 
-pub(crate) use endpoint::{Endpoint, ServerSide};
+pub(crate) use owner::{Deferral, Owner, ServerSide};
+pub(crate) use worker::{ClientTls, Dial};
 
-use crate::conn::ConnShared;
+use crate::conn::Link;
 use crate::error::{Error, ErrorKind, Result};
-use crate::stream::Stream;
+use crate::handler::AcceptDecision;
 
 /// Token of each worker's waker.
 const WAKER: mio::Token = mio::Token(usize::MAX);
@@ -35,13 +36,13 @@ const LISTENER: mio::Token = mio::Token(usize::MAX - 1);
 pub(crate) enum Cmd {
     /// Queue a message on a connection.
     Send {
-        conn: Arc<ConnShared>,
+        conn: Arc<Link>,
         msg: Message,
         len: usize,
     },
     /// Close a connection after its queued messages.
     Close {
-        conn: Arc<ConnShared>,
+        conn: Arc<Link>,
         code: CloseCode,
         reason: String,
     },
@@ -49,25 +50,34 @@ pub(crate) enum Cmd {
     Accept {
         tcp: TcpStream,
         peer: SocketAddr,
-        ep: Arc<Endpoint>,
+        owner: Arc<Owner>,
         id: u64,
     },
     /// Own a listening socket and spread accepted sockets over `peers`.
     Listen {
         listener: TcpListener,
-        ep: Arc<Endpoint>,
-        peers: Vec<Arc<WorkerShared>>,
+        owner: Arc<Owner>,
+        peers: Vec<Arc<WorkerHandle>>,
     },
-    /// Take an open client connection.
-    Adopt {
-        ws: Box<WebSocket<Stream>>,
-        conn: Arc<ConnShared>,
-        ep: Arc<Endpoint>,
+    /// Take a new client connection and run its handshake (`Client::connect_async`).
+    Dial { dial: Box<Dial>, owner: Arc<Owner> },
+    /// The name of a connecting client was resolved (on a short-lived thread).
+    Resolved {
+        conn: Arc<Link>,
+        addrs: Result<Vec<SocketAddr>>,
+    },
+    /// The `Client` was dropped: stop connecting without callbacks (close it if it opened).
+    Cancel { conn: Arc<Link> },
+    /// The accept decision for a deferred upgrade (`Server::decide`), already checked.
+    Decide {
+        key: usize,
+        id: u64,
+        decision: AcceptDecision,
     },
     /// Read again from a connection whose handler wanted no messages.
-    Resume { conn: Arc<ConnShared> },
-    /// Stop listening and close every connection of `ep` with `code` (graceful shutdown).
-    CloseAll { ep: Arc<Endpoint>, code: u16 },
+    Resume { conn: Arc<Link> },
+    /// Stop listening and close every connection of `owner` with `code` (graceful shutdown).
+    CloseAll { owner: Arc<Owner>, code: u16 },
     /// Drop every connection and end the thread.
     Stop,
 }
@@ -84,15 +94,20 @@ pub(crate) fn in_io_thread() -> bool {
     CURRENT.with(|c| c.get()) != 0
 }
 
-/// The part of a worker other threads use to reach it.
-pub(crate) struct WorkerShared {
+/// How other threads reach a worker: its command queue and waker.
+pub(crate) struct WorkerHandle {
     uid: usize,
     tx: Sender<Cmd>,
     waker: Waker,
     wake_pending: AtomicBool,
 }
 
-impl WorkerShared {
+impl WorkerHandle {
+    /// Whether the calling thread is this worker.
+    pub(crate) fn is_current(&self) -> bool {
+        CURRENT.with(|c| c.get()) == self.uid
+    }
+
     /// Queue a command and wake the worker (once per batch; never when called on the worker's
     /// own thread, which drains its queue before it polls again).
     pub(crate) fn submit(&self, cmd: Cmd) {
@@ -108,7 +123,7 @@ impl WorkerShared {
 
 /// A pool of I/O threads.
 pub(crate) struct Runtime {
-    pub workers: Vec<Arc<WorkerShared>>,
+    pub workers: Vec<Arc<WorkerHandle>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     rr: AtomicUsize,
     /// Threads that have ended, to wait for them with a deadline.
@@ -143,7 +158,7 @@ impl Runtime {
             let waker = Waker::new(poll.registry(), WAKER)
                 .map_err(|e| Error::from_io("cannot create waker", &e))?;
             let (tx, rx) = unbounded();
-            let shared = Arc::new(WorkerShared {
+            let shared = Arc::new(WorkerHandle {
                 uid: NEXT_WORKER.fetch_add(1, Ordering::Relaxed),
                 tx,
                 waker,
@@ -170,9 +185,18 @@ impl Runtime {
     }
 
     /// The next worker, round robin.
-    pub(crate) fn next_worker(&self) -> &Arc<WorkerShared> {
+    pub(crate) fn next_worker(&self) -> &Arc<WorkerHandle> {
         let i = self.rr.fetch_add(1, Ordering::Relaxed) % self.workers.len();
         &self.workers[i]
+    }
+
+    /// The next worker, round robin, other than the calling thread's own (for a caller that
+    /// will wait on it); `None` if this thread is the runtime's only worker.
+    pub(crate) fn next_other_worker(&self) -> Option<&Arc<WorkerHandle>> {
+        let me = CURRENT.with(|c| c.get());
+        (0..self.workers.len())
+            .map(|_| self.next_worker())
+            .find(|w| w.uid != me)
     }
 
     /// Ask every worker to end (does not wait).

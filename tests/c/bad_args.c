@@ -1,9 +1,11 @@
 /*
  * Every exported function of wss.h, in header order, with bad arguments: NULL pointers, invalid
  * UTF-8, unknown enum values, zero or out-of-range numbers, bad close codes and reasons, stale
- * connection ids. Each call returns the documented code and wss_last_error then reports that
- * code with a message; *_free(NULL) is a no-op; calls on a closed server give WSS_ERR_CLOSED;
- * wss_server_close from inside a callback gives WSS_ERR_INVALID_STATE.
+ * connection ids, struct_size members that are too small, flags other than 0 and 1, owned errors
+ * and per-connection user data. Each call returns the documented code and wss_last_error then
+ * reports that code with a message; *_free(NULL) is a no-op; calls on a closed server give
+ * WSS_ERR_CLOSED; wss_server_close from inside a callback gives WSS_ERR_INVALID_STATE; a call
+ * that fails never calls the release function it was given.
  * (tests/c_abi.rs checks that every function declared in wss.h is named in this file.)
  */
 #include "check.h"
@@ -35,6 +37,63 @@ typedef struct {
 
 static state st;
 
+/* Release functions handed to calls that fail must never run; those handed to calls that
+ * succeed run exactly once (counted per pointer: the state, or one of the markers: 0 and 1 the
+ * client's and server's connection data, 2 data refused by a second wss_conn_set_user_data, 3
+ * data for stale ids, 4 a route, 5 a server created with a larger wss_callbacks). */
+#define MARKERS 6
+static waiter rel;
+static int releases_of_st, releases_of_marker[MARKERS];
+static int marker[MARKERS];
+
+static void count_release(void *p) {
+    int i;
+    pthread_mutex_lock(&rel.mu);
+    if (p == &st) releases_of_st++;
+    for (i = 0; i < MARKERS; i++)
+        if (p == &marker[i]) releases_of_marker[i]++;
+    waiter_signal_locked(&rel);
+    pthread_mutex_unlock(&rel.mu);
+}
+
+static int releases_of_locked(void *p) {
+    int i;
+    if (p == &st) return releases_of_st;
+    for (i = 0; i < MARKERS; i++)
+        if (p == &marker[i]) return releases_of_marker[i];
+    return -1;
+}
+
+static int releases_of(void *p) {
+    int n;
+    pthread_mutex_lock(&rel.mu);
+    n = releases_of_locked(p);
+    pthread_mutex_unlock(&rel.mu);
+    return n;
+}
+
+static void *awaited_ptr;
+static int awaited_count;
+static int releases_reached(void *unused) {
+    (void)unused;
+    return releases_of_locked(awaited_ptr) >= awaited_count;
+}
+
+/* Wait (bounded) until `p` was released `n` times; then it must be exactly `n`. Releases run
+ * once the library drops its last reference, possibly on an I/O thread shortly after the free
+ * or close that caused them. */
+static int released_times(void *p, int n) {
+    int ok;
+    pthread_mutex_lock(&rel.mu);
+    awaited_ptr = p;
+    awaited_count = n;
+    ok = waiter_wait_locked(&rel, releases_reached, NULL, WAIT_MS);
+    ok = ok && releases_of_locked(p) == n;
+    pthread_mutex_unlock(&rel.mu);
+    if (!ok) fprintf(stderr, "  released %d times, expected %d\n", releases_of(p), n);
+    return ok;
+}
+
 static void srv_open(void *ud, uint64_t conn) {
     state *s = (state *)ud;
     pthread_mutex_lock(&s->w.mu);
@@ -44,15 +103,15 @@ static void srv_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
+    (void)conn_ud;
     if (len == 12 && memcmp(data, "close-server", 12) == 0) {
         /* Blocking shutdown from an I/O thread is refused (it would wait for itself). */
         wss_error_info e;
         wss_result rc = wss_server_close(s->server, 1000);
-        memset(&e, 0, sizeof e);
-        wss_last_error(&e);
+        last_error(&e);
         pthread_mutex_lock(&s->w.mu);
         s->close_in_callback_rc = rc;
         s->close_in_callback_last_code = e.code;
@@ -64,9 +123,11 @@ static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     wss_send(conn, data, len, kind); /* echo (also inside a callback) */
 }
 
-static void srv_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void srv_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     pthread_mutex_lock(&s->w.mu);
     s->server_closes++;
     s->server_close_code = code;
@@ -84,10 +145,11 @@ static void cli_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void cli_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     (void)kind;
     if (len == 8 && memcmp(data, "hang-up!", 8) == 0) {
         /* From a callback, wss_client_close only starts the close and returns. */
@@ -102,9 +164,11 @@ static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void cli_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void cli_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     (void)code;
     (void)reason;
     pthread_mutex_lock(&s->w.mu);
@@ -137,6 +201,13 @@ static void per_conn_calls_not_connected(uint64_t id) {
     CHECK_ERR(wss_ping(id, NULL, 0), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_conn_buffered_amount(id, &amount), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_conn_info_get(id, &info), WSS_ERR_NOT_CONNECTED);
+    {
+        void *data = &amount;
+        CHECK_ERR(wss_conn_set_user_data(id, &marker[3], count_release), WSS_ERR_NOT_CONNECTED);
+        CHECK_ERR(wss_conn_set_user_data(id, NULL, NULL), WSS_ERR_NOT_CONNECTED);
+        CHECK_ERR(wss_conn_get_user_data(id, &data), WSS_ERR_NOT_CONNECTED);
+        CHECK(releases_of(&marker[3]) == 0); /* refused: the host keeps its data */
+    }
 }
 
 /* Bad arguments on a live connection (none of them may close or change it). */
@@ -186,16 +257,48 @@ static void per_conn_bad_args(uint64_t id) {
     CHECK_ERR(wss_conn_buffered_amount(id, NULL), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_conn_buffered_amount(id, &amount));
     CHECK_ERR(wss_conn_info_get(id, NULL), WSS_ERR_INVALID_ARGUMENT);
-    if (CHECK_OK(wss_conn_info_get(id, &info))) CHECK(info != NULL && info->id == id);
+    if (CHECK_OK(wss_conn_info_get(id, &info))) {
+        CHECK(info != NULL && info->id == id);
+        CHECK(info->struct_size == sizeof *info);
+        CHECK(info->is_client == 0 || info->is_client == 1);
+        CHECK(info->resumed == 0 || info->resumed == 1);
+    }
     wss_conn_info_free(info);
+
+    /* wss_conn_get_user_data: NULL out-pointer; NULL until data is attached */
+    {
+        void *data = &amount;
+        CHECK_ERR(wss_conn_get_user_data(id, NULL), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_OK(wss_conn_get_user_data(id, &data));
+        CHECK(data == NULL);
+    }
+}
+
+/* wss_conn_set_user_data on a live connection: once only (a second call is refused and its
+ * release never runs); the data reads back; its release runs once, after the connection ends
+ * (checked by the caller once the connection has closed). */
+static void conn_user_data(uint64_t id, int *mark) {
+    void *data = NULL;
+    int before = releases_of(&marker[2]);
+    CHECK_OK(wss_conn_set_user_data(id, mark, count_release));
+    CHECK_ERR(wss_conn_set_user_data(id, &marker[2], count_release), WSS_ERR_INVALID_STATE);
+    CHECK_ERR(wss_conn_set_user_data(id, NULL, NULL), WSS_ERR_INVALID_STATE);
+    CHECK_OK(wss_conn_get_user_data(id, &data));
+    CHECK(data == mark);
+    CHECK(releases_of(mark) == 0); /* not before the connection has ended */
+    CHECK(releases_of(&marker[2]) == before);
 }
 
 /* ------------------------------------------------------------------ sections */
 
 static void *fresh_thread(void *arg) {
     wss_error_info e;
+    wss_error *owned = (wss_error *)&e;
     int *ok = (int *)arg;
     memset(&e, 0xab, sizeof e);
+    e.struct_size = (uint32_t)sizeof e;
+    /* No failure recorded: wss_error_last gives NULL. */
+    if (wss_error_last(&owned) != WSS_OK || owned != NULL) return NULL;
     *ok = wss_last_error(&e) == WSS_OK && e.code == WSS_OK && e.message != NULL &&
           strcmp(e.message, "no error") == 0 && e.openssl_error_count == 0 &&
           e.verify_code == 0 && e.hint == NULL;
@@ -240,15 +343,39 @@ static void statics(void) {
     CHECK(fresh_ok);
     {
         wss_error_info e;
-        CHECK_OK(wss_last_error(&e));
+        CHECK_OK(last_error(&e));
         CHECK(e.code == WSS_ERR_NOT_CONNECTED); /* still this thread's last failure */
+        CHECK(e.struct_size == sizeof e);
         /* A successful call does not clear it ("read it right after the failing call"). */
         CHECK(nonempty(wss_version()));
-        CHECK_OK(wss_last_error(&e));
+        CHECK_OK(last_error(&e));
         CHECK(e.code == WSS_ERR_NOT_CONNECTED);
+        /* struct_size 0 or smaller than version 1.0 of the struct is refused and nothing past
+         * the size member is written. */
+        memset(&e, 0x5a, sizeof e);
+        e.struct_size = 0;
+        CHECK_RC(wss_last_error(&e), WSS_ERR_INVALID_ARGUMENT);
+        CHECK(e.struct_size == 0 && e.code == 0x5a5a5a5a);
+        e.struct_size = (uint32_t)offsetof(wss_error_info, http_status);
+        CHECK_RC(wss_last_error(&e), WSS_ERR_INVALID_ARGUMENT);
+        CHECK(e.code == 0x5a5a5a5a);
+        /* A host built against a later, larger struct: filled up to what the library knows. */
+        {
+            struct {
+                wss_error_info info;
+                uint64_t later_member;
+            } bigger;
+            memset(&bigger, 0x5a, sizeof bigger);
+            bigger.info.struct_size = (uint32_t)sizeof bigger;
+            CHECK_OK(wss_last_error(&bigger.info));
+            CHECK(bigger.info.struct_size == sizeof(wss_error_info));
+            CHECK(bigger.info.code == WSS_ERR_NOT_CONNECTED);
+            CHECK(bigger.later_member == 0x5a5a5a5a5a5a5a5aull);
+        }
     }
 
     /* *_free(NULL) are no-ops */
+    wss_error_free(NULL);
     wss_server_free(NULL);
     wss_client_free(NULL);
     wss_event_free(NULL);
@@ -298,8 +425,15 @@ static void options(void) {
     CHECK_ERR(wss_options_set_io_threads(o, 5000), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_set_io_threads(o, UINT32_MAX), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_io_threads(o, 0));
-    CHECK_ERR(wss_options_set_hsts(NULL, true), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_OK(wss_options_set_hsts(o, false));
+    CHECK_ERR(wss_options_set_hsts(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_hsts(o, 2), WSS_ERR_INVALID_ARGUMENT); /* flags are 0 or 1 */
+    CHECK_ERR(wss_options_set_hsts(o, 255), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_hsts(o, 0));
+    CHECK_OK(wss_options_set_hsts(o, 1));
+    CHECK_ERR(wss_options_set_accept_events(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_accept_events(o, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_accept_events(o, 1));
+    CHECK_OK(wss_options_set_accept_events(o, 0));
 
     CHECK_ERR(wss_options_add_header(NULL, "X-A", "1"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_add_header(o, NULL, "1"), WSS_ERR_INVALID_ARGUMENT);
@@ -407,12 +541,19 @@ static void tls_config(void) {
     CHECK_ERR(wss_tls_config_set_verify_mode(c, -1), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_tls_config_set_verify_mode(c, WSS_VERIFY_OPTIONAL));
 
-    CHECK_ERR(wss_tls_config_set_insecure_skip_peer_verification(NULL, true),
+    CHECK_ERR(wss_tls_config_set_insecure_skip_peer_verification(NULL, 1),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_OK(wss_tls_config_set_insecure_skip_peer_verification(c, false));
-    CHECK_ERR(wss_tls_config_set_insecure_skip_hostname_verification(NULL, true),
+    CHECK_ERR(wss_tls_config_set_insecure_skip_peer_verification(c, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_tls_config_set_insecure_skip_peer_verification(c, 0xff),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_OK(wss_tls_config_set_insecure_skip_hostname_verification(c, false));
+    CHECK_OK(wss_tls_config_set_insecure_skip_peer_verification(c, 0));
+    CHECK_ERR(wss_tls_config_set_insecure_skip_hostname_verification(NULL, 1),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_tls_config_set_insecure_skip_hostname_verification(c, 2),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_tls_config_set_insecure_skip_hostname_verification(c, 0x80),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_tls_config_set_insecure_skip_hostname_verification(c, 0));
 
     CHECK_ERR(wss_tls_config_set_server_name(NULL, "localhost"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_tls_config_set_server_name(c, BAD_UTF8), WSS_ERR_INVALID_ARGUMENT);
@@ -471,8 +612,102 @@ static void tls_config(void) {
     wss_tls_config_free(c);
 }
 
-/* Server and client calls with bad arguments; stale ids; close from a callback; calls after
- * wss_server_close. */
+/* Failing calls from a thread-exit path (issue 16, defect 3): a pthread key destructor runs
+ * after the library's thread-locals are gone, and calls in with a stale id. The call still
+ * returns its code, wss_last_error and wss_error_last still answer, nothing aborts. Once on a
+ * thread that used the library before (its last error exists, then is destroyed) and once on
+ * one that never did. The second leaks the error it records (about 300 bytes: the thread-local
+ * is created during the thread's exit, after glibc ran the thread-local destructors), so it
+ * runs only natively, not under valgrind (WSS_TEST_LIGHT), until that is fixed. */
+static pthread_key_t exit_key;
+static int exit_send_rc[2], exit_last_rc[2], exit_owned_rc[2], exit_calls;
+
+static void at_thread_exit(void *arg) {
+    int i = (int)(size_t)arg - 1;
+    wss_error_info e = error_info_init();
+    wss_error *owned = NULL;
+    exit_send_rc[i] = wss_send_text(987654321u, "from a dying thread");
+    exit_last_rc[i] = wss_last_error(&e);
+    exit_owned_rc[i] = wss_error_last(&owned);
+    wss_error_free(owned);
+    exit_calls++;
+}
+
+static void *exiting_thread(void *arg) {
+    if ((size_t)arg == 1) wss_send_text(4242, "x"); /* this thread's last error exists */
+    pthread_setspecific(exit_key, arg);
+    return NULL;
+}
+
+static void thread_exit_calls(void) {
+    pthread_t t;
+    size_t i;
+    size_t threads = test_light() ? 1 : 2;
+    if (!CHECK(pthread_key_create(&exit_key, at_thread_exit) == 0)) return;
+    for (i = 1; i <= threads; i++)
+        if (CHECK(pthread_create(&t, NULL, exiting_thread, (void *)i) == 0)) pthread_join(t, NULL);
+    CHECK(exit_calls == (int)threads);
+    for (i = 0; i < threads; i++) {
+        CHECK(exit_send_rc[i] == WSS_ERR_NOT_CONNECTED);
+        CHECK(exit_last_rc[i] == WSS_OK);
+        CHECK(exit_owned_rc[i] == WSS_OK);
+    }
+    pthread_key_delete(exit_key);
+}
+
+/* Owned errors: wss_error_last, wss_error_copy, wss_error_free, wss_error_get_info,
+ * wss_error_code, wss_error_message with NULL and undersized arguments. An owned error keeps
+ * its detail after later failures on the thread. */
+static void owned_errors(void) {
+    wss_error *err = NULL, *copy = NULL, *dummy = (wss_error *)&st;
+    wss_error_info info;
+
+    CHECK_RC(wss_error_last(NULL), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_send_text(4242, "x"), WSS_ERR_NOT_CONNECTED);
+    if (!CHECK_OK(wss_error_last(&err)) || !CHECK(err != NULL)) return;
+    CHECK(wss_error_code(err) == WSS_ERR_NOT_CONNECTED);
+    CHECK(contains(wss_error_message(err), "4242"));
+
+    /* wss_error_copy */
+    CHECK_ERR(wss_error_copy(NULL, &copy), WSS_ERR_INVALID_ARGUMENT);
+    CHECK(copy == NULL);
+    CHECK_ERR(wss_error_copy(err, NULL), WSS_ERR_INVALID_ARGUMENT);
+    if (CHECK_OK(wss_error_copy(err, &copy))) CHECK(copy != NULL);
+
+    /* wss_error_get_info: NULL error, NULL out, struct_size 0 or too small */
+    info = error_info_init();
+    CHECK_ERR(wss_error_get_info(NULL, &info), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_error_get_info(err, NULL), WSS_ERR_INVALID_ARGUMENT);
+    memset(&info, 0, sizeof info);
+    CHECK_ERR(wss_error_get_info(err, &info), WSS_ERR_INVALID_ARGUMENT);
+    CHECK(info.code == 0 && info.message == NULL);
+    info.struct_size = (uint32_t)sizeof info - 1;
+    CHECK_ERR(wss_error_get_info(err, &info), WSS_ERR_INVALID_ARGUMENT);
+    CHECK(info.code == 0);
+
+    /* The failures above replaced the thread's last error; the owned one kept its own. */
+    info = error_info_init();
+    if (CHECK_OK(wss_error_get_info(copy, &info))) {
+        CHECK(info.struct_size == sizeof info);
+        CHECK(info.code == WSS_ERR_NOT_CONNECTED);
+        CHECK(contains(info.message, "4242"));
+        CHECK(nonempty(info.kind));
+        CHECK(info.message == wss_error_message(err)); /* one shared, immutable object */
+    }
+
+    /* wss_error_code, wss_error_message on NULL */
+    CHECK(wss_error_code(NULL) == WSS_ERR_INVALID_ARGUMENT);
+    CHECK(wss_error_message(NULL) != NULL && wss_error_message(NULL)[0] == '\0');
+
+    /* Each reference is freed once; the other stays readable. */
+    wss_error_free(err);
+    CHECK(wss_error_code(copy) == WSS_ERR_NOT_CONNECTED);
+    wss_error_free(copy);
+    CHECK(dummy == (wss_error *)&st);
+}
+
+/* Server and client calls with bad arguments; struct_size checks; stale ids; close from a
+ * callback; calls after wss_server_close; release functions of failed calls never run. */
 static void endpoints(void) {
     wss_server *server = NULL, *pull = NULL, *dummy = (wss_server *)&st;
     wss_client *client = NULL, *dummy_client = (wss_client *)&st;
@@ -484,33 +719,37 @@ static void endpoints(void) {
     wss_error_info e;
     wss_result rc;
     size_t i;
-    int ok;
+    int ok, completed = 0;
 
     memset(&scb, 0, sizeof scb);
+    scb.struct_size = (uint32_t)sizeof scb;
     scb.on_open = srv_open;
     scb.on_message = srv_message;
     scb.on_close = srv_close;
     memset(&ccb, 0, sizeof ccb);
+    ccb.struct_size = (uint32_t)sizeof ccb;
     ccb.on_open = cli_open;
     ccb.on_message = cli_message;
     ccb.on_close = cli_close;
 
     /* wss_server_new */
-    CHECK_ERR(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st, NULL),
+    CHECK_ERR(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st, count_release, NULL),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_new(NULL, NULL, NULL, &scb, &st, &dummy), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_new(NULL, NULL, NULL, &scb, &st, count_release, &dummy),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK(dummy == (wss_server *)&st); /* untouched on failure */
-    CHECK_ERR(wss_server_new(BAD_UTF8, NULL, NULL, &scb, &st, &server), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_new(BAD_UTF8, NULL, NULL, &scb, &st, count_release, &server),
+              WSS_ERR_INVALID_ARGUMENT);
     CHECK(server == NULL);
     /* Not an address: the message says so (reported as WSS_ERR_IO or _INVALID_ARGUMENT). */
-    rc = wss_server_new("not an address", NULL, NULL, &scb, &st, &server);
+    rc = wss_server_new("not an address", NULL, NULL, &scb, &st, count_release, &server);
     CHECK(rc == WSS_ERR_INVALID_ARGUMENT || rc == WSS_ERR_IO);
     CHECK(server == NULL);
     {
         /* A TLS config without a certificate cannot serve wss://. */
         wss_tls_config *empty = NULL;
         CHECK_OK(wss_tls_config_new(&empty));
-        rc = wss_server_new("127.0.0.1:0", empty, NULL, &scb, &st, &server);
+        rc = wss_server_new("127.0.0.1:0", empty, NULL, &scb, &st, count_release, &server);
         CHECK(rc == WSS_ERR_CONFIG);
         if (rc != WSS_ERR_CONFIG) dump_last_error("server without certificate");
         CHECK(server == NULL);
@@ -519,9 +758,10 @@ static void endpoints(void) {
         wss_tls_config_free(empty);
     }
 
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st, &server))) return;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &scb, &st,
+                                 count_release, &server))) return;
     st.server = server;
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, &pull))) goto out;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, NULL, &pull))) goto out;
 
     /* wss_server_port, wss_server_active_connections */
     CHECK_ERR(wss_server_port(NULL, &port), WSS_ERR_INVALID_ARGUMENT);
@@ -534,20 +774,60 @@ static void endpoints(void) {
     CHECK(count == 0);
 
     /* wss_server_add_route / wss_server_remove_route */
-    CHECK_ERR(wss_server_add_route(NULL, "/r", &scb, &st), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, NULL, &scb, &st), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, BAD_UTF8, &scb, &st), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "no-slash", &scb, &st), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "/a?b", &scb, &st), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(server, "/r", NULL, NULL), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_server_add_route(pull, "/r", &scb, &st), WSS_ERR_INVALID_STATE);
-    CHECK_OK(wss_server_add_route(pull, "/r", NULL, NULL));
+    CHECK_ERR(wss_server_add_route(NULL, "/r", &scb, &st, count_release), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, NULL, &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, BAD_UTF8, &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "no-slash", &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "/a?b", &scb, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(server, "/r", NULL, &st, count_release),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_server_add_route(pull, "/r", &scb, &st, count_release), WSS_ERR_INVALID_STATE);
+    CHECK_OK(wss_server_add_route(pull, "/r", NULL, &marker[4], count_release));
     CHECK_ERR(wss_server_remove_route(NULL, "/r"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_server_remove_route(pull, NULL), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_server_remove_route(pull, BAD_UTF8), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_server_remove_route(pull, "/not-a-route"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_server_remove_route(pull, "/r"));
     CHECK_ERR(wss_server_remove_route(pull, "/r"), WSS_ERR_INVALID_ARGUMENT);
+    CHECK(released_times(&marker[4], 1)); /* removed, and no connection used it */
+
+    /* wss_callbacks.struct_size: 0, or smaller than version 1.0, is refused by every call that
+     * takes callbacks; a larger one (a host built against a later header) is accepted. */
+    {
+        wss_callbacks small = scb;
+        struct {
+            wss_callbacks cb;
+            void (*later_callback)(void);
+        } bigger;
+        wss_server *big = NULL;
+        small.struct_size = 0;
+        CHECK_ERR(wss_server_new("127.0.0.1:0", NULL, NULL, &small, &st, count_release, &dummy),
+                  WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_add_route(server, "/s", &small, &st, count_release),
+                  WSS_ERR_INVALID_ARGUMENT);
+        small.struct_size = (uint32_t)offsetof(wss_callbacks, on_error);
+        CHECK_ERR(wss_server_new("127.0.0.1:0", NULL, NULL, &small, &st, count_release, &dummy),
+                  WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_add_route(server, "/s", &small, &st, count_release),
+                  WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_client_connect("ws://127.0.0.1:1/", NULL, NULL, &small, &st, count_release,
+                                     &dummy_client),
+                  WSS_ERR_INVALID_ARGUMENT);
+        CHECK(dummy == (wss_server *)&st && dummy_client == (wss_client *)&st);
+        memset(&bigger, 0, sizeof bigger);
+        bigger.cb = scb;
+        bigger.cb.struct_size = (uint32_t)sizeof bigger;
+        if (CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &bigger.cb, &marker[5],
+                                    count_release, &big))) {
+            CHECK(releases_of(&marker[5]) == 0);
+            wss_server_free(big);
+            CHECK(released_times(&marker[5], 1));
+        }
+    }
 
     /* wss_server_next_event */
     CHECK_ERR(wss_server_next_event(NULL, 0, &ev), WSS_ERR_INVALID_ARGUMENT);
@@ -557,28 +837,72 @@ static void endpoints(void) {
     CHECK(ev == NULL);
     CHECK_ERR(wss_server_close(NULL, 10), WSS_ERR_INVALID_ARGUMENT);
 
-    /* wss_client_connect */
-    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    CHECK_ERR(wss_client_connect(url, NULL, NULL, &ccb, &st, NULL), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect(NULL, NULL, NULL, &ccb, &st, &dummy_client),
+    /* wss_server_decide: NULLs, a bad struct_size, a request id nobody waits on */
+    {
+        wss_accept_decision d;
+        memset(&d, 0, sizeof d);
+        d.struct_size = (uint32_t)sizeof d;
+        d.subprotocol_index = -1;
+        CHECK_ERR(wss_server_decide(NULL, 1, &d), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_decide(pull, 1, NULL), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_server_decide(pull, UINT64_MAX - 1, &d), WSS_ERR_NOT_CONNECTED);
+        CHECK_ERR(wss_server_decide(server, UINT64_MAX - 1, &d), WSS_ERR_NOT_CONNECTED);
+        d.struct_size = 4;
+        CHECK_ERR(wss_server_decide(pull, 1, &d), WSS_ERR_INVALID_ARGUMENT);
+    }
+
+    /* wss_accept_decision_set_reason / _add_header: only inside on_accept (accept.c) */
+    {
+        wss_accept_decision d;
+        memset(&d, 0, sizeof d);
+        CHECK_ERR(wss_accept_decision_set_reason(NULL, "x"), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_set_reason(&d, "x"), WSS_ERR_INVALID_STATE);
+        CHECK_ERR(wss_accept_decision_add_header(NULL, "a", "b"), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_add_header(&d, "a", "b"), WSS_ERR_INVALID_STATE);
+    }
+
+    /* wss_client_connect_async: argument errors come back at once, and never a release */
+    CHECK_ERR(wss_client_connect_async(NULL, NULL, NULL, &ccb, &st, count_release, &dummy_client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async("ws://127.0.0.1:1/", NULL, NULL, &ccb, &st, count_release,
+                                       NULL),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async(BAD_UTF8, NULL, NULL, &ccb, &st, count_release,
+                                       &dummy_client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect_async("http://x/", NULL, NULL, &ccb, &st, count_release,
+                                       &dummy_client),
               WSS_ERR_INVALID_ARGUMENT);
     CHECK(dummy_client == (wss_client *)&st);
-    CHECK_ERR(wss_client_connect(BAD_UTF8, NULL, NULL, &ccb, &st, &client),
+
+    /* wss_client_connect */
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
+    CHECK_ERR(wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, NULL),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("", NULL, NULL, &ccb, &st, &client), WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("http://127.0.0.1:1/", NULL, NULL, &ccb, &st, &client),
+    CHECK_ERR(wss_client_connect(NULL, NULL, NULL, &ccb, &st, count_release, &dummy_client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://", NULL, NULL, &ccb, &st, &client),
+    CHECK(dummy_client == (wss_client *)&st);
+    CHECK_ERR(wss_client_connect(BAD_UTF8, NULL, NULL, &ccb, &st, count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:0/", NULL, NULL, &ccb, &st, &client),
+    CHECK_ERR(wss_client_connect("", NULL, NULL, &ccb, &st, count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:99999/", NULL, NULL, &ccb, &st, &client),
+    CHECK_ERR(wss_client_connect("http://127.0.0.1:1/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
-    CHECK_ERR(wss_client_connect("ws://127.0.0.1:1/a b", NULL, NULL, &ccb, &st, &client),
+    CHECK_ERR(wss_client_connect("ws://", NULL, NULL, &ccb, &st, count_release, &client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:0/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:99999/", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_client_connect("ws://127.0.0.1:1/a b", NULL, NULL, &ccb, &st,
+                                 count_release, &client),
               WSS_ERR_INVALID_ARGUMENT);
     CHECK(client == NULL);
 
-    if (!CHECK_OK(wss_client_connect(url, NULL, NULL, &ccb, &st, &client))) goto out;
+    if (!CHECK_OK(wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, &client))) goto out;
     st.client = client;
 
     /* wss_client_conn_id, wss_client_next_event (callback mode) */
@@ -604,6 +928,8 @@ static void endpoints(void) {
      * existed. */
     per_conn_bad_args(cconn);
     if (sconn) per_conn_bad_args(sconn);
+    conn_user_data(cconn, &marker[0]);
+    if (sconn) conn_user_data(sconn, &marker[1]);
     for (i = 0; i < sizeof NEVER / sizeof NEVER[0]; i++) per_conn_calls_not_connected(NEVER[i]);
 
     /* wss_client_close with bad arguments leaves the connection open */
@@ -642,9 +968,13 @@ static void endpoints(void) {
     CHECK(strcmp(st.server_close_reason, reason) == 0);
     pthread_mutex_unlock(&st.w.mu);
 
-    /* Ids of the closed connection are stale on both ends. */
+    /* Ids of the closed connection are stale on both ends; their data was released once. */
     per_conn_calls_not_connected(cconn);
     per_conn_calls_not_connected(sconn);
+    CHECK(released_times(&marker[1], 1)); /* server side: once the connection ended */
+    CHECK(releases_of(&marker[2]) == 0 && releases_of(&marker[3]) == 0);
+    /* No call so far failed to release, nor released early: the server and client are live. */
+    CHECK(releases_of(&st) == 0);
     CHECK_ERR(wss_client_close(client, 1000, NULL, 10), WSS_ERR_NOT_CONNECTED);
     {
         uint64_t again = 0;
@@ -654,9 +984,12 @@ static void endpoints(void) {
     wss_client_free(client);
     client = NULL;
     st.client = NULL;
+    CHECK(released_times(&st, 1)); /* the client's user_data, once */
+    /* Client side: the connection's data lives at most as long as the client handle. */
+    CHECK(released_times(&marker[0], 1));
 
     /* wss_client_close from inside a callback only starts the close. */
-    if (CHECK_OK(wss_client_connect(url, NULL, NULL, &ccb, &st, &client))) {
+    if (CHECK_OK(wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, &client))) {
         pthread_mutex_lock(&st.w.mu);
         st.client = client;
         st.client_close_in_callback_rc = 1;
@@ -688,7 +1021,7 @@ static void endpoints(void) {
     /* After wss_server_close: WSS_ERR_CLOSED. */
     CHECK_OK(wss_server_close(server, WAIT_MS));
     CHECK_ERR(wss_server_close(server, 10), WSS_ERR_CLOSED);
-    CHECK_ERR(wss_server_add_route(server, "/late", &scb, &st), WSS_ERR_CLOSED);
+    CHECK_ERR(wss_server_add_route(server, "/late", &scb, &st, count_release), WSS_ERR_CLOSED);
     CHECK_ERR(wss_server_remove_route(server, "/late"), WSS_ERR_CLOSED);
     CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_INVALID_STATE); /* callback mode */
     /* Informational queries still answer: the bound port, and no connections. */
@@ -697,31 +1030,37 @@ static void endpoints(void) {
     CHECK_OK(wss_server_active_connections(server, &count));
     CHECK(count == 0);
     /* Nobody listens any more: connection refused, with the OS error. */
-    rc = wss_client_connect(url, NULL, NULL, &ccb, &st, &dummy_client);
+    rc = wss_client_connect(url, NULL, NULL, &ccb, &st, count_release, &dummy_client);
     CHECK(rc == WSS_ERR_IO);
-    memset(&e, 0, sizeof e);
-    CHECK_OK(wss_last_error(&e));
+    CHECK_OK(last_error(&e));
     CHECK(e.os_errno == ECONNREFUSED);
     CHECK(dummy_client == (wss_client *)&st);
 
     CHECK_OK(wss_server_close(pull, WAIT_MS));
     CHECK_ERR(wss_server_close(pull, WAIT_MS), WSS_ERR_CLOSED);
-    CHECK_ERR(wss_server_add_route(pull, "/late", NULL, NULL), WSS_ERR_CLOSED);
+    CHECK_ERR(wss_server_add_route(pull, "/late", NULL, &st, count_release), WSS_ERR_CLOSED);
     CHECK_ERR(wss_server_next_event(pull, 0, &ev), WSS_ERR_CLOSED);
+    completed = 1;
 
 out:
     wss_client_free(client);
     wss_server_free(server);
     wss_server_free(pull);
+    /* Every successful call that took &st released it once: the server and two clients. */
+    if (completed) CHECK(released_times(&st, 3));
 }
 
 int main(void) {
     memset(&st, 0, sizeof st);
     waiter_init(&st.w);
+    waiter_init(&rel);
     statics();
     options();
     tls_config();
+    owned_errors();
+    thread_exit_calls();
     endpoints();
+    waiter_destroy(&rel);
     waiter_destroy(&st.w);
     return check_summary();
 }

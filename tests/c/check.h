@@ -44,11 +44,26 @@ static inline int check_impl(int ok, const char *what, const char *file, int lin
 /* Count a check; evaluates to the condition so callers can skip dependent checks. */
 #define CHECK(cond) check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
 
+/* An empty wss_error_info with its struct_size set, ready for wss_last_error or
+ * wss_error_get_info. */
+static inline wss_error_info error_info_init(void) {
+    wss_error_info e;
+    memset(&e, 0, sizeof e);
+    e.struct_size = (uint32_t)sizeof e;
+    return e;
+}
+
+/* Fill `e` with the calling thread's last error; returns wss_last_error's result. */
+static inline wss_result last_error(wss_error_info *e) {
+    *e = error_info_init();
+    return wss_last_error(e);
+}
+
 /* Print the calling thread's last error (used when a check on a result code fails). */
 static inline void dump_last_error(const char *context) {
     wss_error_info e;
     size_t i;
-    if (wss_last_error(&e) != WSS_OK) {
+    if (last_error(&e) != WSS_OK) {
         fprintf(stderr, "  (%s: wss_last_error failed)\n", context);
         return;
     }
@@ -89,8 +104,7 @@ static inline int check_err_impl(wss_result got, wss_result want, const char *ca
     wss_error_info e;
     char what[512];
     if (!check_rc_impl(got, want, call, file, line)) return 0;
-    memset(&e, 0, sizeof e);
-    if (wss_last_error(&e) != WSS_OK || e.code != want || e.message == NULL ||
+    if (last_error(&e) != WSS_OK || e.code != want || e.message == NULL ||
         e.message[0] == '\0' || e.kind == NULL || e.kind[0] == '\0') {
         snprintf(what, sizeof what, "%s: wss_last_error has code %d and message '%s'", call,
                  (int)e.code, e.message ? e.message : "(null)");
@@ -203,6 +217,43 @@ static inline wss_options *generous_options(void) {
         return NULL;
     }
     return o;
+}
+
+/* A callback-struct with its struct_size set and every callback NULL. */
+static inline wss_callbacks callbacks_init(void) {
+    wss_callbacks cb;
+    memset(&cb, 0, sizeof cb);
+    cb.struct_size = (uint32_t)sizeof cb;
+    return cb;
+}
+
+/* A plain ws:// server on 127.0.0.1 with `io_threads` I/O threads (0: default) and generous
+ * timeouts; `cb` NULL for pull mode. Returns WSS_OK and fills *server and *port. */
+static inline wss_result plain_server(uint32_t io_threads, const wss_callbacks *cb, void *ud,
+                                      wss_release_fn release, wss_server **server,
+                                      uint16_t *port) {
+    wss_options *o = generous_options();
+    wss_result rc = o ? WSS_OK : WSS_ERR_INTERNAL;
+    if (rc == WSS_OK && io_threads) rc = wss_options_set_io_threads(o, io_threads);
+    if (rc == WSS_OK) rc = wss_server_new("127.0.0.1:0", NULL, o, cb, ud, release, server);
+    if (rc == WSS_OK) rc = wss_server_port(*server, port);
+    wss_options_free(o);
+    return rc;
+}
+
+/* Connect a plain ws:// client to 127.0.0.1:`port``path` (blocking, generous timeouts); `cb`
+ * NULL for pull mode. Fills *client and, when `conn` is not NULL, its connection id. */
+static inline wss_result plain_client(uint16_t port, const char *path, const wss_callbacks *cb,
+                                      void *ud, wss_release_fn release, wss_client **client,
+                                      uint64_t *conn) {
+    char url[128];
+    wss_options *o = generous_options();
+    wss_result rc = o ? WSS_OK : WSS_ERR_INTERNAL;
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u%s", (unsigned)port, path);
+    if (rc == WSS_OK) rc = wss_client_connect(url, NULL, o, cb, ud, release, client);
+    if (rc == WSS_OK && conn) rc = wss_client_conn_id(*client, conn);
+    wss_options_free(o);
+    return rc;
 }
 
 /* Fill `buf` with a printable, position-dependent pattern (valid UTF-8 for text messages). */

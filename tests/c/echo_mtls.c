@@ -41,10 +41,11 @@ static void srv_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
     wss_result rc = wss_send(conn, data, len, kind);
+    (void)conn_ud;
     if (rc != WSS_OK) {
         pthread_mutex_lock(&s->w.mu);
         s->echo_failures++;
@@ -53,9 +54,11 @@ static void srv_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     }
 }
 
-static void srv_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void srv_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     pthread_mutex_lock(&s->w.mu);
     s->server_closes++;
     s->server_close_code = code;
@@ -65,10 +68,11 @@ static void srv_close(void *ud, uint64_t conn, uint16_t code, const char *reason
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void srv_error(void *ud, uint64_t conn, const wss_error_info *e) {
+static void srv_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *e) {
     state *s = (state *)ud;
+    (void)conn_ud;
     fprintf(stderr, "server on_error (conn %llu): %s\n", (unsigned long long)conn,
-            e && e->message ? e->message : "(null)");
+            wss_error_message(e));
     pthread_mutex_lock(&s->w.mu);
     s->server_errors++;
     pthread_mutex_unlock(&s->w.mu);
@@ -83,10 +87,11 @@ static void cli_open(void *ud, uint64_t conn) {
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const uint8_t *data,
-                        size_t len) {
+static void cli_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
+                        const uint8_t *data, size_t len) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     pthread_mutex_lock(&s->w.mu);
     free(s->last_data);
     s->last_data = (unsigned char *)malloc(len ? len : 1);
@@ -98,9 +103,11 @@ static void cli_message(void *ud, uint64_t conn, wss_message_kind kind, const ui
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void cli_close(void *ud, uint64_t conn, uint16_t code, const char *reason) {
+static void cli_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
+                      const char *reason) {
     state *s = (state *)ud;
     (void)conn;
+    (void)conn_ud;
     (void)reason;
     pthread_mutex_lock(&s->w.mu);
     s->client_closes++;
@@ -109,10 +116,11 @@ static void cli_close(void *ud, uint64_t conn, uint16_t code, const char *reason
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void cli_error(void *ud, uint64_t conn, const wss_error_info *e) {
+static void cli_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *e) {
     state *s = (state *)ud;
+    (void)conn_ud;
     fprintf(stderr, "client on_error (conn %llu): %s\n", (unsigned long long)conn,
-            e && e->message ? e->message : "(null)");
+            wss_error_message(e));
     pthread_mutex_lock(&s->w.mu);
     s->client_errors++;
     pthread_mutex_unlock(&s->w.mu);
@@ -233,11 +241,12 @@ int main(void) {
     CHECK_OK(wss_tls_config_load_ca_dir(stls, ca_dir));
     CHECK_OK(wss_tls_config_set_verify_mode(stls, WSS_VERIFY_REQUIRED));
     memset(&scb, 0, sizeof scb);
+    scb.struct_size = (uint32_t)sizeof scb;
     scb.on_open = srv_open;
     scb.on_message = srv_message;
     scb.on_close = srv_close;
     scb.on_error = srv_error;
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, &scb, &st, &server))) goto out;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, &scb, &st, NULL, &server))) goto out;
     /* The server copied the configuration: it may go now. */
     wss_tls_config_free(stls);
     stls = NULL;
@@ -249,12 +258,13 @@ int main(void) {
     CHECK_OK(wss_tls_config_load_pfx_file(ctls, client_p12, pass));
     CHECK_OK(wss_tls_config_load_ca_dir(ctls, ca_dir));
     memset(&ccb, 0, sizeof ccb);
+    ccb.struct_size = (uint32_t)sizeof ccb;
     ccb.on_open = cli_open;
     ccb.on_message = cli_message;
     ccb.on_close = cli_close;
     ccb.on_error = cli_error;
     snprintf(url, sizeof url, "wss://localhost:%u/echo", (unsigned)port);
-    if (!CHECK_OK(wss_client_connect(url, ctls, opts, &ccb, &st, &client))) goto out;
+    if (!CHECK_OK(wss_client_connect(url, ctls, opts, &ccb, &st, NULL, &client))) goto out;
     wss_tls_config_free(ctls);
     ctls = NULL;
     CHECK_OK(wss_client_conn_id(client, &cconn));

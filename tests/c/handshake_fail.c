@@ -39,10 +39,17 @@ typedef struct {
 
 static state st;
 
-static void srv_error(void *ud, uint64_t conn, const wss_error_info *e) {
+static void srv_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *err) {
     state *s = (state *)ud;
+    wss_error_info info = error_info_init();
+    const wss_error_info *e = &info;
     seen_error *r;
     size_t i;
+    (void)conn_ud;
+    if (wss_error_get_info(err, &info) != WSS_OK) {
+        CHECK(!"wss_error_get_info failed in on_error");
+        return;
+    }
     pthread_mutex_lock(&s->w.mu);
     if (s->error_count < MAX_ERRORS) {
         r = &s->errors[s->error_count++];
@@ -92,7 +99,7 @@ static int has_verify_error(void *arg) {
 static int last_error_reason_contains(const char *needle) {
     wss_error_info e;
     size_t i;
-    if (wss_last_error(&e) != WSS_OK || e.openssl_errors == NULL) return 0;
+    if (last_error(&e) != WSS_OK || e.openssl_errors == NULL) return 0;
     for (i = 0; i < e.openssl_error_count; i++)
         if (contains(e.openssl_errors[i].reason, needle)) return 1;
     return 0;
@@ -101,7 +108,7 @@ static int last_error_reason_contains(const char *needle) {
 static int last_error_openssl_ok(void) {
     wss_error_info e;
     size_t i;
-    if (wss_last_error(&e) != WSS_OK || e.openssl_error_count == 0 || e.openssl_errors == NULL)
+    if (last_error(&e) != WSS_OK || e.openssl_error_count == 0 || e.openssl_errors == NULL)
         return 0;
     for (i = 0; i < e.openssl_error_count; i++) {
         if (e.openssl_errors[i].library == NULL || e.openssl_errors[i].reason == NULL) return 0;
@@ -124,11 +131,10 @@ static void expired_client(uint16_t port) {
                                            need_env("WSS_EXPIRED_CLIENT_KEY"), NULL));
     CHECK_OK(wss_tls_config_load_ca_dir(tls, ca_dir));
     snprintf(url, sizeof url, "wss://localhost:%u/", (unsigned)port);
-    rc = wss_client_connect(url, tls, NULL, NULL, NULL, &client);
+    rc = wss_client_connect(url, tls, NULL, NULL, NULL, NULL, &client);
     CHECK(rc != WSS_OK);
     CHECK(client == NULL);
-    memset(&e, 0, sizeof e);
-    CHECK_OK(wss_last_error(&e));
+    CHECK_OK(last_error(&e));
     CHECK(e.code == rc);
     CHECK(nonempty(e.message));
     CHECK(e.openssl_error_count > 0);
@@ -174,10 +180,9 @@ static void client_trusting_rogue_ca(uint16_t port, int32_t want_code, int32_t w
                                           need_env("WSS_PFX_PASSWORD")));
     CHECK_OK(wss_tls_config_load_ca_file(tls, need_env("WSS_ROGUE_CA")));
     snprintf(url, sizeof url, "wss://127.0.0.1:%u/", (unsigned)port);
-    CHECK_ERR(wss_client_connect(url, tls, NULL, NULL, NULL, &client), WSS_ERR_CERT_VERIFY);
+    CHECK_ERR(wss_client_connect(url, tls, NULL, NULL, NULL, NULL, &client), WSS_ERR_CERT_VERIFY);
     CHECK(client == NULL);
-    memset(&e, 0, sizeof e);
-    CHECK_OK(wss_last_error(&e));
+    CHECK_OK(last_error(&e));
     if (!CHECK(e.verify_code == want_code)) dump_last_error("rogue CA");
     CHECK(nonempty(e.verify_text));
     CHECK(e.verify_depth == want_depth);
@@ -198,8 +203,7 @@ static void load_failures(void) {
     /* Wrong PFX password: refused at load, not at the first handshake. */
     CHECK_ERR(wss_tls_config_load_pfx_file(tls, need_env("WSS_CLIENT_P12"), "not-the-password"),
               WSS_ERR_CONFIG);
-    memset(&e, 0, sizeof e);
-    CHECK_OK(wss_last_error(&e));
+    CHECK_OK(last_error(&e));
     CHECK(e.openssl_error_count > 0);
     CHECK(last_error_openssl_ok());
     CHECK(nonempty(e.hint));
@@ -220,8 +224,7 @@ static void load_failures(void) {
               WSS_ERR_CONFIG);
     /* Missing file: WSS_ERR_CONFIG with the OS error. */
     CHECK_ERR(wss_tls_config_load_ca_file(tls, "/nonexistent/wss/ca.pem"), WSS_ERR_CONFIG);
-    memset(&e, 0, sizeof e);
-    CHECK_OK(wss_last_error(&e));
+    CHECK_OK(last_error(&e));
     CHECK(e.os_errno == ENOENT);
 
     /* The failures left the configuration usable. */
@@ -247,9 +250,10 @@ int main(void) {
     CHECK_OK(wss_tls_config_load_ca_dir(tls, need_env("WSS_CA_DIR")));
     CHECK_OK(wss_tls_config_set_verify_mode(tls, WSS_VERIFY_REQUIRED));
     memset(&cb, 0, sizeof cb);
+    cb.struct_size = (uint32_t)sizeof cb;
     cb.on_error = srv_error;
     cb.on_open = srv_open;
-    if (CHECK_OK(wss_server_new("127.0.0.1:0", tls, NULL, &cb, &st, &server))) {
+    if (CHECK_OK(wss_server_new("127.0.0.1:0", tls, NULL, &cb, &st, NULL, &server))) {
         CHECK_OK(wss_server_port(server, &port));
         expired_client(port);
         /* server.p12 holds leaf + root, and the server sends both. */
@@ -268,7 +272,7 @@ int main(void) {
     CHECK_OK(wss_tls_config_new(&tls));
     CHECK_OK(wss_tls_config_load_pem_chain(tls, need_env("WSS_SERVER_LEAF_CERT"),
                                            need_env("WSS_SERVER_KEY"), NULL));
-    if (CHECK_OK(wss_server_new("127.0.0.1:0", tls, NULL, &cb, &st, &server))) {
+    if (CHECK_OK(wss_server_new("127.0.0.1:0", tls, NULL, &cb, &st, NULL, &server))) {
         CHECK_OK(wss_server_port(server, &port));
         client_trusting_rogue_ca(port, 20, 0, "localhost");
         CHECK_OK(wss_server_close(server, WAIT_MS));

@@ -39,7 +39,7 @@ static int is_event(const wss_event *ev, wss_event_type type, uint64_t conn) {
                 (int)ev->event_type, (unsigned long long)ev->conn, (int)type,
                 (unsigned long long)conn);
         if (ev->event_type == WSS_EVENT_ERROR && ev->error)
-            fprintf(stderr, "  error: %s\n", ev->error->message);
+            fprintf(stderr, "  error: %s\n", wss_error_message(ev->error));
         return 0;
     }
     return 1;
@@ -103,11 +103,11 @@ static void close_wakes_a_waiting_taker(void) {
     memset(&t, 0, sizeof t);
     pthread_mutex_init(&t.mu, NULL);
     pthread_cond_init(&t.cv, NULL);
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, &t.server))) return;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, NULL, NULL, NULL, &t.server))) return;
     if (CHECK(pthread_create(&th, NULL, take_one, &t) == 0)) {
         /* The taker is about to wait. Whether it is asleep before the server counts as closed
          * (woken) or only calls in after (answered at once), it must get WSS_ERR_CLOSED
-         * promptly; the unit tests in src/ffi/events.rs check the wake-up itself
+         * promptly; the unit tests in src/pull.rs check the wake-up itself
          * deterministically. */
         pthread_mutex_lock(&t.mu);
         while (!t.started) pthread_cond_wait(&t.cv, &t.mu);
@@ -139,10 +139,10 @@ static void tiny_event_queue_keeps_order(void) {
 
     if (!CHECK(opts != NULL)) return;
     CHECK_OK(wss_options_set_event_queue_limit(opts, 1));
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, opts, NULL, NULL, &server))) goto out;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, opts, NULL, NULL, NULL, &server))) goto out;
     CHECK_OK(wss_server_port(server, &port));
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    if (!CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, &client))) goto out;
+    if (!CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, NULL, &client))) goto out;
     CHECK_OK(wss_client_conn_id(client, &cconn));
     ev = server_event(server);
     if (CHECK(ev != NULL && ev->event_type == WSS_EVENT_OPEN)) sconn = ev->conn;
@@ -212,10 +212,10 @@ static void freeing_with_paused_connections_leaks_nothing(void) {
         wss_event *ev;
         if (!CHECK(opts != NULL)) return;
         CHECK_OK(wss_options_set_event_queue_limit(opts, 1024));
-        if (CHECK_OK(wss_server_new("127.0.0.1:0", NULL, opts, NULL, NULL, &server))) {
+        if (CHECK_OK(wss_server_new("127.0.0.1:0", NULL, opts, NULL, NULL, NULL, &server))) {
             CHECK_OK(wss_server_port(server, &port));
             snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-            if (CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, &client))) {
+            if (CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, NULL, &client))) {
                 CHECK_OK(wss_client_conn_id(client, &cconn));
                 ev = server_event(server);
                 CHECK(ev != NULL && ev->event_type == WSS_EVENT_OPEN);
@@ -256,14 +256,15 @@ static void callback_mode_rejects_pull(void) {
     uint16_t port = 0;
     char url[64];
 
-    memset(&cb, 0, sizeof cb); /* all members NULL: still callback mode */
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &cb, NULL, &server))) return;
+    memset(&cb, 0, sizeof cb); /* all callbacks NULL: still callback mode */
+    cb.struct_size = (uint32_t)sizeof cb;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", NULL, NULL, &cb, NULL, NULL, &server))) return;
     CHECK_ERR(wss_server_next_event(server, 0, &ev), WSS_ERR_INVALID_STATE);
     CHECK(ev == NULL);
     CHECK_ERR(wss_server_next_event(server, 10, &ev), WSS_ERR_INVALID_STATE);
     CHECK_OK(wss_server_port(server, &port));
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/", (unsigned)port);
-    if (CHECK_OK(wss_client_connect(url, NULL, NULL, &cb, NULL, &client))) {
+    if (CHECK_OK(wss_client_connect(url, NULL, NULL, &cb, NULL, NULL, &client))) {
         CHECK_ERR(wss_client_next_event(client, 0, &ev), WSS_ERR_INVALID_STATE);
         CHECK(ev == NULL);
         CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
@@ -292,7 +293,7 @@ int main(void) {
     CHECK_OK(wss_tls_config_new(&stls));
     CHECK_OK(wss_tls_config_load_pfx_file(stls, need_env("WSS_SERVER_P12"),
                                           need_env("WSS_PFX_PASSWORD")));
-    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, NULL, NULL, &server))) goto out;
+    if (!CHECK_OK(wss_server_new("127.0.0.1:0", stls, opts, NULL, NULL, NULL, &server))) goto out;
     CHECK_OK(wss_server_port(server, &port));
 
     /* Idle: nothing to take. */
@@ -305,7 +306,7 @@ int main(void) {
     CHECK_OK(wss_tls_config_new(&ctls));
     CHECK_OK(wss_tls_config_load_ca_file(ctls, ca));
     snprintf(url, sizeof url, "wss://localhost:%u/pull?x=1", (unsigned)port);
-    if (!CHECK_OK(wss_client_connect(url, ctls, opts, NULL, NULL, &client))) goto out;
+    if (!CHECK_OK(wss_client_connect(url, ctls, opts, NULL, NULL, NULL, &client))) goto out;
     CHECK_OK(wss_client_conn_id(client, &cconn));
 
     /* OPEN first, on both ends. */

@@ -1,12 +1,17 @@
-//! Shared test support: an event-recording handler, the test PKI, TLS configs.
+//! Shared test support: an event-recording handler whose errors are checked when the test ends,
+//! the test PKI, TLS configs, bounded waits.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-use std::time::Duration;
+pub mod pki;
+
+use std::collections::VecDeque;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{unbounded, Receiver, Sender};
 use once_cell::sync::Lazy;
-use wss::pki::{TempDir, TestPki};
+use pki::{TempDir, TestPki};
 use wss::{
     AcceptDecision, Client, ClientConfig, Connection, Error, Handler, MessageKind, Server,
     TlsConfig, UpgradeRequest, VerifyMode,
@@ -63,7 +68,95 @@ impl Handler for Recorder {
     }
 }
 
-pub fn recorder(echo: bool) -> (Arc<Recorder>, Receiver<Ev>) {
+/// The events of one handler as a test reads them, with the promise that no error event goes
+/// unnoticed: an `Ev::Error` that the test skips while waiting for something else (`until`,
+/// `wait_close`, ...) is kept aside, `wait_error` takes kept errors first, and when `Events`
+/// drops at the end of the test any error still kept or still queued fails the test. A test
+/// that expects errors takes exactly those (`wait_error`, `take_errors`).
+///
+/// A binding named `_rx` is checked like any other (only `let _ = ...` would drop it at once).
+/// Declared before the server or client it watches (as `let (h, rx) = recorder(..)` does), it
+/// drops last and sees every error the endpoint reported while shutting down.
+pub struct Events {
+    rx: Receiver<Ev>,
+    kept: Mutex<VecDeque<(Option<u64>, Error)>>,
+}
+
+impl Events {
+    /// Wraps the receiving end of a handler's event channel.
+    pub fn new(rx: Receiver<Ev>) -> Events {
+        Events {
+            rx,
+            kept: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Keep a skipped error for `wait_error` or the final check.
+    fn keep(&self, conn: Option<u64>, err: Error) {
+        self.kept.lock().unwrap().push_back((conn, err));
+    }
+
+    /// The oldest kept error, if any.
+    fn take_kept(&self) -> Option<(Option<u64>, Error)> {
+        self.kept.lock().unwrap().pop_front()
+    }
+
+    /// Every error reported so far and not yet taken: kept ones, then those still queued (other
+    /// queued events are dropped).
+    pub fn take_errors(&self) -> Vec<(Option<u64>, Error)> {
+        let mut errs: Vec<_> = self.kept.lock().unwrap().drain(..).collect();
+        errs.extend(self.rx.try_iter().filter_map(|e| match e {
+            Ev::Error(c, err) => Some((c, err)),
+            _ => None,
+        }));
+        errs
+    }
+}
+
+impl Deref for Events {
+    type Target = Receiver<Ev>;
+    fn deref(&self) -> &Receiver<Ev> {
+        &self.rx
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return; // the test already failed; do not turn its panic into an abort
+        }
+        assert_no_errors(self);
+    }
+}
+
+/// Fails the test if the handler reported an error that the test did not take. Runs by itself
+/// when `Events` drops; call it earlier to check a point in the middle of a test.
+pub fn assert_no_errors(rx: &Events) {
+    let errs = rx.take_errors();
+    assert!(
+        errs.is_empty(),
+        "{} unexpected error event(s): {}{}",
+        errs.len(),
+        errs.iter()
+            .take(5)
+            .map(|(c, e)| format!("[conn {c:?}] {e}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+        if errs.len() > 5 { "; ..." } else { "" }
+    );
+}
+
+/// Takes every error reported so far and checks each with `check` (for tests where a race
+/// decides how many errors of an expected kind there are); returns how many there were.
+pub fn take_errors_each(rx: &Events, mut check: impl FnMut(&Error)) -> usize {
+    let errs = rx.take_errors();
+    for (_, e) in &errs {
+        check(e);
+    }
+    errs.len()
+}
+
+pub fn recorder(echo: bool) -> (Arc<Recorder>, Events) {
     let (tx, rx) = unbounded();
     (
         Arc::new(Recorder {
@@ -71,13 +164,13 @@ pub fn recorder(echo: bool) -> (Arc<Recorder>, Receiver<Ev>) {
             echo,
             accept: None,
         }),
-        rx,
+        Events::new(rx),
     )
 }
 
 pub fn recorder_with_accept(
     f: impl Fn(&UpgradeRequest<'_>) -> AcceptDecision + Send + Sync + 'static,
-) -> (Arc<Recorder>, Receiver<Ev>) {
+) -> (Arc<Recorder>, Events) {
     let (tx, rx) = unbounded();
     (
         Arc::new(Recorder {
@@ -85,47 +178,96 @@ pub fn recorder_with_accept(
             echo: false,
             accept: Some(Box::new(f)),
         }),
-        rx,
+        Events::new(rx),
     )
 }
 
+/// Wraps a test's own handler: every call goes to it unchanged, and its errors are also
+/// recorded for the end-of-test check, like a `Recorder`'s.
+pub struct Watched<H> {
+    inner: Arc<H>,
+    tx: Sender<Ev>,
+}
+
+impl<H: Handler> Handler for Watched<H> {
+    fn on_accept(&self, req: &UpgradeRequest<'_>) -> AcceptDecision {
+        self.inner.on_accept(req)
+    }
+    fn on_open(&self, conn: &Connection) {
+        self.inner.on_open(conn)
+    }
+    fn on_message(&self, conn: &Connection, kind: MessageKind, data: &[u8]) {
+        self.inner.on_message(conn, kind, data)
+    }
+    fn on_message_owned(&self, conn: &Connection, kind: MessageKind, data: bytes::Bytes) {
+        self.inner.on_message_owned(conn, kind, data)
+    }
+    fn wants_messages(&self, conn: &Connection) -> bool {
+        self.inner.wants_messages(conn)
+    }
+    fn on_pong(&self, conn: &Connection, data: &[u8]) {
+        self.inner.on_pong(conn, data)
+    }
+    fn on_close(&self, conn: &Connection, code: u16, reason: &str) {
+        self.inner.on_close(conn, code, reason)
+    }
+    fn on_error(&self, conn: Option<&Connection>, err: &Error) {
+        let _ = self.tx.send(Ev::Error(conn.map(|c| c.id()), err.clone()));
+        self.inner.on_error(conn, err)
+    }
+}
+
+/// `handler` wrapped so that its errors are checked at the end of the test (see `Events`).
+pub fn watched<H: Handler>(handler: Arc<H>) -> (Arc<Watched<H>>, Events) {
+    let (tx, rx) = unbounded();
+    (Arc::new(Watched { inner: handler, tx }), Events::new(rx))
+}
+
 /// Next event, or panic after `WAIT`.
-pub fn next(rx: &Receiver<Ev>) -> Ev {
+pub fn next(rx: &Events) -> Ev {
     rx.recv_timeout(WAIT).expect("expected an event in time")
 }
 
-/// Skip events until `f` matches one.
-pub fn until<T>(rx: &Receiver<Ev>, mut f: impl FnMut(&Ev) -> Option<T>) -> T {
+/// Skip events until `f` matches one. A skipped error is kept for `wait_error` and the final
+/// check, never dropped.
+pub fn until<T>(rx: &Events, mut f: impl FnMut(&Ev) -> Option<T>) -> T {
     loop {
         let ev = next(rx);
         if let Some(t) = f(&ev) {
             return t;
         }
+        if let Ev::Error(conn, err) = ev {
+            rx.keep(conn, err);
+        }
     }
 }
 
-pub fn wait_open(rx: &Receiver<Ev>) -> Connection {
+pub fn wait_open(rx: &Events) -> Connection {
     until(rx, |e| match e {
         Ev::Open(c) => Some(c.clone()),
         _ => None,
     })
 }
 
-pub fn wait_msg(rx: &Receiver<Ev>) -> (MessageKind, Vec<u8>) {
+pub fn wait_msg(rx: &Events) -> (MessageKind, Vec<u8>) {
     until(rx, |e| match e {
         Ev::Msg(_, k, d) => Some((*k, d.clone())),
         _ => None,
     })
 }
 
-pub fn wait_close(rx: &Receiver<Ev>) -> (u16, String) {
+pub fn wait_close(rx: &Events) -> (u16, String) {
     until(rx, |e| match e {
         Ev::Close(_, c, r) => Some((*c, r.clone())),
         _ => None,
     })
 }
 
-pub fn wait_error(rx: &Receiver<Ev>) -> Error {
+/// The next error: one kept while waiting for something else, or the next reported.
+pub fn wait_error(rx: &Events) -> Error {
+    if let Some((_, err)) = rx.take_kept() {
+        return err;
+    }
     until(rx, |e| match e {
         Ev::Error(_, err) => Some(err.clone()),
         _ => None,
@@ -221,7 +363,7 @@ pub fn text(n: usize) -> String {
 
 /// A plain ws:// client with default settings connected to `server`, recording its events;
 /// returns once it is open.
-pub fn ws_client(server: &Server) -> (Client, Receiver<Ev>) {
+pub fn ws_client(server: &Server) -> (Client, Events) {
     let (ch, crx) = recorder(false);
     let client = Client::connect(
         &format!("ws://127.0.0.1:{}/", server.port()),
@@ -231,4 +373,45 @@ pub fn ws_client(server: &Server) -> (Client, Receiver<Ev>) {
     .unwrap();
     wait_open(&crx);
     (client, crx)
+}
+
+/// Poll `cond` until it holds, failing with `what` after `WAIT`. For states no event reports
+/// (a buffered amount, a connection count); the pause between polls grows to 10 ms, so the
+/// waiting thread does not compete with the I/O threads for a loaded machine's cores.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    let mut pause = Duration::from_micros(100);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
+    }
+}
+
+/// Raise this process's soft limit on open descriptors to at least `need` (up to the hard
+/// limit), or fail with what to change: tests that hold thousands of sockets must not depend
+/// on the shell's `ulimit -n`.
+pub fn raise_fd_limit(need: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        assert_eq!(
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim),
+            0,
+            "getrlimit"
+        );
+        if lim.rlim_cur >= need as libc::rlim_t {
+            return;
+        }
+        assert!(
+            lim.rlim_max >= need as libc::rlim_t,
+            "this test needs {need} open files; the hard limit is {} (raise it with ulimit -Hn)",
+            lim.rlim_max
+        );
+        lim.rlim_cur = need as libc::rlim_t;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0, "setrlimit");
+    }
 }

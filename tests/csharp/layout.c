@@ -57,5 +57,6 @@ int main(void) {
     M(wss_event, struct_size); M(wss_event, event_type); M(wss_event, conn);
     M(wss_event, conn_user_data); M(wss_event, kind); M(wss_event, close_code);
     M(wss_event, data); M(wss_event, len); M(wss_event, reason); M(wss_event, error);
+    M(wss_event, request);
     return 0;
 }

@@ -135,6 +135,7 @@ namespace Wss
         internal UIntPtr len;
         internal IntPtr reason;
         internal IntPtr error;
+        internal IntPtr request;
     }
 
     /// <summary>Reads structs the library fills, honouring the struct_size they carry.</summary>

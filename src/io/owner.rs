@@ -1,4 +1,7 @@
-//! Settings and state an I/O worker needs for the connections of one server or client.
+//! The server or client a connection belongs to, as the I/O threads see it (`Owner`): the
+//! settings all its connections share and, for a server, its routes, counters and shutdown flag.
+//! (The C ABI's `Endpoint` in src/ffi is the host's handle on a server or client; this is the
+//! engine's side of it.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -8,6 +11,7 @@ use openssl::ssl::SslContext;
 use parking_lot::{Condvar, Mutex, RwLock};
 use tungstenite::protocol::WebSocketConfig;
 
+use super::WorkerHandle;
 use crate::config::{Keepalive, Limits};
 use crate::handler::Handler;
 
@@ -16,8 +20,8 @@ const READ_BUFFER: usize = 2048;
 /// Small messages are batched up to this size before one write (and one TLS record) goes out.
 const WRITE_BATCH: usize = 64 << 10;
 
-/// What every connection of one endpoint shares.
-pub(crate) struct Endpoint {
+/// What every connection of one server or client shares.
+pub(crate) struct Owner {
     pub limits: Limits,
     pub keepalive: Option<Keepalive>,
     pub ws_config: WebSocketConfig,
@@ -25,7 +29,7 @@ pub(crate) struct Endpoint {
     pub server: Option<ServerSide>,
 }
 
-impl Endpoint {
+impl Owner {
     pub(crate) fn new(
         limits: Limits,
         keepalive: Option<Keepalive>,
@@ -37,7 +41,7 @@ impl Endpoint {
             .max_write_buffer_size(usize::MAX)
             .max_message_size(Some(limits.max_message_size))
             .max_frame_size(Some(limits.max_frame_size));
-        Arc::new(Endpoint {
+        Arc::new(Owner {
             limits,
             keepalive,
             ws_config,
@@ -60,6 +64,19 @@ pub(crate) struct ServerSide {
     pub idle_cv: Condvar,
     /// Set once shutdown starts: new sockets are refused.
     pub closing: AtomicBool,
+    /// Upgrades whose accept decision was deferred, by connection id (`Server::decide`).
+    /// Whoever removes an entry (a decision, or the worker on timeout, disconnect or
+    /// shutdown) owns the outcome.
+    pub deferred: Mutex<HashMap<u64, Deferral>>,
+}
+
+/// Where a deferred upgrade waits, and what the decision is checked against.
+pub(crate) struct Deferral {
+    pub worker: Arc<WorkerHandle>,
+    /// Slab key on that worker.
+    pub key: usize,
+    /// Subprotocols the client offered.
+    pub offered: Vec<String>,
 }
 
 impl ServerSide {
@@ -79,6 +96,7 @@ impl ServerSide {
             idle_lock: Mutex::new(()),
             idle_cv: Condvar::new(),
             closing: AtomicBool::new(false),
+            deferred: Mutex::new(HashMap::new()),
         }
     }
 
