@@ -5,6 +5,8 @@
 #
 #   wss-test-count csharp PASSED FAILED SKIPPED
 #
+# The same counts go to $WSS_TEST_COUNTS when scripts/test.sh set it (its summary reads them);
+# a run that stops early (a build error) counts as one failure.
 # Installs mono-devel, nunit-console, libnunit-cil-dev (and gcc, openssl) with apt-get when run as
 # root; non-root users install them first. Output goes to target/csharp/. Exit status: 0 when
 # every test passed.
@@ -14,6 +16,16 @@ root="$PWD"
 out="$root/target/csharp"
 
 log() { printf '\n==> %s\n' "$*"; }
+
+reported=0
+report() { # PASSED FAILED SKIPPED
+  reported=1
+  echo "wss-test-count csharp $1 $2 $3"
+  if [ -n "${WSS_TEST_COUNTS:-}" ]; then
+    printf 'csharp %d %d %d nunit+examples\n' "$1" "$2" "$3" >>"$WSS_TEST_COUNTS"
+  fi
+}
+trap '[ "$reported" = 1 ] || report 0 1 0' EXIT
 
 pkgs=(mono-devel nunit-console libnunit-cil-dev gcc openssl pkg-config)
 missing=()
@@ -25,7 +37,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "missing packages (install them as root first): ${missing[*]}" >&2
-    echo "wss-test-count csharp 0 1 0"
     exit 1
   fi
 fi
@@ -38,7 +49,7 @@ cp target/release/libwss.so "$out/"
 ln -s libwss.so "$out/libwss.so.1"
 
 log "building Wss.dll, the tests and the examples with mcs"
-MCS=(mcs -langversion:7.2 -sdk:4.5 -warnaserror -debug)
+MCS=(mcs -langversion:7.2 -sdk:4.6.1 -warnaserror -debug)
 "${MCS[@]}" -target:library -doc:"$out/Wss.xml" -out:"$out/Wss.dll" bindings/csharp/src/*.cs
 NUNIT_FRAMEWORK=/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
 cp "$NUNIT_FRAMEWORK" "$out/"
@@ -81,5 +92,5 @@ failed=$((errors + failures + examples))
 passed=$((total - errors - failures - inconclusive + 1 - examples))
 skipped=$((notrun + inconclusive))
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
-echo "wss-test-count csharp $passed $failed $skipped"
+report "$passed" "$failed" "$skipped"
 [ "$failed" = 0 ]

@@ -1,5 +1,5 @@
 using System;
-using System.Collections.Generic;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
 
@@ -13,9 +13,6 @@ namespace Wss
     /// </summary>
     internal sealed class EventSink
     {
-        [ThreadStatic]
-        private static List<IntPtr> decisionMemory;
-
         private readonly WeakReference owner;
         private readonly bool oneConnection;
         private WssConnection single;
@@ -133,12 +130,11 @@ namespace Wss
 
         /// <summary>
         /// on_accept: the handlers run on the I/O thread even with a SynchronizationContext (the
-        /// answer is needed now). The library reads the decision after this returns, so strings
-        /// live in per-thread native memory freed at this thread's next decision.
+        /// answer is needed now). The library reads the decision after this returns: strings go
+        /// in through wss_accept_decision_set_reason / _add_header, which copy at once.
         /// </summary>
         internal void HandleAccept(IntPtr request, IntPtr decision)
         {
-            FreeDecisionMemory();
             var handler = Accepting;
             if (handler == null)
             {
@@ -155,65 +151,51 @@ namespace Wss
                 args = new AcceptingEventArgs(args.Request);
                 args.Refuse(500, "Internal Server Error");
             }
-            WriteDecision(decision, args);
+            int rc = WriteDecision(decision, args);
+            if (rc != 0)
+            {
+                ReportCallbackException(WssException.Last(rc), "Accepting");
+                WriteMember<WssAcceptDecision>(decision, "status", 500);
+            }
         }
 
-        private static void WriteDecision(IntPtr d, AcceptingEventArgs args)
+        /// <summary>Fill the library's pre-filled decision, only within its struct_size.</summary>
+        private static int WriteDecision(IntPtr d, AcceptingEventArgs args)
         {
-            int size = Marshal.ReadInt32(d);
-            if (Fits<WssAcceptDecision>("status", 2, size))
-            {
-                Marshal.WriteInt16(d, NativeStruct.Offset<WssAcceptDecision>("status"), (short)args.Status);
-            }
+            WriteMember<WssAcceptDecision>(d, "status", args.Status);
             if (args.Status != 0)
             {
-                if (args.RefuseReason != null && Fits<WssAcceptDecision>("reason", IntPtr.Size, size))
-                {
-                    Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("reason"), Keep(Utf8.Alloc(args.RefuseReason)));
-                }
-                return;
+                return args.RefuseReason == null ? 0 : NativeMethods.wss_accept_decision_set_reason(d, Utf8.ToNative(args.RefuseReason));
             }
-            if (Fits<WssAcceptDecision>("subprotocol_index", 4, size))
+            WriteMember<WssAcceptDecision>(d, "subprotocol_index", args.SubprotocolIndex);
+            foreach (var h in args.ResponseHeaders)
             {
-                Marshal.WriteInt32(d, NativeStruct.Offset<WssAcceptDecision>("subprotocol_index"), args.SubprotocolIndex);
-            }
-            var headers = args.ResponseHeaders;
-            if (headers.Count > 0 && Fits<WssAcceptDecision>("header_count", IntPtr.Size, size))
-            {
-                int hsize = Marshal.SizeOf(typeof(WssHeader));
-                IntPtr array = Keep(Marshal.AllocHGlobal(hsize * headers.Count));
-                for (int i = 0; i < headers.Count; i++)
+                int rc = NativeMethods.wss_accept_decision_add_header(d, Utf8.ToNative(h.Key), Utf8.ToNative(h.Value));
+                if (rc != 0)
                 {
-                    var h = new WssHeader { name = Keep(Utf8.Alloc(headers[i].Key)), value = Keep(Utf8.Alloc(headers[i].Value)) };
-                    Marshal.StructureToPtr(h, new IntPtr(array.ToInt64() + (long)i * hsize), false);
+                    return rc;
                 }
-                Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("headers"), array);
-                Marshal.WriteIntPtr(d, NativeStruct.Offset<WssAcceptDecision>("header_count"), new IntPtr(headers.Count));
             }
+            return 0;
         }
 
-        private static bool Fits<T>(string field, int width, int size)
+        /// <summary>Write a 16- or 32-bit member of a library-given struct if it lies within its struct_size.</summary>
+        private static void WriteMember<T>(IntPtr p, string field, int value)
         {
-            return NativeStruct.Offset<T>(field) + width <= size;
-        }
-
-        private static IntPtr Keep(IntPtr p)
-        {
-            (decisionMemory ?? (decisionMemory = new List<IntPtr>())).Add(p);
-            return p;
-        }
-
-        private static void FreeDecisionMemory()
-        {
-            if (decisionMemory == null)
+            int offset = NativeStruct.Offset<T>(field);
+            int width = Marshal.SizeOf(typeof(T).GetField(field, BindingFlags.Instance | BindingFlags.NonPublic).FieldType);
+            if (offset + width > Marshal.ReadInt32(p))
             {
                 return;
             }
-            foreach (var p in decisionMemory)
+            if (width == 2)
             {
-                Marshal.FreeHGlobal(p);
+                Marshal.WriteInt16(p, offset, (short)value);
             }
-            decisionMemory.Clear();
+            else
+            {
+                Marshal.WriteInt32(p, offset, value);
+            }
         }
 
         private object Sender

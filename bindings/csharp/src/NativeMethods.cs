@@ -168,6 +168,9 @@ namespace Wss
         internal static extern int wss_options_set_hsts(WssOptions.Handle opts, byte on);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_accept_events(WssOptions.Handle opts, byte on);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_options_add_header(WssOptions.Handle opts, byte[] name, byte[] value);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -198,6 +201,17 @@ namespace Wss
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void wss_conn_info_free(IntPtr info);
+
+        // ---- upgrade decisions ----
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_accept_decision_set_reason(IntPtr decision, byte[] reason);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_accept_decision_add_header(IntPtr decision, byte[] name, byte[] value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_server_decide(WssServer.Handle server, ulong requestId, ref WssAcceptDecision decision);
 
         // ---- pull mode ----
 
@@ -237,6 +251,9 @@ namespace Wss
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "wss_client_connect")]
         internal static extern int wss_client_connect_pull(byte[] url, TlsConfig.Handle tls, WssOptions.Handle options, IntPtr callbacksNull, IntPtr userData, IntPtr release, out WssClient.Handle client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "wss_client_connect_async")]
+        internal static extern int wss_client_connect_async_pull(byte[] url, TlsConfig.Handle tls, WssOptions.Handle options, IntPtr callbacksNull, IntPtr userData, IntPtr release, out WssClient.Handle client);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_client_conn_id(WssClient.Handle client, out ulong conn);

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
@@ -50,10 +51,41 @@ namespace Wss
         public void Connect(string url, TlsConfig tls = null, WssOptions options = null)
         {
             ConnectPull(url, tls, options);
-            pumped = true;
-            var h = handle;
-            var s = sink;
-            new Thread(() => Pump(h, s)) { IsBackground = true, Name = "wss-client-events" }.Start();
+            StartPump(null);
+        }
+
+        /// <summary>
+        /// Start connecting and return at once; the task completes when the connection is open
+        /// (<see cref="WssEndpoint.Opened"/> is raised too) or faults with the failure's
+        /// <see cref="WssException"/> (TLS, verification, refused upgrade, timeout: the connect
+        /// timeout of the options). Cancelling frees the client, which cancels the attempt. URL
+        /// and option errors throw at once. Events are raised as with <see cref="Connect"/>.
+        /// </summary>
+        public Task ConnectAsync(string url, TlsConfig tls = null, WssOptions options = null, CancellationToken cancel = default(CancellationToken))
+        {
+            BeginConnect(url);
+            int rc = NativeMethods.wss_client_connect_async_pull(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out handle);
+            if (rc != 0)
+            {
+                handle = null;
+                throw WssException.Last(rc);
+            }
+            FinishConnect();
+            var opened = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (cancel.CanBeCanceled)
+            {
+                var h = handle;
+                var registration = cancel.Register(() =>
+                {
+                    if (opened.TrySetCanceled(cancel))
+                    {
+                        h.Dispose();
+                    }
+                });
+                opened.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+            }
+            StartPump(opened);
+            return opened.Task;
         }
 
         /// <summary>Connect (blocking) and queue events for <see cref="ReceiveAsync"/> (pull mode).</summary>
@@ -143,9 +175,38 @@ namespace Wss
             h.Dispose();
         }
 
-        /// <summary>The client's event thread: takes each event and raises it until the queue ends.</summary>
-        private static void Pump(Handle h, EventSink sink)
+        private void StartPump(TaskCompletionSource<bool> opened)
         {
+            pumped = true;
+            var h = handle;
+            var s = sink;
+            new Thread(() => Pump(h, s, opened)) { IsBackground = true, Name = "wss-client-events" }.Start();
+        }
+
+        /// <summary>
+        /// The client's event thread: takes each event and raises it until the queue ends. With
+        /// <paramref name="opened"/> (ConnectAsync), the first Open completes it and an Error
+        /// before that faults it (instead of raising Error).
+        /// </summary>
+        private static void Pump(Handle h, EventSink sink, TaskCompletionSource<bool> opened)
+        {
+            try
+            {
+                PumpEvents(h, sink, opened);
+            }
+            finally
+            {
+                if (opened != null)
+                {
+                    opened.TrySetException(new WssException(WssResult.Closed, "the connection ended before it opened"));
+                }
+            }
+        }
+
+        private static void PumpEvents(Handle h, EventSink sink, TaskCompletionSource<bool> opened)
+        {
+            int typeOffset = NativeStruct.Offset<WssEventNative>("event_type");
+            int errorOffset = NativeStruct.Offset<WssEventNative>("error");
             while (true)
             {
                 IntPtr ev;
@@ -168,6 +229,19 @@ namespace Wss
                 }
                 try
                 {
+                    var type = (WssEventType)Marshal.ReadInt32(ev, typeOffset);
+                    if (opened != null && !opened.Task.IsCompleted)
+                    {
+                        if (type == WssEventType.Error)
+                        {
+                            opened.TrySetException(WssException.FromNative(Marshal.ReadIntPtr(ev, errorOffset)));
+                            continue;
+                        }
+                        if (type == WssEventType.Open)
+                        {
+                            opened.TrySetResult(true);
+                        }
+                    }
                     sink.Dispatch(ev);
                 }
                 catch (Exception ex)

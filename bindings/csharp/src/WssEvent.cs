@@ -16,6 +16,10 @@ namespace Wss
         Error = 4,
         /// <summary>A pong arrived.</summary>
         Pong = 5,
+        /// <summary>An upgrade request waits for <see cref="WssServer.AcceptRequest"/> or
+        /// <see cref="WssServer.RefuseRequest"/> (pull-mode servers with
+        /// <see cref="WssOptions.SetAcceptEvents"/>).</summary>
+        Accept = 6,
     }
 
     /// <summary>An event taken in pull mode (<c>ReceiveAsync</c>); a managed copy.</summary>
@@ -46,6 +50,8 @@ namespace Wss
         public string CloseReason { get; private set; }
         /// <summary>Error: the failure with its detail.</summary>
         public WssException Error { get; private set; }
+        /// <summary>Accept: the upgrade request to decide on.</summary>
+        public UpgradeRequest Request { get; private set; }
 
         internal static WssEvent FromNative(EventSink sink, IntPtr p)
         {
@@ -59,6 +65,11 @@ namespace Wss
                 CloseReason = Utf8.FromNative(e.reason) ?? "",
                 Error = e.error == IntPtr.Zero ? null : WssException.FromNative(e.error),
             };
+            if (ev.Type == WssEventType.Accept)
+            {
+                ev.Request = e.request == IntPtr.Zero ? null : new UpgradeRequest(NativeStruct.Read<WssUpgradeRequest>(e.request));
+                return ev;
+            }
             ev.Connection = ev.Type == WssEventType.Open ? sink.Attach(e.conn) : sink.Connection(e.conn, e.conn_user_data);
             return ev;
         }

@@ -38,6 +38,11 @@ namespace Wss
         /// <summary>Pull mode: bytes of events that may wait to be received before reading pauses.</summary>
         public WssOptions SetEventQueueLimit(ulong bytes) { return Call(NativeMethods.wss_options_set_event_queue_limit(handle, bytes)); }
 
+        /// <summary>Pull-mode servers: queue every upgrade request as a <see cref="WssEventType.Accept"/>
+        /// event to answer with <see cref="WssServer.AcceptRequest"/> / <see cref="WssServer.RefuseRequest"/>
+        /// before the handshake timeout (then it is refused with 503). Off by default: accept all.</summary>
+        public WssOptions SetAcceptEvents(bool on) { return Call(NativeMethods.wss_options_set_accept_events(handle, (byte)(on ? 1 : 0))); }
+
         /// <summary>Servers: time from TCP accept to open WebSocket before the peer is dropped.</summary>
         public WssOptions SetHandshakeTimeout(TimeSpan t) { return Call(NativeMethods.wss_options_set_handshake_timeout_ms(handle, Ms(t))); }
 

@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Runtime.InteropServices;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Win32.SafeHandles;
@@ -93,6 +96,77 @@ namespace Wss
         {
             var h = Started();
             return Receive((ms, slot) => NativeMethods.wss_server_next_event(h, ms, out slot[0]), cancel);
+        }
+
+        /// <summary>
+        /// Pull mode with <see cref="WssOptions.SetAcceptEvents"/>: accept the request of an
+        /// <see cref="WssEventType.Accept"/> event, selecting the offered subprotocol at
+        /// <paramref name="subprotocolIndex"/> (-1: none) and adding response headers. Any thread.
+        /// <see cref="WssResult.NotConnected"/> when the request is unknown, decided, timed out or
+        /// its peer left.
+        /// </summary>
+        public void AcceptRequest(UpgradeRequest request, int subprotocolIndex = -1, IEnumerable<KeyValuePair<string, string>> responseHeaders = null)
+        {
+            if (request == null) throw new ArgumentNullException("request");
+            var headers = responseHeaders == null ? new List<KeyValuePair<string, string>>() : responseHeaders.ToList();
+            var memory = new List<IntPtr>();
+            try
+            {
+                int size = Marshal.SizeOf(typeof(WssHeader));
+                IntPtr array = IntPtr.Zero;
+                if (headers.Count > 0)
+                {
+                    array = Marshal.AllocHGlobal(size * headers.Count);
+                    memory.Add(array);
+                }
+                for (int i = 0; i < headers.Count; i++)
+                {
+                    var h = new WssHeader { name = Utf8.Alloc(headers[i].Key), value = Utf8.Alloc(headers[i].Value) };
+                    memory.Add(h.name);
+                    memory.Add(h.value);
+                    Marshal.StructureToPtr(h, new IntPtr(array.ToInt64() + (long)i * size), false);
+                }
+                var d = new WssAcceptDecision
+                {
+                    struct_size = (uint)Marshal.SizeOf(typeof(WssAcceptDecision)),
+                    status = 0,
+                    subprotocol_index = subprotocolIndex,
+                    headers = array,
+                    header_count = (UIntPtr)headers.Count,
+                };
+                WssException.Check(NativeMethods.wss_server_decide(Started(), request.Id, ref d));
+            }
+            finally
+            {
+                foreach (var p in memory)
+                {
+                    Marshal.FreeHGlobal(p);
+                }
+            }
+        }
+
+        /// <summary>Pull mode: refuse the request of an <see cref="WssEventType.Accept"/> event
+        /// with an HTTP status (400..599) and reason phrase.</summary>
+        public void RefuseRequest(UpgradeRequest request, int status, string reason = null)
+        {
+            if (request == null) throw new ArgumentNullException("request");
+            if (status < 400 || status > 599) throw new ArgumentOutOfRangeException("status", "400..599");
+            IntPtr r = reason == null ? IntPtr.Zero : Utf8.Alloc(reason);
+            try
+            {
+                var d = new WssAcceptDecision
+                {
+                    struct_size = (uint)Marshal.SizeOf(typeof(WssAcceptDecision)),
+                    status = (ushort)status,
+                    subprotocol_index = -1,
+                    reason = r,
+                };
+                WssException.Check(NativeMethods.wss_server_decide(Started(), request.Id, ref d));
+            }
+            finally
+            {
+                if (r != IntPtr.Zero) Marshal.FreeHGlobal(r);
+            }
         }
 
         /// <summary>
