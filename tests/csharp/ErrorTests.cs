@@ -113,6 +113,21 @@ namespace Wss.Tests
         }
 
         [Test]
+        public void AFailedStartLeavesTheServerStartable()
+        {
+            using (var first = EchoServer())
+            using (var server = new WssServer())
+            using (var tls = ServerTls())
+            {
+                var e = Assert.Throws<WssException>(() => server.Start("127.0.0.1:" + first.Port, tls));
+                Assert.AreEqual(WssResult.Io, e.Code, e.Detail);
+                Assert.AreNotEqual(0, e.OsErrno, "address in use: " + e.Detail);
+                server.Start("127.0.0.1:0", tls);
+                Assert.AreNotEqual(0, server.Port);
+            }
+        }
+
+        [Test]
         public void ConnectionCallsOnAnEndedConnectionThrowNotConnected()
         {
             using (var server = EchoServer())

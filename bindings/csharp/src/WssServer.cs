@@ -76,6 +76,7 @@ namespace Wss
             if (rc != 0)
             {
                 CallbackHandles.Free(ud);
+                handle = null;
                 throw WssException.Last(rc);
             }
         }
@@ -85,7 +86,11 @@ namespace Wss
         {
             BeginStart(bindAddress);
             int rc = NativeMethods.wss_server_new_pull(Utf8.ToNative(bindAddress), TlsConfig.Of(tls), WssOptions.Of(options), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out handle);
-            WssException.Check(rc);
+            if (rc != 0)
+            {
+                handle = null;
+                throw WssException.Last(rc);
+            }
         }
 
         /// <summary>
