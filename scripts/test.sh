@@ -153,6 +153,8 @@ suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F
   return "$rc"
 }
 suite_counts cpp ./scripts/test-cpp.sh
+# The C# script appends its own line to $WSS_TEST_COUNTS.
+STEP="C# wrapper (Mono)"; log "$STEP"; ./scripts/test-csharp.sh
 STEP="benchmark harness smoke"; log "$STEP (--quick)"
 if ./scripts/bench.sh --quick; then count bench 1 0 0 smoke; else count bench 0 1 0 smoke; false; fi
 STEP="done"

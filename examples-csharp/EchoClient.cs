@@ -1,0 +1,140 @@
+// EchoClient: connects, sends lines from stdin (or --count N messages of --size S bytes), prints
+// every reply and the negotiated TLS facts. Takes events in a loop of its own (pull mode,
+// ReceiveAsync).
+//
+//   mono EchoClient.exe wss://localhost:8443/ --pfx client.pfx --password secret --ca-dir cas
+//   mono EchoClient.exe ws://127.0.0.1:9000/ --count 100 --size 1024
+//
+// A failed connect (e.g. a TLS handshake) prints the full detail and exits with status 1.
+using System;
+using System.Threading;
+using Wss;
+
+namespace WssExamples
+{
+    internal static class EchoClient
+    {
+        private static readonly TimeSpan ReplyWait = TimeSpan.FromSeconds(30);
+
+        private static void Usage()
+        {
+            Console.Error.WriteLine("usage: EchoClient URL [--cert F --key F | --pfx F --password P] [--ca-file F]\n" +
+                                    "                  [--ca-dir D] [--count N --size S]");
+        }
+
+        /// <summary>Wait for the next message; report errors. False when the connection ended or timed out.</summary>
+        private static bool AwaitReply(WssClient client, ref int failures)
+        {
+            while (true)
+            {
+                WssEvent ev;
+                using (var cts = new CancellationTokenSource(ReplyWait))
+                {
+                    try
+                    {
+                        ev = client.ReceiveAsync(cts.Token).GetAwaiter().GetResult();
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Console.Error.WriteLine("no reply within " + (int)ReplyWait.TotalSeconds + " s");
+                        return false;
+                    }
+                }
+                if (ev == null)
+                {
+                    Console.WriteLine("connection ended");
+                    return false;
+                }
+                switch (ev.Type)
+                {
+                    case WssEventType.Message:
+                        Console.WriteLine("reply: " + (ev.IsText ? ev.Text : ev.Data.Length + " bytes"));
+                        return true;
+                    case WssEventType.Error:
+                        Report.Error(Console.Error, ev.Error);
+                        failures++;
+                        break;
+                    case WssEventType.Close:
+                        Console.WriteLine("closed by server: " + ev.CloseCode + " " + ev.CloseReason);
+                        return false;
+                }
+            }
+        }
+
+        private static int Main(string[] args)
+        {
+            if (args.Length < 1)
+            {
+                Usage();
+                return 2;
+            }
+            string url = args[0];
+            var tlsArgs = new TlsArgs();
+            long count = -1;
+            int size = 16;
+            try
+            {
+                for (int i = 1; i < args.Length; i++)
+                {
+                    if (tlsArgs.Parse(args, ref i)) continue;
+                    if (args[i] == "--count" && i + 1 < args.Length) count = long.Parse(args[++i]);
+                    else if (args[i] == "--size" && i + 1 < args.Length) size = int.Parse(args[++i]);
+                    else
+                    {
+                        Usage();
+                        return 2;
+                    }
+                }
+            }
+            catch (Exception e) when (e is FormatException || e is OverflowException || e is ArgumentException)
+            {
+                Console.Error.WriteLine(e.Message);
+                Usage();
+                return 2;
+            }
+
+            int failures = 0;
+            try
+            {
+                using (var client = new WssClient())
+                {
+                    using (var tls = tlsArgs.Config())
+                    {
+                        client.ConnectPull(url, tls);
+                    }
+                    Console.WriteLine("connected: " + Report.TlsFacts(client.Connection.GetInfo()));
+                    long replies = 0;
+                    if (count >= 0)
+                    {
+                        string payload = new string('x', size);
+                        for (long n = 0; n < count; n++)
+                        {
+                            client.Send(payload);
+                            if (!AwaitReply(client, ref failures)) break;
+                            replies++;
+                        }
+                    }
+                    else
+                    {
+                        string line;
+                        while ((line = Console.ReadLine()) != null)
+                        {
+                            client.Send(line);
+                            if (!AwaitReply(client, ref failures)) break;
+                            replies++;
+                        }
+                    }
+                    Console.WriteLine(replies + " replies");
+                    client.Close(1000, "bye", TimeSpan.FromSeconds(5));
+                    bool complete = count < 0 || replies == count;
+                    return failures == 0 && complete ? 0 : 1;
+                }
+            }
+            catch (WssException e)
+            {
+                Report.Error(Console.Error, e);
+                return 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The C# wrapper's tests under Mono: builds libwss (release), Wss.dll, the NUnit 2.6 tests and the
+# C# examples with mcs (C# 7.2), makes a test PKI with the openssl CLI, runs nunit-console and a
+# smoke run of the examples, and ends with one machine-readable line:
+#
+#   wss-test-count csharp PASSED FAILED SKIPPED
+#
+# The same counts go to $WSS_TEST_COUNTS when scripts/test.sh set it (its summary reads them);
+# a run that stops early (a build error) counts as one failure.
+# Installs mono-devel, nunit-console, libnunit-cil-dev (and gcc, openssl) with apt-get when run as
+# root; non-root users install them first. Output goes to target/csharp/. Exit status: 0 when
+# every test passed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+out="$root/target/csharp"
+
+log() { printf '\n==> %s\n' "$*"; }
+
+reported=0
+report() { # PASSED FAILED SKIPPED
+  reported=1
+  echo "wss-test-count csharp $1 $2 $3"
+  if [ -n "${WSS_TEST_COUNTS:-}" ]; then
+    printf 'csharp %d %d %d nunit+examples\n' "$1" "$2" "$3" >>"$WSS_TEST_COUNTS"
+  fi
+}
+trap '[ "$reported" = 1 ] || report 0 1 0' EXIT
+
+pkgs=(mono-devel nunit-console libnunit-cil-dev gcc openssl pkg-config)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    log "installing apt packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "missing packages (install them as root first): ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+log "building libwss (release)"
+cargo build --release --lib
+rm -rf "$out"
+mkdir -p "$out"
+cp target/release/libwss.so "$out/"
+ln -s libwss.so "$out/libwss.so.1"
+
+log "building Wss.dll, the tests and the examples with mcs"
+MCS=(mcs -langversion:7.2 -sdk:4.6.1 -warnaserror -debug)
+"${MCS[@]}" -target:library -doc:"$out/Wss.xml" -out:"$out/Wss.dll" bindings/csharp/src/*.cs
+NUNIT_FRAMEWORK=/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
+cp "$NUNIT_FRAMEWORK" "$out/"
+"${MCS[@]}" -target:library -out:"$out/Wss.Tests.dll" -r:"$out/Wss.dll" -r:"$NUNIT_FRAMEWORK" \
+  -r:System.Core.dll tests/csharp/*.cs
+for ex in EchoServer EchoClient; do
+  "${MCS[@]}" -target:exe -define:MONO_POSIX -out:"$out/$ex.exe" -r:"$out/Wss.dll" -r:Mono.Posix.dll \
+    "examples-csharp/$ex.cs" examples-csharp/TlsArgs.cs examples-csharp/Report.cs examples-csharp/StopSignals.cs
+done
+
+log "test PKI (openssl CLI) and the C struct layout"
+tests/csharp/make-certs.sh "$out/certs" >/dev/null
+gcc -std=c11 -Wall -Werror -Iinclude tests/csharp/layout.c -o "$out/layout"
+"$out/layout" > "$out/layout.txt"
+
+export LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export WSS_TEST_CERTS="$out/certs" WSS_TEST_LAYOUT="$out/layout.txt"
+
+log "nunit-console"
+status=0
+# Under a timeout: a process that cannot exit (Mono waiting for native threads that ran managed
+# code) must fail the run, not hang it.
+(cd "$out" && timeout 900 nunit-console -nologo -noshadow -xml="$out/TestResult.xml" Wss.Tests.dll) \
+  || status=$?
+
+log "examples: EchoClient against EchoServer over mutual TLS"
+examples=0
+if ! examples-csharp/smoke.sh "$out"; then
+  examples=1
+fi
+
+# Counts from NUnit's XML (2.6 format), plus the examples run as one test.
+read -r total errors failures notrun inconclusive < <(python3 - "$out/TestResult.xml" <<'PY' 2>/dev/null || echo "0 1 0 0 0"
+import sys, xml.etree.ElementTree as ET
+r = ET.parse(sys.argv[1]).getroot()
+print(*(int(r.get(k, 0)) for k in ("total", "errors", "failures", "not-run", "inconclusive")))
+PY
+)
+failed=$((errors + failures + examples))
+passed=$((total - errors - failures - inconclusive + 1 - examples))
+skipped=$((notrun + inconclusive))
+if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
+report "$passed" "$failed" "$skipped"
+[ "$failed" = 0 ]

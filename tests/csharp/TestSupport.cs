@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.Threading;
+using NUnit.Framework;
+
+namespace Wss.Tests
+{
+    /// <summary>Paths, TLS identities and waiting helpers shared by the fixtures.</summary>
+    internal static class TestSupport
+    {
+        /// <summary>Generous: the machine is a loaded 2-core box.</summary>
+        internal static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+        internal static string Certs
+        {
+            get
+            {
+                string dir = Environment.GetEnvironmentVariable("WSS_TEST_CERTS");
+                if (string.IsNullOrEmpty(dir) || !Directory.Exists(dir))
+                {
+                    Assert.Fail("WSS_TEST_CERTS must name the folder tests/csharp/make-certs.sh filled");
+                }
+                return dir;
+            }
+        }
+
+        internal static string Cert(string name)
+        {
+            return Path.Combine(Certs, name);
+        }
+
+        /// <summary>The server side of mutual TLS: PFX identity, hashed CA folder, client cert required.</summary>
+        internal static TlsConfig ServerTls(string pfx = "server.pfx")
+        {
+            return new TlsConfig().LoadPfx(Cert(pfx), "server-pass").LoadCaDirectory(Cert("ca-dir")).RequireClientCertificate();
+        }
+
+        /// <summary>The client side: PFX identity (or none), hashed CA folder.</summary>
+        internal static TlsConfig ClientTls(string pfx = "client.pfx")
+        {
+            var tls = new TlsConfig().LoadCaDirectory(Cert("ca-dir"));
+            if (pfx != null)
+            {
+                tls.LoadPfx(Cert(pfx), "client-pass");
+            }
+            return tls;
+        }
+
+        /// <summary>A started mTLS echo server (text back as text, binary as binary).</summary>
+        internal static WssServer EchoServer(TlsConfig tls = null, SynchronizationContext context = null)
+        {
+            var server = new WssServer(context);
+            server.MessageReceived += (s, e) =>
+            {
+                if (e.IsText) e.Connection.Send(e.Text);
+                else e.Connection.Send(e.Data);
+            };
+            using (var t = tls ?? ServerTls())
+            {
+                server.Start("127.0.0.1:0", t);
+            }
+            return server;
+        }
+
+        internal static string Url(WssServer server, string path = "/")
+        {
+            return "wss://127.0.0.1:" + server.Port + path;
+        }
+
+        /// <summary>Take one item or fail after the deadline.</summary>
+        internal static T Take<T>(BlockingCollection<T> queue, string what)
+        {
+            T item;
+            if (!queue.TryTake(out item, Deadline))
+            {
+                Assert.Fail("timed out waiting for " + what);
+            }
+            return item;
+        }
+
+        internal static void Wait(WaitHandle h, string what)
+        {
+            Assert.IsTrue(h.WaitOne(Deadline), "timed out waiting for " + what);
+        }
+
+        internal static void Wait(CountdownEvent h, string what)
+        {
+            Assert.IsTrue(h.Wait(Deadline), "timed out waiting for " + what + " (" + h.CurrentCount + " left)");
+        }
+
+        /// <summary>
+        /// Poll a condition the library gives no signal for (release callbacks run on its
+        /// threads after a free) until it holds or the deadline passes.
+        /// </summary>
+        internal static void Eventually(Func<bool> condition, Func<string> what)
+        {
+            var end = DateTime.UtcNow + Deadline;
+            while (!condition())
+            {
+                if (DateTime.UtcNow > end)
+                {
+                    Assert.Fail("never happened: " + what());
+                }
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                Thread.Sleep(20);
+            }
+        }
+
+        /// <summary>Collects the Error events of an endpoint to assert on (and none unexpected).</summary>
+        internal sealed class Errors
+        {
+            internal readonly BlockingCollection<ErrorEventArgs> Queue = new BlockingCollection<ErrorEventArgs>();
+            internal readonly BlockingCollection<CallbackExceptionEventArgs> Thrown = new BlockingCollection<CallbackExceptionEventArgs>();
+
+            internal Errors(WssEndpoint endpoint)
+            {
+                endpoint.Error += (s, e) => Queue.Add(e);
+                endpoint.CallbackException += (s, e) => Thrown.Add(e);
+            }
+
+            internal void AssertNone(string who)
+            {
+                ErrorEventArgs e;
+                if (Queue.TryTake(out e))
+                {
+                    Assert.Fail(who + " had an unexpected error: " + e.Error.Detail);
+                }
+                CallbackExceptionEventArgs t;
+                if (Thrown.TryTake(out t))
+                {
+                    Assert.Fail(who + " had a handler throw: " + t.Exception);
+                }
+            }
+        }
+    }
+}
