@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -100,6 +100,8 @@ pub(crate) struct Link {
     /// The host's data for this connection (`Connection::set_user_data`): the worker lets go of
     /// it after the connection's last callback (`release_user_data`).
     user_data: Mutex<Option<UserData>>,
+    /// `user_data` was ever set (lets the per-message paths skip the lock when it never was).
+    has_user_data: AtomicBool,
     /// Client connections: the shared client runtime stays up while a lease lives.
     _lease: Option<RuntimeLease>,
 }
@@ -128,6 +130,7 @@ impl Link {
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
             user_data: Mutex::new(None),
+            has_user_data: AtomicBool::new(false),
         })
     }
 
@@ -155,6 +158,7 @@ impl Link {
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
             user_data: Mutex::new(None),
+            has_user_data: AtomicBool::new(false),
         })
     }
 
@@ -287,12 +291,16 @@ impl Connection {
             return Err(data);
         }
         *slot = Some(data);
+        self.shared.has_user_data.store(true, Ordering::Release);
         Ok(())
     }
 
     /// The data attached with [`set_user_data`](Connection::set_user_data), if any (none once
     /// the connection's last callback has run).
     pub fn user_data(&self) -> Option<UserData> {
+        if !self.shared.has_user_data.load(Ordering::Acquire) {
+            return None;
+        }
         self.shared.user_data.lock().clone()
     }
 
