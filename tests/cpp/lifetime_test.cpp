@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,13 @@ using wss_test::ReleaseProbe;
 using wss_test::Waiter;
 
 namespace {
+
+// The RAII types own their handle alone: moved, never copied.
+static_assert(!std::is_copy_constructible_v<wss::Server> && !std::is_copy_assignable_v<wss::Server>);
+static_assert(std::is_nothrow_move_constructible_v<wss::Server> && std::is_nothrow_move_assignable_v<wss::Server>);
+static_assert(!std::is_copy_constructible_v<wss::Client> && !std::is_copy_assignable_v<wss::Client>);
+static_assert(std::is_nothrow_move_constructible_v<wss::Client> && std::is_nothrow_move_assignable_v<wss::Client>);
+static_assert(!std::is_copy_constructible_v<wss::Event> && std::is_nothrow_move_constructible_v<wss::Event>);
 
 std::string ws_url(const wss::Server& s) { return "ws://127.0.0.1:" + std::to_string(s.port()) + "/"; }
 

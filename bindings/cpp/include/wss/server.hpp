@@ -31,6 +31,16 @@ class Server {
  public:
   /// No server.
   Server() noexcept = default;
+  /// Move-only: one Server owns the handle (shared_ptr inside only for the events' weak_ptr).
+  Server(const Server&) = delete;
+  /// Move-only.
+  Server& operator=(const Server&) = delete;
+  /// Takes the handle; `other` is left empty.
+  Server(Server&& other) noexcept = default;
+  /// Frees the handle held (never blocks) and takes `other`'s.
+  Server& operator=(Server&& other) noexcept = default;
+  /// Frees the handle (never blocks; see the class comment).
+  ~Server() = default;
 
   /// Listen on `address` ("127.0.0.1:0": port 0 picks one, see port()) with callbacks.
   static Server listen(const std::string& address, Handlers handlers, const TlsConfig* tls = nullptr,
