@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -15,6 +16,13 @@ using wss_test::ReleaseProbe;
 using wss_test::Waiter;
 
 namespace {
+
+// The RAII types own their handle alone: moved, never copied.
+static_assert(!std::is_copy_constructible_v<wss::Server> && !std::is_copy_assignable_v<wss::Server>);
+static_assert(std::is_nothrow_move_constructible_v<wss::Server> && std::is_nothrow_move_assignable_v<wss::Server>);
+static_assert(!std::is_copy_constructible_v<wss::Client> && !std::is_copy_assignable_v<wss::Client>);
+static_assert(std::is_nothrow_move_constructible_v<wss::Client> && std::is_nothrow_move_assignable_v<wss::Client>);
+static_assert(!std::is_copy_constructible_v<wss::Event> && std::is_nothrow_move_constructible_v<wss::Event>);
 
 std::string ws_url(const wss::Server& s) { return "ws://127.0.0.1:" + std::to_string(s.port()) + "/"; }
 
@@ -91,6 +99,38 @@ TEST(Lifetime, MoveAndDestroyWhileTrafficFlows) {
   sender.join();
   third = wss::Client();  // frees the client
   ASSERT_TRUE(waiter.wait([&] { return client_handlers_released; }));
+}
+
+TEST(Lifetime, ClientConnectionDataIsReleasedAfterItsLastCallbackNotAtFree) {
+  // The server ends the connection; the client's typed user data goes right after its on_close,
+  // while the Client object still exists.
+  wss::Handlers sh;
+  sh.on_message = [](wss::Connection& c, const wss::Message& m) {
+    if (m.text() == "bye") c.close(wss::close_code::normal, "bye");
+  };
+  wss::Server server = wss::Server::listen("127.0.0.1:0", sh);
+  Waiter waiter;
+  bool attached = false, released = false, data_in_close = false, closed = false;
+  wss::Handlers ch;
+  ch.on_open = [&](wss::Connection& c) {
+    c.set_user_data(std::make_shared<ReleaseProbe>(&waiter, &released));
+    waiter.update([&] { attached = true; });
+  };
+  ch.on_close = [&](wss::Connection& c, uint16_t, std::string_view) {
+    const bool present = c.user_data<ReleaseProbe>() != nullptr;
+    waiter.update([&] {
+      data_in_close = present;
+      closed = true;
+    });
+  };
+  wss::Client client = wss::Client::connect_async(ws_url(server), ch);
+  client.opened().get();
+  ASSERT_TRUE(waiter.wait([&] { return attached; }));
+  client.connection().send_text("bye");
+  ASSERT_TRUE(waiter.wait([&] { return closed && released; })) << "released after on_close, before the free";
+  EXPECT_TRUE(waiter.read([&] { return data_in_close; })) << "on_close still sees the data";
+  EXPECT_TRUE(client);
+  EXPECT_EQ(client.connection().user_data<ReleaseProbe>(), nullptr) << "the connection is gone";
 }
 
 TEST(Lifetime, HandlersOutliveTheServerObjectUntilTheLastCallback) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,10 +24,11 @@
 namespace wss {
 
 /// A client connection (owns a wss_client). Move-only. The scheme of the URL alone selects ws
-/// or wss; `tls` null uses secure defaults with the system trust store. close() is the orderly
-/// close; the destructor frees without waiting (an open connection gets a normal close). The
-/// handlers stay alive until their last callback has returned, which may be after the
-/// destructor.
+/// or wss; `tls` null uses secure defaults with the system trust store. connect() blocks until
+/// the connection is open; connect_async() returns at once and opened() says when it is.
+/// close() is the orderly close; the destructor frees without waiting (an open connection gets a
+/// normal close, a connect under way is cancelled). The handlers stay alive until their last
+/// callback has returned, which may be after the destructor.
 class Client {
  public:
   /// No client.
@@ -46,6 +48,7 @@ class Client {
   static Client connect(const std::string& url, Handlers handlers, const TlsConfig* tls,
                         const Options* options, std::error_code& ec) {
     detail::CallbackSet cb(std::move(handlers));
+    std::shared_future<void> opened = ready();  // before the call: nothing may throw after it
     wss_client* raw = nullptr;
     if (!detail::check(wss_client_connect(url.c_str(), tls ? tls->get() : nullptr,
                                           options ? options->get() : nullptr, &cb.table,
@@ -54,16 +57,65 @@ class Client {
       return Client();
     }
     cb.state.release();  // the library owns it now; release_handlers frees it
-    return Client(raw);
+    return Client(raw, std::move(opened));
   }
   /// Connect in pull mode (blocking): take events with next_event().
   static Client connect_pull(const std::string& url, const TlsConfig* tls = nullptr,
                              const Options* options = nullptr) {
+    std::shared_future<void> opened = ready();
     wss_client* raw = nullptr;
     detail::check(wss_client_connect(url.c_str(), tls ? tls->get() : nullptr,
                                      options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw));
-    return Client(raw);
+    return Client(raw, std::move(opened));
   }
+
+  /// Start connecting and return at once; URL, header and option errors still throw here. TCP
+  /// connect, TLS and the upgrade run on an I/O thread within Options::connect_timeout (default
+  /// 10 s). The outcome arrives as on_open, or as on_error with this client's connection id and
+  /// the full detail (no on_close follows a connect that failed); then opened() becomes ready.
+  /// Until the connection opens, sends fail with errc::not_connected. Destroying the Client
+  /// cancels the attempt (no callback runs after that; opened() gets errc::closed).
+  static Client connect_async(const std::string& url, Handlers handlers, const TlsConfig* tls = nullptr,
+                              const Options* options = nullptr) {
+    std::error_code ec;
+    Client c = connect_async(url, std::move(handlers), tls, options, ec);
+    if (ec) throw Error::last();
+    return c;
+  }
+  /// As above; failures to start go to `ec` (detail: Error::last()) and give an empty Client.
+  static Client connect_async(const std::string& url, Handlers handlers, const TlsConfig* tls,
+                              const Options* options, std::error_code& ec) {
+    detail::CallbackSet cb(std::move(handlers), /*track_connect=*/true);
+    std::shared_future<void> opened = cb.state->connect->future();
+    wss_client* raw = nullptr;
+    if (!detail::check(wss_client_connect_async(url.c_str(), tls ? tls->get() : nullptr,
+                                                options ? options->get() : nullptr, &cb.table,
+                                                cb.state.get(), &detail::release_handlers, &raw),
+                       ec)) {
+      return Client();
+    }
+    cb.state.release();  // the library owns it now; release_handlers frees it
+    return Client(raw, std::move(opened));
+  }
+  /// Start connecting in pull mode and return at once: the first event is EventType::open, or
+  /// EventType::error with the detail, after which next_event() reports errc::closed. opened()
+  /// is not valid() on such a client: the events are the outcome.
+  static Client connect_async_pull(const std::string& url, const TlsConfig* tls = nullptr,
+                                   const Options* options = nullptr) {
+    wss_client* raw = nullptr;
+    detail::check(wss_client_connect_async(url.c_str(), tls ? tls->get() : nullptr,
+                                           options ? options->get() : nullptr, nullptr, nullptr, nullptr,
+                                           &raw));
+    return Client(raw, {});
+  }
+
+  /// Ready once the connection is open: at once for connect() and connect_pull(); for
+  /// connect_async() after on_open has returned (get() returns), or after the on_error that
+  /// ended a failed connect has returned (get() throws that wss::Error, with every detail), or
+  /// once the Client was destroyed while connecting (get() throws errc::closed). It becomes
+  /// ready exactly once. Copies may be kept and waited on from any thread, but not from inside
+  /// this client's callbacks (they run on the thread that would make it ready).
+  const std::shared_future<void>& opened() const noexcept { return opened_; }
 
   /// The connection, for sending (send_text, send_binary, ping, info, ...).
   Connection connection() const {
@@ -100,11 +152,17 @@ class Client {
   wss_client* get() const noexcept { return ptr_.get(); }
 
  private:
-  explicit Client(wss_client* raw) noexcept : ptr_(raw) {}
+  Client(wss_client* raw, std::shared_future<void> opened) noexcept : ptr_(raw), opened_(std::move(opened)) {}
+  static std::shared_future<void> ready() {
+    std::promise<void> p;
+    p.set_value();
+    return p.get_future().share();
+  }
   struct Deleter {
     void operator()(wss_client* p) const noexcept { wss_client_free(p); }
   };
   std::unique_ptr<wss_client, Deleter> ptr_;
+  std::shared_future<void> opened_;
 };
 
 }  // namespace wss

@@ -79,8 +79,13 @@ class UpgradeRequest {
   const wss_upgrade_request& r_;
 };
 
+/// Response headers an accepted upgrade adds (name, value), in order.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 /// The answer to an upgrade request: accept (the default), optionally choosing a subprotocol
-/// and adding response headers, or refuse with an HTTP status.
+/// and adding response headers, or refuse with an HTTP status. Filled in on_accept, or passed to
+/// Event::decide / Server::decide in pull mode. A plain value: it owns its strings, and the
+/// library copies them when the decision is taken.
 class AcceptDecision {
  public:
   /// Accept, selecting the offered subprotocol at `index` (-1: none).
@@ -98,32 +103,60 @@ class AcceptDecision {
     headers_.emplace_back(std::move(name), std::move(value));
   }
 
-  /// Write into the library's pre-filled decision (only members within its struct_size).
-  void fill(wss_accept_decision& d) {
-    const uint32_t size = d.struct_size;
-    auto has = [size](size_t end) { return detail::has_member(size, end); };
-    if (has(offsetof(wss_accept_decision, status) + sizeof d.status)) d.status = status_;
-    if (has(offsetof(wss_accept_decision, subprotocol_index) + sizeof d.subprotocol_index)) {
-      d.subprotocol_index = subprotocol_;
-    }
-    if (status_ != 0 && has(offsetof(wss_accept_decision, reason) + sizeof d.reason)) {
-      d.reason = reason_.c_str();
-    }
-    if (!headers_.empty() && has(offsetof(wss_accept_decision, header_count) + sizeof d.header_count)) {
-      raw_headers_.clear();
-      for (const auto& h : headers_) raw_headers_.push_back({h.first.c_str(), h.second.c_str()});
-      d.headers = raw_headers_.data();
-      d.header_count = raw_headers_.size();
-    }
-  }
+  /// 0 when accepting, else the HTTP status of the refusal.
+  uint16_t status() const noexcept { return status_; }
+  /// Accept: index of the selected subprotocol, -1 for none.
+  int32_t subprotocol_index() const noexcept { return subprotocol_; }
+  /// Refuse: the reason phrase.
+  const std::string& reason() const noexcept { return reason_; }
+  /// Accept: the response headers added.
+  const Headers& headers() const noexcept { return headers_; }
 
  private:
   uint16_t status_ = 0;
   int32_t subprotocol_ = -1;
   std::string reason_;
-  std::vector<std::pair<std::string, std::string>> headers_;
-  std::vector<wss_header> raw_headers_;  // points into headers_ while the library copies them
+  Headers headers_;
 };
+
+namespace detail {
+
+// Write `d` into the decision on_accept received: status and subprotocol directly (only members
+// within the library's struct_size), the strings through the setters that copy them at once.
+inline wss_result apply(const AcceptDecision& d, wss_accept_decision& out) noexcept {
+  const uint32_t size = out.struct_size;
+  if (has_member(size, offsetof(wss_accept_decision, status) + sizeof out.status)) out.status = d.status();
+  if (has_member(size, offsetof(wss_accept_decision, subprotocol_index) + sizeof out.subprotocol_index)) {
+    out.subprotocol_index = d.subprotocol_index();
+  }
+  if (d.status() != 0) return wss_accept_decision_set_reason(&out, d.reason().c_str());
+  for (const auto& h : d.headers()) {
+    const wss_result rc = wss_accept_decision_add_header(&out, h.first.c_str(), h.second.c_str());
+    if (rc != WSS_OK) return rc;
+  }
+  return WSS_OK;
+}
+
+// Answer a pull-mode accept event: `d` is read during the call.
+inline wss_result decide(wss_server* server, uint64_t request_id, const AcceptDecision& d) noexcept {
+  std::vector<wss_header> headers;
+  try {
+    headers.reserve(d.headers().size());
+  } catch (...) {
+    return WSS_ERR_INTERNAL;
+  }
+  for (const auto& h : d.headers()) headers.push_back({h.first.c_str(), h.second.c_str()});
+  wss_accept_decision raw{};
+  raw.struct_size = sizeof raw;
+  raw.status = d.status();
+  raw.subprotocol_index = d.subprotocol_index();
+  raw.reason = d.status() != 0 ? d.reason().c_str() : nullptr;
+  raw.headers = headers.empty() ? nullptr : headers.data();
+  raw.header_count = headers.size();
+  return wss_server_decide(server, request_id, &raw);
+}
+
+}  // namespace detail
 
 /// The callbacks of a server, route or client; any may be empty. They run on the library's I/O
 /// threads: keep them short. An exception a callback throws is caught by the wrapper and
@@ -143,7 +176,9 @@ struct Handlers {
   /// A connection closed (1006: without a close handshake); its last callback.
   std::function<void(Connection&, uint16_t code, std::string_view reason)> on_close;
   /// Something failed; the Connection's id is 0 for failures before a connection opened
-  /// (TLS handshake, timeouts: the peer address is in the error).
+  /// (TLS handshake, timeouts: the peer address is in the error). A client started with
+  /// Client::connect_async learns that its connect failed here, with its own connection id and
+  /// before any on_open (no on_close follows).
   std::function<void(Connection&, const Error&)> on_error;
 };
 

@@ -36,6 +36,10 @@ class Options {
   Options& send_queue_limit(uint64_t bytes) { return set(wss_options_set_send_queue_limit(get(), bytes)); }
   /// Pull mode: bytes of events that may wait before the endpoint stops reading its peers.
   Options& event_queue_limit(uint64_t bytes) { return set(wss_options_set_event_queue_limit(get(), bytes)); }
+  /// Pull-mode servers: queue every upgrade request as an EventType::accept event for the host
+  /// to answer (Event::accept / Event::refuse) before the handshake timeout. Off by default
+  /// (every request accepted); no effect on callback servers (they have on_accept) or clients.
+  Options& accept_events(bool on) { return set(wss_options_set_accept_events(get(), on ? 1 : 0)); }
   /// Servers: time from TCP accept to open WebSocket (slowloris guard).
   Options& handshake_timeout(std::chrono::milliseconds t) {
     return set(wss_options_set_handshake_timeout_ms(get(), ms(t)));

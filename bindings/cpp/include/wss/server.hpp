@@ -25,11 +25,22 @@ namespace wss {
 /// the same code serves both. close() is the orderly, blocking shutdown; the destructor only
 /// frees (never blocks; open connections end abruptly, peers see 1006). The handlers stay alive
 /// until their last callback has returned, which may be after the destructor: whatever they
-/// capture must live that long (or be owned by them).
+/// capture must live that long (or be owned by them). An Event::accept / refuse running on
+/// another thread when the Server is destroyed finishes first; the handle is freed as it returns.
 class Server {
  public:
   /// No server.
   Server() noexcept = default;
+  /// Move-only: one Server owns the handle (shared_ptr inside only for the events' weak_ptr).
+  Server(const Server&) = delete;
+  /// Move-only.
+  Server& operator=(const Server&) = delete;
+  /// Takes the handle; `other` is left empty.
+  Server(Server&& other) noexcept = default;
+  /// Frees the handle held (never blocks) and takes `other`'s.
+  Server& operator=(Server&& other) noexcept = default;
+  /// Frees the handle (never blocks; see the class comment).
+  ~Server() = default;
 
   /// Listen on `address` ("127.0.0.1:0": port 0 picks one, see port()) with callbacks.
   static Server listen(const std::string& address, Handlers handlers, const TlsConfig* tls = nullptr,
@@ -90,13 +101,27 @@ class Server {
   void remove_route(const std::string& path) { detail::check(wss_server_remove_route(get(), path.c_str())); }
 
   /// Pull mode: wait up to `timeout` for the next event; nullopt on timeout. Throws
-  /// errc::closed once the server is closed and every event was taken.
+  /// errc::closed once the server is closed and every event was taken. With
+  /// Options::accept_events, each upgrade request first arrives as an EventType::accept event,
+  /// answered with Event::accept / Event::refuse (or decide() here) before the handshake timeout
+  /// (unanswered ones are refused with 503 and reported as an errc::timeout error event).
   std::optional<Event> next_event(std::chrono::milliseconds timeout) const {
-    return detail::next_event(&wss_server_next_event, get(), timeout);
+    return detail::next_event(&wss_server_next_event, get(), timeout, std::weak_ptr<wss_server>(ptr_));
   }
   /// As above; failures (errc::closed at the end) go to `ec`.
   std::optional<Event> next_event(std::chrono::milliseconds timeout, std::error_code& ec) const noexcept {
-    return detail::next_event(&wss_server_next_event, get(), timeout, ec);
+    return detail::next_event(&wss_server_next_event, get(), timeout, ec, std::weak_ptr<wss_server>(ptr_));
+  }
+  /// Pull mode: answer the accept event whose request id is `request_id` (the event's
+  /// connection().id()), also after the event itself is gone. Any thread. errc::not_connected
+  /// when the request is unknown, already decided, timed out or its peer left;
+  /// errc::invalid_argument for a bad decision (the request stays undecided).
+  void decide(uint64_t request_id, const AcceptDecision& decision) const {
+    detail::check(detail::decide(get(), request_id, decision));
+  }
+  /// As above; failures go to `ec`.
+  void decide(uint64_t request_id, const AcceptDecision& decision, std::error_code& ec) const noexcept {
+    detail::check(detail::decide(get(), request_id, decision), ec);
   }
 
   /// Graceful shutdown: stop accepting, close every connection (1001) after its queued
@@ -115,11 +140,13 @@ class Server {
   wss_server* get() const noexcept { return ptr_.get(); }
 
  private:
-  explicit Server(wss_server* raw) noexcept : ptr_(raw) {}
+  // Shared only so that pull events can answer accept requests without outliving the handle
+  // (they hold a weak_ptr); the Server is its one owner.
+  explicit Server(wss_server* raw) : ptr_(raw, Deleter()) {}
   struct Deleter {
     void operator()(wss_server* p) const noexcept { wss_server_free(p); }
   };
-  std::unique_ptr<wss_server, Deleter> ptr_;
+  std::shared_ptr<wss_server> ptr_;
 };
 
 }  // namespace wss
