@@ -55,6 +55,7 @@ NUNIT_FRAMEWORK=/usr/lib/cli/nunit.framework-2.6.3/nunit.framework.dll
 cp "$NUNIT_FRAMEWORK" "$out/"
 "${MCS[@]}" -target:library -out:"$out/Wss.Tests.dll" -r:"$out/Wss.dll" -r:"$NUNIT_FRAMEWORK" \
   -r:System.Core.dll tests/csharp/*.cs
+"${MCS[@]}" -target:exe -out:"$out/ExitProbe.exe" -r:"$out/Wss.dll" tests/csharp/exit-probe/ExitProbe.cs
 for ex in EchoServer EchoClient; do
   "${MCS[@]}" -target:exe -define:MONO_POSIX -out:"$out/$ex.exe" -r:"$out/Wss.dll" -r:Mono.Posix.dll \
     "examples-csharp/$ex.cs" examples-csharp/TlsArgs.cs examples-csharp/Report.cs examples-csharp/StopSignals.cs
@@ -66,7 +67,7 @@ gcc -std=c11 -Wall -Werror -Iinclude tests/csharp/layout.c -o "$out/layout"
 "$out/layout" > "$out/layout.txt"
 
 export LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export WSS_TEST_CERTS="$out/certs" WSS_TEST_LAYOUT="$out/layout.txt"
+export WSS_TEST_CERTS="$out/certs" WSS_TEST_LAYOUT="$out/layout.txt" WSS_TEST_EXIT_PROBE="$out/ExitProbe.exe"
 
 log "nunit-console"
 status=0
@@ -91,6 +92,9 @@ PY
 failed=$((errors + failures + examples))
 passed=$((total - errors - failures - inconclusive + 1 - examples))
 skipped=$((notrun + inconclusive))
+if [ "$status" = 124 ]; then
+  echo "nunit-console did not exit within 900 s (a runtime waiting for native threads?)" >&2
+fi
 if [ "$status" != 0 ] && [ "$failed" = 0 ]; then failed=1; fi
 report "$passed" "$failed" "$skipped"
 [ "$failed" = 0 ]

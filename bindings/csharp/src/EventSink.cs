@@ -2,6 +2,7 @@ using System;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace Wss
 {
@@ -26,6 +27,38 @@ namespace Wss
 
         internal readonly SynchronizationContext Context;
 
+        /// <summary>
+        /// A client's ConnectAsync in flight: the first Open completes it, an Error before that
+        /// faults it (instead of raising Error), and the release of the client's user data ends
+        /// it if neither came.
+        /// </summary>
+        private TaskCompletionSource<bool> opening;
+
+        /// <summary>Set before the connect call: no callback runs before that call returns.</summary>
+        internal Task Opening()
+        {
+            var tcs = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            opening = tcs;
+            return tcs.Task;
+        }
+
+        /// <summary>The library released the user data: no callback follows.</summary>
+        internal void Released()
+        {
+            var tcs = Interlocked.Exchange(ref opening, null);
+            if (tcs != null)
+            {
+                tcs.TrySetException(new WssException(WssResult.Closed, "the connection ended before it opened"));
+            }
+        }
+
+        /// <summary>ConnectAsync was cancelled: the attempt is being freed.</summary>
+        internal bool CancelOpening(CancellationToken cancel)
+        {
+            var tcs = opening;
+            return tcs != null && tcs.TrySetCanceled(cancel);
+        }
+
         internal event EventHandler<AcceptingEventArgs> Accepting;
         internal event EventHandler<ConnectionEventArgs> Opened;
         internal event EventHandler<MessageEventArgs> MessageReceived;
@@ -49,10 +82,10 @@ namespace Wss
         }
 
         /// <summary>
-        /// A connection opened: attach its object as the connection's user data. Not for a
-        /// client's one connection: the sink already knows its object, and the user data's
-        /// release would run on the library's shared client threads, which must never enter
-        /// the runtime (see WssClient.Connect).
+        /// A connection opened: attach its object as the connection's user data, so every later
+        /// event finds the same object (and its UserState) without a lookup. Not for a client's
+        /// one connection: the sink already holds that object, so a second GCHandle would add
+        /// nothing.
         /// </summary>
         internal WssConnection Attach(ulong id)
         {
@@ -79,7 +112,7 @@ namespace Wss
             return CallbackHandles.Target(connUserData) as WssConnection ?? Canonical(id);
         }
 
-        /// <summary>Raise the events of one pulled event (a client's event thread).</summary>
+        /// <summary>Raise the events of one pulled event.</summary>
         internal void Dispatch(IntPtr p)
         {
             var e = NativeStruct.Read<WssEventNative>(p);
@@ -105,6 +138,11 @@ namespace Wss
 
         internal void HandleOpen(ulong conn)
         {
+            var tcs = Interlocked.Exchange(ref opening, null);
+            if (tcs != null)
+            {
+                tcs.TrySetResult(true);
+            }
             Raise(Opened, new ConnectionEventArgs(Attach(conn)), "Opened");
         }
 
@@ -125,6 +163,12 @@ namespace Wss
 
         internal void HandleError(ulong conn, IntPtr connUserData, WssException error)
         {
+            var tcs = Interlocked.Exchange(ref opening, null);
+            if (tcs != null)
+            {
+                tcs.TrySetException(error);
+                return;
+            }
             Raise(Error, new ErrorEventArgs(Connection(conn, connUserData), error), "Error");
         }
 

@@ -252,8 +252,8 @@ namespace Wss
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "wss_client_connect")]
         internal static extern int wss_client_connect_pull(byte[] url, TlsConfig.Handle tls, WssOptions.Handle options, IntPtr callbacksNull, IntPtr userData, IntPtr release, out WssClient.Handle client);
 
-        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "wss_client_connect_async")]
-        internal static extern int wss_client_connect_async_pull(byte[] url, TlsConfig.Handle tls, WssOptions.Handle options, IntPtr callbacksNull, IntPtr userData, IntPtr release, out WssClient.Handle client);
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_client_connect_async(byte[] url, TlsConfig.Handle tls, WssOptions.Handle options, ref WssCallbacks callbacks, IntPtr userData, IntPtr release, out WssClient.Handle client);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_client_conn_id(WssClient.Handle client, out ulong conn);

@@ -45,7 +45,12 @@ namespace Wss
         {
             try
             {
+                var sink = CallbackHandles.Target(userData) as EventSink;
                 CallbackHandles.Free(userData);
+                if (sink != null)
+                {
+                    sink.Released();
+                }
             }
             catch (Exception ex)
             {

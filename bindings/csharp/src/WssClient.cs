@@ -8,17 +8,18 @@ namespace Wss
 {
     /// <summary>
     /// A WebSocket client (<c>wss_client</c>): one connection to a ws:// or wss:// URL. Attach
-    /// handlers first, then <see cref="Connect"/> (events) or <see cref="ConnectPull"/>
-    /// (<see cref="ReceiveAsync"/>). A failed connect throws <see cref="WssException"/> with the
-    /// full detail (OpenSSL queue, X509 verify result, HTTP status of a refused upgrade).
-    /// <see cref="Dispose"/> closes with 1000 (bounded by <see cref="CloseTimeout"/>) and frees;
-    /// the finalizer only frees.
+    /// handlers first, then <see cref="Connect"/> or <see cref="ConnectAsync"/> (events raised on
+    /// the library's client I/O threads, or posted to the SynchronizationContext), or
+    /// <see cref="ConnectPull"/> (pull mode: <see cref="ReceiveAsync"/>). A failed connect throws
+    /// <see cref="WssException"/> with the full detail (OpenSSL queue, X509 verify result, HTTP
+    /// status of a refused upgrade). <see cref="Dispose"/> closes with 1000 (bounded by
+    /// <see cref="CloseTimeout"/>) and frees; the finalizer only frees.
     /// </summary>
     public sealed class WssClient : WssEndpoint
     {
         private Handle handle;
         private WssConnection connection;
-        private bool pumped;
+        private bool pull;
 
         /// <summary>A client whose events run on the library's threads, or are posted to
         /// <paramref name="context"/> when given.</summary>
@@ -42,63 +43,62 @@ namespace Wss
 
         /// <summary>
         /// Connect, blocking until open or failed (connect timeout from the options, default
-        /// 10 s); then raise events. <paramref name="tls"/> null uses secure defaults with the
-        /// system trust store. The events are taken from the library's queue by one background
-        /// thread of this client (named "wss-client-events") and raised there, or posted to the
-        /// SynchronizationContext: the library's own client threads never enter the .NET
-        /// runtime (see bindings/csharp/README.md, "Threads").
+        /// 10 s); then raise events on the library's client I/O threads (keep handlers short), or
+        /// post them to the SynchronizationContext. <paramref name="tls"/> null uses secure
+        /// defaults with the system trust store. Those threads end once the process has no
+        /// client connection left, so a host whose runtime waits for them at exit (Mono) exits.
         /// </summary>
         public void Connect(string url, TlsConfig tls = null, WssOptions options = null)
         {
-            ConnectPull(url, tls, options);
-            StartPump(null);
+            BeginConnect(url);
+            var callbacks = Trampolines.Table();
+            IntPtr ud = CallbackHandles.Alloc(sink);
+            int rc = NativeMethods.wss_client_connect(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), ref callbacks, ud, Trampolines.ReleasePtr, out handle);
+            Connected(rc, ud);
         }
 
         /// <summary>
         /// Start connecting and return at once; the task completes when the connection is open
         /// (<see cref="WssEndpoint.Opened"/> is raised too) or faults with the failure's
         /// <see cref="WssException"/> (TLS, verification, refused upgrade, timeout: the connect
-        /// timeout of the options). Cancelling frees the client, which cancels the attempt. URL
-        /// and option errors throw at once. Events are raised as with <see cref="Connect"/>.
+        /// timeout of the options; that failure is not raised as Error). Cancelling frees the
+        /// client, which cancels the attempt. URL and option errors throw at once. Events are
+        /// raised as with <see cref="Connect"/>.
         /// </summary>
         public Task ConnectAsync(string url, TlsConfig tls = null, WssOptions options = null, CancellationToken cancel = default(CancellationToken))
         {
             BeginConnect(url);
-            int rc = NativeMethods.wss_client_connect_async_pull(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out handle);
-            if (rc != 0)
-            {
-                handle = null;
-                throw WssException.Last(rc);
-            }
-            FinishConnect();
-            var opened = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var callbacks = Trampolines.Table();
+            var opened = sink.Opening();
+            IntPtr ud = CallbackHandles.Alloc(sink);
+            int rc = NativeMethods.wss_client_connect_async(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), ref callbacks, ud, Trampolines.ReleasePtr, out handle);
+            Connected(rc, ud);
             if (cancel.CanBeCanceled)
             {
                 var h = handle;
+                var s = sink;
                 var registration = cancel.Register(() =>
                 {
-                    if (opened.TrySetCanceled(cancel))
+                    if (s.CancelOpening(cancel))
                     {
                         h.Dispose();
                     }
                 });
-                opened.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+                opened.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
             }
-            StartPump(opened);
-            return opened.Task;
+            return opened;
         }
 
-        /// <summary>Connect (blocking) and queue events for <see cref="ReceiveAsync"/> (pull mode).</summary>
+        /// <summary>
+        /// Pull mode: connect (blocking) and queue events for <see cref="ReceiveAsync"/>, taken
+        /// on the host's own schedule (a game loop, a GUI thread); no event is raised.
+        /// </summary>
         public void ConnectPull(string url, TlsConfig tls = null, WssOptions options = null)
         {
             BeginConnect(url);
+            pull = true;
             int rc = NativeMethods.wss_client_connect_pull(Utf8.ToNative(url), TlsConfig.Of(tls), WssOptions.Of(options), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero, out handle);
-            if (rc != 0)
-            {
-                handle = null;
-                throw WssException.Last(rc);
-            }
-            FinishConnect();
+            Connected(rc, IntPtr.Zero);
         }
 
         /// <summary>Queue a text message (see <see cref="WssConnection.Send(string)"/>).</summary>
@@ -132,7 +132,7 @@ namespace Wss
         public Task<WssEvent> ReceiveAsync(CancellationToken cancel = default(CancellationToken))
         {
             var h = Connected();
-            if (pumped) throw new InvalidOperationException("ReceiveAsync is for clients connected with ConnectPull");
+            if (!pull) throw new InvalidOperationException("ReceiveAsync is for clients connected with ConnectPull");
             return Receive((ms, slot) => NativeMethods.wss_client_next_event(h, ms, out slot[0]), cancel);
         }
 
@@ -175,94 +175,24 @@ namespace Wss
             h.Dispose();
         }
 
-        private void StartPump(TaskCompletionSource<bool> opened)
-        {
-            pumped = true;
-            var h = handle;
-            var s = sink;
-            new Thread(() => Pump(h, s, opened)) { IsBackground = true, Name = "wss-client-events" }.Start();
-        }
-
-        /// <summary>
-        /// The client's event thread: takes each event and raises it until the queue ends. With
-        /// <paramref name="opened"/> (ConnectAsync), the first Open completes it and an Error
-        /// before that faults it (instead of raising Error).
-        /// </summary>
-        private static void Pump(Handle h, EventSink sink, TaskCompletionSource<bool> opened)
-        {
-            try
-            {
-                PumpEvents(h, sink, opened);
-            }
-            finally
-            {
-                if (opened != null)
-                {
-                    opened.TrySetException(new WssException(WssResult.Closed, "the connection ended before it opened"));
-                }
-            }
-        }
-
-        private static void PumpEvents(Handle h, EventSink sink, TaskCompletionSource<bool> opened)
-        {
-            int typeOffset = NativeStruct.Offset<WssEventNative>("event_type");
-            int errorOffset = NativeStruct.Offset<WssEventNative>("error");
-            while (true)
-            {
-                IntPtr ev;
-                int rc;
-                try
-                {
-                    rc = NativeMethods.wss_client_next_event(h, 1000, out ev);
-                }
-                catch (ObjectDisposedException)
-                {
-                    return;
-                }
-                if (rc == (int)WssResult.Timeout)
-                {
-                    continue;
-                }
-                if (rc != 0)
-                {
-                    return;
-                }
-                try
-                {
-                    var type = (WssEventType)Marshal.ReadInt32(ev, typeOffset);
-                    if (opened != null && !opened.Task.IsCompleted)
-                    {
-                        if (type == WssEventType.Error)
-                        {
-                            opened.TrySetException(WssException.FromNative(Marshal.ReadIntPtr(ev, errorOffset)));
-                            continue;
-                        }
-                        if (type == WssEventType.Open)
-                        {
-                            opened.TrySetResult(true);
-                        }
-                    }
-                    sink.Dispatch(ev);
-                }
-                catch (Exception ex)
-                {
-                    sink.ReportCallbackException(ex, "event");
-                }
-                finally
-                {
-                    NativeMethods.wss_event_free(ev);
-                }
-            }
-        }
-
         private void BeginConnect(string url)
         {
             if (url == null) throw new ArgumentNullException("url");
             if (handle != null) throw new InvalidOperationException("the client was already connected");
         }
 
-        private void FinishConnect()
+        /// <summary>After the connect call: on failure free the user data (the library will not)
+        /// and throw the detail; on success name the connection.</summary>
+        private void Connected(int rc, IntPtr userData)
         {
+            if (rc != 0)
+            {
+                var e = WssException.Last(rc);
+                CallbackHandles.Free(userData);
+                handle = null;
+                throw e;
+            }
+            ShutdownHook.Track(handle);
             ulong id;
             WssException.Check(NativeMethods.wss_client_conn_id(handle, out id));
             connection = sink.Canonical(id);

@@ -79,6 +79,7 @@ namespace Wss
                 handle = null;
                 throw WssException.Last(rc);
             }
+            ShutdownHook.Track(handle);
         }
 
         /// <summary>Listen and queue events for <see cref="ReceiveAsync"/> (pull mode).</summary>
@@ -91,6 +92,7 @@ namespace Wss
                 handle = null;
                 throw WssException.Last(rc);
             }
+            ShutdownHook.Track(handle);
         }
 
         /// <summary>
