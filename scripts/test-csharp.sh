@@ -61,6 +61,26 @@ for ex in EchoServer EchoClient; do
     "examples-csharp/$ex.cs" examples-csharp/TlsArgs.cs examples-csharp/Report.cs examples-csharp/StopSignals.cs
 done
 
+log "C++ echo_server (examples-cpp) for the cross-language run"
+# Built by the top-level CMake (as scripts/test-cpp.sh does) in a tree of its own that survives
+# between runs. Without cmake or a C++ compiler the run is skipped with a message; a build that
+# fails counts as a failure.
+cpp_server=""
+cpp_status=skip
+cpp_dir="$root/target/csharp-cpp"
+if command -v cmake >/dev/null && command -v c++ >/dev/null; then
+  if cmake -S . -B "$cpp_dir" -DCMAKE_BUILD_TYPE=Release -DWSS_BUILD_TESTS=OFF -DWSS_BUILD_EXAMPLES=ON \
+       > "$out/cpp-build.log" 2>&1 \
+     && cmake --build "$cpp_dir" --target echo_server -j2 >> "$out/cpp-build.log" 2>&1; then
+    cpp_server="$cpp_dir/examples-cpp/echo_server"
+    cpp_status=built
+  else
+    echo "the C++ echo_server failed to build:" >&2
+    tail -n 40 "$out/cpp-build.log" >&2
+    cpp_status=failed
+  fi
+fi
+
 log "test PKI (openssl CLI) and the C struct layout"
 tests/csharp/make-certs.sh "$out/certs" >/dev/null
 gcc -std=c11 -Wall -Werror -Iinclude tests/csharp/layout.c -o "$out/layout"
@@ -82,16 +102,28 @@ if ! examples-csharp/smoke.sh "$out"; then
   examples=1
 fi
 
-# Counts from NUnit's XML (2.6 format), plus the examples run as one test.
+log "cross-language: C# EchoClient against the C++ echo_server over mutual TLS"
+cross=0 cross_skipped=0
+case "$cpp_status" in
+  built) examples-csharp/cross-cpp.sh "$out" "$cpp_server" || cross=1 ;;
+  failed) cross=1 ;;
+  skip)
+    echo "SKIPPED: the cross-language run needs the C++ echo_server, which was not built (no cmake or C++ compiler)"
+    cross_skipped=1
+    ;;
+esac
+
+# Counts from NUnit's XML (2.6 format), plus the examples run and the cross-language run as one
+# test each.
 read -r total errors failures notrun inconclusive < <(python3 - "$out/TestResult.xml" <<'PY' 2>/dev/null || echo "0 1 0 0 0"
 import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot()
 print(*(int(r.get(k, 0)) for k in ("total", "errors", "failures", "not-run", "inconclusive")))
 PY
 )
-failed=$((errors + failures + examples))
-passed=$((total - errors - failures - inconclusive + 1 - examples))
-skipped=$((notrun + inconclusive))
+failed=$((errors + failures + examples + cross))
+passed=$((total - errors - failures - inconclusive + 1 - examples + 1 - cross - cross_skipped))
+skipped=$((notrun + inconclusive + cross_skipped))
 if [ "$status" = 124 ]; then
   echo "nunit-console did not exit within 900 s (a runtime waiting for native threads?)" >&2
 fi
