@@ -233,6 +233,15 @@ namespace Wss
         internal static extern int wss_server_new_pull(byte[] bindAddress, TlsConfig.Handle tls, WssOptions.Handle options, IntPtr callbacksNull, IntPtr userData, IntPtr release, out WssServer.Handle server);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_server_add_route(WssServer.Handle server, byte[] path, ref WssCallbacks callbacks, IntPtr userData, IntPtr release);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl, EntryPoint = "wss_server_add_route")]
+        internal static extern int wss_server_add_route_pull(WssServer.Handle server, byte[] path, IntPtr callbacksNull, IntPtr userData, IntPtr release);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_server_remove_route(WssServer.Handle server, byte[] path);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_server_port(WssServer.Handle server, out ushort port);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

@@ -96,6 +96,47 @@ namespace Wss
         }
 
         /// <summary>
+        /// Serve upgrades on <paramref name="path"/> (exact match, e.g. "/chat") with the
+        /// handlers of <paramref name="route"/> (its own GCHandle, freed by the library's
+        /// release once the route is removed and its last connection is done). From then on
+        /// other paths get HTTP 404. Adding a path again replaces its route for new connections.
+        /// A pull-mode server takes <paramref name="route"/> null: that path's events go to the
+        /// queue.
+        /// </summary>
+        public void AddRoute(string path, WssRoute route)
+        {
+            if (path == null) throw new ArgumentNullException("path");
+            var h = Started();
+            if (route == null)
+            {
+                WssException.Check(NativeMethods.wss_server_add_route_pull(h, Utf8.ToNative(path), IntPtr.Zero, IntPtr.Zero, IntPtr.Zero));
+                return;
+            }
+            if (!route.Bind(this, path)) throw new InvalidOperationException("the route already serves " + route.Path);
+            var callbacks = Trampolines.Table();
+            IntPtr ud = CallbackHandles.Alloc(route.sink);
+            int rc = NativeMethods.wss_server_add_route(h, Utf8.ToNative(path), ref callbacks, ud, Trampolines.ReleasePtr);
+            if (rc != 0)
+            {
+                var e = WssException.Last(rc);
+                CallbackHandles.Free(ud);
+                route.Unbind();
+                throw e;
+            }
+        }
+
+        /// <summary>
+        /// Stop serving <paramref name="path"/> to new connections (they get 404); connections
+        /// already open on it keep their route's handlers until they close.
+        /// <see cref="WssResult.InvalidArgument"/> if it was not a route.
+        /// </summary>
+        public void RemoveRoute(string path)
+        {
+            if (path == null) throw new ArgumentNullException("path");
+            WssException.Check(NativeMethods.wss_server_remove_route(Started(), Utf8.ToNative(path)));
+        }
+
+        /// <summary>
         /// Pull mode: the next event, or null once the server is closed and drained. Cancelling
         /// leaves events queued for the next call.
         /// </summary>
