@@ -298,6 +298,12 @@ namespace Wss
         /// <summary>Nowhere left to report: stderr, and never throw.</summary>
         internal static void LastResort(Exception ex, string name)
         {
+            if (ex is ThreadAbortException && Environment.HasShutdownStarted)
+            {
+                // Mono aborts a library thread that enters managed code while the runtime shuts
+                // down (a release running after the ProcessExit free): not a handler's fault.
+                return;
+            }
             try
             {
                 Console.Error.WriteLine("wss: a " + name + " handler threw (caught): " + ex);
