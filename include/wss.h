@@ -1410,7 +1410,9 @@ wss_result wss_server_add_route(struct wss_server *server,
 
 /**
  * Stop serving `path` to new connections; connections already open on it keep its callbacks
- * until they close, then its `release` runs. `WSS_ERR_INVALID_ARGUMENT` if it was not a route.
+ * until they close, then its `release` runs. Removing the last route makes the server's own
+ * callbacks serve every path again (as before the first route). `WSS_ERR_INVALID_ARGUMENT` if it
+ * was not a route.
  *
  * # Safety
  * Pointers must be NULL or valid.
