@@ -121,6 +121,15 @@ static inline int wait_released(int kind, int n, unsigned ms) {
 
 static inline int releases(int kind) { return read_count(&w, &released[kind]); }
 
+/* Connect a client to the server on `port` and send "block", which the server's on_message
+ * passes to host_block. Returns (a counted check) once that callback has blocked; *client is
+ * the caller's to free. */
+static inline int block_a_callback(uint16_t port, wss_client **client) {
+    uint64_t id = 0;
+    return CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, client, &id)) &&
+           CHECK_OK(wss_send_text(id, "block")) && CHECK(wait_entered(1));
+}
+
 /* After let_go: the server's data is released once, not early, intact. */
 static inline void check_one_late_release(void) {
     CHECK(wait_released(SERVER_DATA, 1, WAIT_MS));

@@ -6,6 +6,10 @@
  * `return check_summary();`, which prints "N passed, N failed" and gives the exit code.
  * Waiting is done on events (mutex + condition variable, or pull-mode next_event with a
  * timeout), always with a bound; never with sleeps.
+ *
+ * Harnesses shared by several programs live beside it: blocking_host.h (a server callback that
+ * blocks until the test lets it go, for release timing), client_events.h (a client that records
+ * its events, for the non-blocking connect), raw_peer.h (a raw TCP/WebSocket peer).
  */
 #ifndef WSS_TEST_CHECK_H
 #define WSS_TEST_CHECK_H

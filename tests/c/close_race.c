@@ -56,7 +56,6 @@ static void close_is_bounded_while_a_callback_blocks(void) {
     wss_server *server = NULL;
     wss_client *client = NULL;
     uint16_t port = 0;
-    uint64_t cid = 0;
     host *h;
     double t0, took;
     wss_result rc;
@@ -64,8 +63,7 @@ static void close_is_bounded_while_a_callback_blocks(void) {
     reset();
     cb.on_message = srv_message;
     if (!host_server(1, &cb, &h, &server, &port)) return;
-    if (CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, &client, &cid)) &&
-        CHECK_OK(wss_send_text(cid, "block")) && CHECK(wait_entered(1))) {
+    if (block_a_callback(port, &client)) {
         t0 = now_ms();
         rc = wss_server_close(server, 100);
         took = now_ms() - t0;

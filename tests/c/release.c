@@ -94,15 +94,13 @@ static void free_while_callback_blocks(void) {
     wss_server *server = NULL;
     wss_client *client = NULL;
     uint16_t port = 0;
-    uint64_t cid = 0;
     host *h;
     double t0, took;
 
     reset();
     cb.on_message = srv_message;
     if (!host_server(1, &cb, &h, &server, &port)) return;
-    if (CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, &client, &cid)) &&
-        CHECK_OK(wss_send_text(cid, "block")) && CHECK(wait_entered(1))) {
+    if (block_a_callback(port, &client)) {
         t0 = now_ms();
         wss_server_free(server);
         took = now_ms() - t0;
