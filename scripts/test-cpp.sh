@@ -11,16 +11,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(cmake ninja-build g++ clang googletest libgtest-dev pkg-config openssl)
-missing=()
-for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "==> installing apt packages for the C++ tests: ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "missing packages (install them as root first): ${missing[*]}" >&2
-  fi
-fi
+# shellcheck source=scripts/apt-needs.sh
+. scripts/apt-needs.sh
+# Go on without them: the builds below then fail and are counted.
+apt_needs "${APT_PKGS[@]}" || true
 
 passed=0 failed=0 skipped=0 status=0
 run_build() { # name cmake-args...

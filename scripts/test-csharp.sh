@@ -27,19 +27,9 @@ report() { # PASSED FAILED SKIPPED
 }
 trap '[ "$reported" = 1 ] || report 0 1 0' EXIT
 
-pkgs=(mono-devel nunit-console libnunit-cil-dev gcc openssl pkg-config)
-missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    log "installing apt packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "missing packages (install them as root first): ${missing[*]}" >&2
-    exit 1
-  fi
-fi
+# shellcheck source=scripts/apt-needs.sh
+. scripts/apt-needs.sh
+apt_needs mono-devel nunit-console libnunit-cil-dev gcc openssl pkg-config
 
 log "building libwss (release)"
 cargo build --release --lib

@@ -25,6 +25,8 @@ for arg in "$@"; do
 done
 
 log() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=scripts/apt-needs.sh
+. scripts/apt-needs.sh
 
 # ---- counts and the closing summary -----------------------------------------------------------
 # Every suite appends "KIND PASSED FAILED SKIPPED [LABEL]" lines to $WSS_TEST_COUNTS, through
@@ -91,18 +93,7 @@ APT_PKGS=(pkg-config libssl-dev gcc g++ valgrind openssl
 # Node and pip may come from elsewhere than Debian's packages: accept any working ones.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || APT_PKGS+=(python3-pip)
-missing=()
-for p in "${APT_PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    log "installing apt packages: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "missing packages (install them as root first): ${missing[*]}" >&2
-    exit 1
-  fi
-fi
+apt_needs "${APT_PKGS[@]}"
 if ! python3 -c 'import websockets' 2>/dev/null; then
   log "installing Python websockets"
   python3 -m pip install -q websockets 2>/dev/null \

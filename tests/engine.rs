@@ -305,16 +305,13 @@ fn keepalive_detects_dead_peer_and_keeps_live_ones() {
         interval: Duration::from_millis(100),
         timeout: Duration::from_secs(3),
     };
-    let (h, srx) = recorder(false);
-    let server = Server::bind(
-        "127.0.0.1:0",
+    let (server, srx) = recording_server(
+        false,
         ServerConfig {
             keepalive: Some(ka),
             ..Default::default()
         },
-        h,
-    )
-    .unwrap();
+    );
     // A live client answers pings (the server sees pongs) and stays open.
     let (client, _crx) = ws_client(&server);
     let live = wait_open(&srx);
@@ -1161,9 +1158,8 @@ fn a_closing_connection_reads_on_but_drops_what_its_handler_does_not_want() {
 }
 
 fn close_timeout_server(close_timeout: Duration) -> (Server, Events) {
-    let (h, srx) = recorder(false);
-    let server = Server::bind(
-        "127.0.0.1:0",
+    recording_server(
+        false,
         ServerConfig {
             limits: Limits {
                 close_timeout,
@@ -1171,10 +1167,7 @@ fn close_timeout_server(close_timeout: Duration) -> (Server, Events) {
             },
             ..Default::default()
         },
-        h,
     )
-    .unwrap();
-    (server, srx)
 }
 
 #[test]

@@ -34,9 +34,8 @@ fn one_keepalive_chain_per_connection_over_many_open_close_cycles() {
         interval: Duration::from_millis(100),
         timeout: Duration::from_secs(4),
     };
-    let (h, srx) = recorder(false);
-    let server = Server::bind(
-        "127.0.0.1:0",
+    let (server, srx) = recording_server(
+        false,
         ServerConfig {
             keepalive: Some(ka),
             limits: Limits {
@@ -45,9 +44,7 @@ fn one_keepalive_chain_per_connection_over_many_open_close_cycles() {
             },
             ..Default::default()
         },
-        h,
-    )
-    .unwrap();
+    );
     for cycle in 0..3 {
         let clients: Vec<_> = (0..4).map(|_| ws_client(&server)).collect();
         let mut opened = HashMap::new();
@@ -90,28 +87,14 @@ fn one_keepalive_chain_per_connection_over_many_open_close_cycles() {
 
 // ------------------------------------------------------------- non-blocking client connect
 
-/// No error events among `events` (the end-of-test check).
-fn assert_no_errors(rx: &Events) {
-    for ev in rx.try_iter() {
-        assert!(
-            !matches!(ev, Ev::Error(..)),
-            "unexpected error event {ev:?}"
-        );
-    }
-}
-
 fn echo_server(tls: Option<wss::TlsConfig>) -> (Server, Events) {
-    let (h, srx) = recorder(true);
-    let server = Server::bind(
-        "127.0.0.1:0",
+    recording_server(
+        true,
         ServerConfig {
             tls,
             ..Default::default()
         },
-        h,
     )
-    .unwrap();
-    (server, srx)
 }
 
 #[test]
@@ -180,13 +163,8 @@ fn connect_async_to_a_refused_port_reports_it() {
     );
     assert_eq!(err.peer.map(|p| p.port()), Some(port));
     // The blocking form returns the same error and tells the handler nothing.
-    let (ch, crx) = recorder(false);
-    let blocking = Client::connect(
-        &format!("ws://127.0.0.1:{port}/"),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap_err();
+    let (blocking, crx) = ws_connect(port);
+    let blocking = blocking.unwrap_err();
     assert_eq!(blocking.message, err.message);
     assert!(crx.try_recv().is_err());
 }
@@ -292,15 +270,13 @@ fn deferring_server(limits: Limits) -> (Server, Events, Pending) {
         tx.send((req.id, req.subprotocols.clone())).unwrap();
         AcceptDecision::Defer
     });
-    let server = Server::bind(
-        "127.0.0.1:0",
+    let server = local_server(
         ServerConfig {
             limits,
             ..Default::default()
         },
         h,
-    )
-    .unwrap();
+    );
     (server, srx, pending)
 }
 

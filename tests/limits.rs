@@ -132,30 +132,20 @@ fn small_limits() -> Limits {
     }
 }
 
-fn server_with(limits: Limits) -> (Server, Arc<Recorder>, Events) {
-    let (h, rx) = recorder(true);
-    let server = Server::bind(
-        "127.0.0.1:0",
+/// An echoing server with `limits`.
+fn server_with(limits: Limits) -> (Server, Events) {
+    recording_server(
+        true,
         ServerConfig {
             limits,
             ..Default::default()
         },
-        h.clone(),
     )
-    .unwrap();
-    (server, h, rx)
 }
 
 /// A second, well-behaved client still gets its echo. Returns it, still open.
 fn assert_server_healthy(port: u16) -> Client {
-    let (ch, crx) = recorder(false);
-    let c = Client::connect(
-        &format!("ws://127.0.0.1:{port}/"),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
+    let (c, crx) = ws_client_on(port);
     c.connection().send_text("still alive").unwrap();
     assert_eq!(wait_msg(&crx), (MessageKind::Text, b"still alive".to_vec()));
     c
@@ -163,7 +153,7 @@ fn assert_server_healthy(port: u16) -> Client {
 
 #[test]
 fn oversized_frame_closes_1009() {
-    let (server, _h, rx) = server_with(small_limits());
+    let (server, rx) = server_with(small_limits());
     let mut s = raw_ws(server.port());
     s.write_all(&frame(0x82, &[7u8; 600])).unwrap();
     assert_eq!(close_code_in(&read_all(&mut s)), Some(1009));
@@ -175,7 +165,7 @@ fn oversized_frame_closes_1009() {
 
 #[test]
 fn oversized_fragmented_message_closes_1009() {
-    let (server, _h, rx) = server_with(small_limits());
+    let (server, rx) = server_with(small_limits());
     let mut s = raw_ws(server.port());
     // Three 400-byte fragments: each frame is under the frame limit, the message is over 1024.
     s.write_all(&frame(0x02, &[1u8; 400])).unwrap();
@@ -189,7 +179,7 @@ fn oversized_fragmented_message_closes_1009() {
 
 #[test]
 fn invalid_utf8_closes_1007() {
-    let (server, _h, rx) = server_with(Limits::default());
+    let (server, rx) = server_with(Limits::default());
     let mut s = raw_ws(server.port());
     s.write_all(&frame(0x81, &[0x68, 0x69, 0xff, 0xfe]))
         .unwrap();
@@ -201,7 +191,7 @@ fn invalid_utf8_closes_1007() {
 
 #[test]
 fn invalid_utf8_split_across_fragments_closes_1007() {
-    let (server, _h, rx) = server_with(Limits::default());
+    let (server, rx) = server_with(Limits::default());
     let mut s = raw_ws(server.port());
     // '€' is E2 82 AC; send E2 82 then an invalid continuation.
     s.write_all(&frame(0x01, &[b'a', 0xe2, 0x82])).unwrap();
@@ -213,7 +203,7 @@ fn invalid_utf8_split_across_fragments_closes_1007() {
 
 #[test]
 fn protocol_violations_close_1002() {
-    let (server, _h, rx) = server_with(Limits::default());
+    let (server, rx) = server_with(Limits::default());
     // Unmasked frame from a client.
     let mut s = raw_ws(server.port());
     s.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
@@ -350,7 +340,7 @@ fn malformed_and_oversized_heads() {
         max_header_size: 1024,
         ..Default::default()
     };
-    let (server, _h, _rx) = server_with(limits);
+    let (server, _rx) = server_with(limits);
     let mut s = raw(server.port());
     s.write_all(upgrade_request("/", &format!("X-Big: {}\r\n", "a".repeat(2000))).as_bytes())
         .unwrap();
@@ -384,7 +374,7 @@ fn slow_handshake_times_out_and_others_continue() {
         handshake_timeout: HANDSHAKE_TIMEOUT,
         ..Default::default()
     };
-    let (server, _h, rx) = server_with(limits);
+    let (server, rx) = server_with(limits);
     let mut slow = raw(server.port());
     let start = Instant::now();
     // Half a request, then silence (slowloris).
@@ -445,7 +435,7 @@ fn max_connections_gets_503() {
         max_connections: 2,
         ..Default::default()
     };
-    let (server, _h, _rx) = server_with(limits);
+    let (server, _rx) = server_with(limits);
     let _a = raw_ws(server.port());
     let _b = raw_ws(server.port());
     let mut c = raw(server.port());

@@ -9,54 +9,21 @@
  *  2. refuse with 403 and a reason: the client's error has http_status 403;
  *  3. no decision: refused with 503 at the handshake timeout, reported as a WSS_ERR_TIMEOUT error
  *     event; deciding afterwards is WSS_ERR_NOT_CONNECTED.
+ * The clients record their events with tests/c/client_events.h; each one's release runs once.
  */
 #include "check.h"
-
-typedef struct {
-    waiter w;
-    int opens, errors;
-    uint16_t http_status;
-} client_state;
-
-static void c_open(void *ud, uint64_t conn) {
-    client_state *s = (client_state *)ud;
-    (void)conn;
-    pthread_mutex_lock(&s->w.mu);
-    s->opens++;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
-static void c_error(void *ud, uint64_t conn, void *cd, const wss_error *err) {
-    client_state *s = (client_state *)ud;
-    wss_error_info info = error_info_init();
-    (void)conn, (void)cd;
-    CHECK_OK(wss_error_get_info(err, &info));
-    pthread_mutex_lock(&s->w.mu);
-    s->errors++;
-    s->http_status = info.http_status;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
-static int reached_open(void *p) { return ((client_state *)p)->opens > 0; }
-static int reached_error(void *p) { return ((client_state *)p)->errors > 0; }
+#include "client_events.h"
 
 /* Start a client on `path` offering "chat.v1", "chat.v2". */
-static wss_result start(client_state *s, uint16_t port, const char *path, wss_client **client) {
-    wss_callbacks cb = callbacks_init();
+static wss_result start(client_state *s, uint16_t port, const char *path) {
     wss_options *o = generous_options();
     char url[128];
     wss_result rc;
-    cb.on_open = c_open;
-    cb.on_error = c_error;
-    memset(s, 0, sizeof *s);
-    waiter_init(&s->w);
     snprintf(url, sizeof url, "ws://127.0.0.1:%u%s", (unsigned)port, path);
     CHECK_OK(wss_options_add_subprotocol(o, "chat.v1"));
     CHECK_OK(wss_options_add_subprotocol(o, "chat.v2"));
     CHECK_OK(wss_options_add_header(o, "X-Test", "yes"));
-    rc = wss_client_connect_async(url, NULL, o, &cb, s, NULL, client);
+    rc = client_start(s, url, NULL, o, NULL);
     wss_options_free(o);
     return rc;
 }
@@ -92,7 +59,6 @@ static int has_header(const wss_upgrade_request *r, const char *name, const char
 int main(void) {
     wss_options *o = generous_options();
     wss_server *server = NULL;
-    wss_client *client = NULL;
     wss_event *ev;
     uint16_t port = 0;
     uint64_t request_id = 0;
@@ -105,7 +71,7 @@ int main(void) {
     CHECK_OK(wss_server_port(server, &port));
 
     /* 1. Accept, after refused bad decisions. */
-    if (CHECK_OK(start(&s, port, "/chat?room=42", &client)) &&
+    if (CHECK_OK(start(&s, port, "/chat?room=42")) &&
         (ev = take(server, WSS_EVENT_ACCEPT)) != NULL) {
         const wss_upgrade_request *r = ev->request;
         wss_accept_decision d = decision_init();
@@ -136,7 +102,7 @@ int main(void) {
         {
             uint64_t id = 0;
             wss_conn_info *info = NULL;
-            CHECK_OK(wss_client_conn_id(client, &id));
+            CHECK_OK(wss_client_conn_id(s.client, &id));
             if (CHECK_OK(wss_conn_info_get(id, &info))) {
                 CHECK(info->subprotocol && strcmp(info->subprotocol, "chat.v2") == 0);
                 wss_conn_info_free(info);
@@ -147,14 +113,13 @@ int main(void) {
             wss_event_free(ev);
         }
         CHECK_ERR(wss_server_decide(server, request_id, &d), WSS_ERR_NOT_CONNECTED);
-        CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
+        CHECK_OK(wss_client_close(s.client, 1000, NULL, WAIT_MS));
         if ((ev = take(server, WSS_EVENT_CLOSE)) != NULL) wss_event_free(ev);
-        wss_client_free(client);
-        waiter_destroy(&s.w);
+        client_finish(&s);
     }
 
     /* 2. Refuse with a status and a reason. */
-    if (CHECK_OK(start(&s, port, "/", &client)) &&
+    if (CHECK_OK(start(&s, port, "/")) &&
         (ev = take(server, WSS_EVENT_ACCEPT)) != NULL) {
         wss_accept_decision d = decision_init();
         d.status = 403;
@@ -163,8 +128,7 @@ int main(void) {
         wss_event_free(ev);
         CHECK(waiter_wait(&s.w, reached_error, &s, WAIT_MS));
         CHECK(s.http_status == 403 && s.opens == 0);
-        wss_client_free(client);
-        waiter_destroy(&s.w);
+        client_finish(&s);
     }
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
@@ -173,7 +137,7 @@ int main(void) {
     CHECK_OK(wss_options_set_handshake_timeout_ms(o, 300));
     if (CHECK_OK(wss_server_new("127.0.0.1:0", NULL, o, NULL, NULL, NULL, &server))) {
         CHECK_OK(wss_server_port(server, &port));
-        if (CHECK_OK(start(&s, port, "/", &client)) &&
+        if (CHECK_OK(start(&s, port, "/")) &&
             (ev = take(server, WSS_EVENT_ACCEPT)) != NULL) {
             wss_accept_decision d = decision_init();
             request_id = ev->conn;
@@ -185,8 +149,7 @@ int main(void) {
                 wss_event_free(ev);
             }
             CHECK_ERR(wss_server_decide(server, request_id, &d), WSS_ERR_NOT_CONNECTED);
-            wss_client_free(client);
-            waiter_destroy(&s.w);
+            client_finish(&s);
         }
         CHECK_OK(wss_server_close(server, WAIT_MS));
         wss_server_free(server);

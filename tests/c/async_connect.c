@@ -11,36 +11,14 @@
  * Every client's release runs exactly once after its free.
  */
 #include "check.h"
+#include "client_events.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-typedef struct {
-    waiter w;
-    wss_client *client; /* the out-parameter of the connect call */
-    int handle_set_at_event; /* the handle was already written when the first event came */
-    int opens, closes, errors, messages, released;
-    uint64_t error_conn;
-    wss_result error_code;
-    int32_t verify_code;
-} client_state;
-
-static void note_first_event(client_state *s) {
-    if (s->opens + s->errors == 0) s->handle_set_at_event = s->client != NULL;
-}
-
-static void c_open(void *ud, uint64_t conn) {
-    client_state *s = (client_state *)ud;
-    (void)conn;
-    pthread_mutex_lock(&s->w.mu);
-    note_first_event(s);
-    s->opens++;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
+/* Counts the echo of "hello". */
 static void c_message(void *ud, uint64_t conn, void *cd, wss_message_kind kind, const uint8_t *data,
                       size_t len) {
     client_state *s = (client_state *)ud;
@@ -51,70 +29,10 @@ static void c_message(void *ud, uint64_t conn, void *cd, wss_message_kind kind, 
     pthread_mutex_unlock(&s->w.mu);
 }
 
-static void c_close(void *ud, uint64_t conn, void *cd, uint16_t code, const char *reason) {
-    client_state *s = (client_state *)ud;
-    (void)conn, (void)cd, (void)code, (void)reason;
-    pthread_mutex_lock(&s->w.mu);
-    s->closes++;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
-static void c_error(void *ud, uint64_t conn, void *cd, const wss_error *err) {
-    client_state *s = (client_state *)ud;
-    wss_error_info info = error_info_init();
-    (void)cd;
-    CHECK_OK(wss_error_get_info(err, &info));
-    pthread_mutex_lock(&s->w.mu);
-    note_first_event(s);
-    s->errors++;
-    s->error_conn = conn;
-    s->error_code = wss_error_code(err);
-    s->verify_code = info.verify_code;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
-static void c_release(void *ud) {
-    client_state *s = (client_state *)ud;
-    pthread_mutex_lock(&s->w.mu);
-    s->released++;
-    waiter_signal_locked(&s->w);
-    pthread_mutex_unlock(&s->w.mu);
-}
-
-static int reached_open(void *p) { return ((client_state *)p)->opens > 0; }
-static int reached_error(void *p) { return ((client_state *)p)->errors > 0; }
-static int reached_message(void *p) { return ((client_state *)p)->messages > 0; }
-static int reached_close(void *p) { return ((client_state *)p)->closes > 0; }
-static int reached_release(void *p) { return ((client_state *)p)->released > 0; }
-
-static wss_callbacks client_callbacks(void) {
-    wss_callbacks cb = callbacks_init();
-    cb.on_open = c_open;
-    cb.on_message = c_message;
-    cb.on_close = c_close;
-    cb.on_error = c_error;
-    return cb;
-}
-
 /* Start a callback-mode client on `url`; the state's `client` is the out-parameter. */
 static wss_result start(client_state *s, const char *url, const wss_tls_config *tls,
                         const wss_options *o) {
-    wss_callbacks cb = client_callbacks();
-    memset(s, 0, sizeof *s);
-    waiter_init(&s->w);
-    return wss_client_connect_async(url, tls, o, &cb, s, c_release, &s->client);
-}
-
-/* Free the client and check its release ran exactly once. */
-static void finish(client_state *s) {
-    wss_client_free(s->client);
-    CHECK(waiter_wait(&s->w, reached_release, s, WAIT_MS));
-    pthread_mutex_lock(&s->w.mu);
-    CHECK(s->released == 1);
-    pthread_mutex_unlock(&s->w.mu);
-    waiter_destroy(&s->w);
+    return client_start(s, url, tls, o, c_message);
 }
 
 /* Server side: echo every message. */
@@ -207,7 +125,7 @@ int main(void) {
         CHECK_OK(wss_client_close(s.client, 1000, "done", WAIT_MS));
         CHECK(waiter_wait(&s.w, reached_close, &s, WAIT_MS));
         CHECK(s.errors == 0);
-        finish(&s);
+        client_finish(&s);
     }
     CHECK(server_error_count() == 0);
 
@@ -220,7 +138,7 @@ int main(void) {
         CHECK(s.error_code == WSS_ERR_IO);
         CHECK(s.error_conn == id);
         CHECK(wss_send_text(id, "x") == WSS_ERR_NOT_CONNECTED);
-        finish(&s);
+        client_finish(&s);
         CHECK(s.opens == 0 && s.closes == 0 && s.errors == 1);
     }
 
@@ -233,7 +151,7 @@ int main(void) {
         CHECK(s.error_code == WSS_ERR_CERT_VERIFY);
         /* 19: self-signed certificate in the chain (the server PFX sends its root too). */
         CHECK(s.verify_code == 19);
-        finish(&s);
+        client_finish(&s);
         CHECK(s.opens == 0 && s.closes == 0);
     }
 
@@ -252,12 +170,12 @@ int main(void) {
             CHECK(waiter_wait(&s.w, reached_error, &s, WAIT_MS));
             CHECK(s.error_code == WSS_ERR_TIMEOUT);
             CHECK(now_ms() - t0 >= 300.0);
-            finish(&s);
+            client_finish(&s);
         }
 
         /* 5. Freed while connecting: no callback, released once. */
         if (CHECK_OK(start(&s, url, NULL, o))) {
-            finish(&s);
+            client_finish(&s);
             CHECK(s.opens == 0 && s.errors == 0 && s.closes == 0);
         }
         wss_options_free(quick);

@@ -6,6 +6,10 @@
  * `return check_summary();`, which prints "N passed, N failed" and gives the exit code.
  * Waiting is done on events (mutex + condition variable, or pull-mode next_event with a
  * timeout), always with a bound; never with sleeps.
+ *
+ * Harnesses shared by several programs live beside it: blocking_host.h (a server callback that
+ * blocks until the test lets it go, for release timing), client_events.h (a client that records
+ * its events, for the non-blocking connect), raw_peer.h (a raw TCP/WebSocket peer).
  */
 #ifndef WSS_TEST_CHECK_H
 #define WSS_TEST_CHECK_H
@@ -203,6 +207,50 @@ static inline int waiter_wait(waiter *w, int (*pred)(void *), void *arg, unsigne
 
 /* Wake all waiters (call with w->mu held after changing the state). */
 static inline void waiter_signal_locked(waiter *w) { pthread_cond_broadcast(&w->cv); }
+
+/* Counters of callback-side events, guarded by a waiter's mutex: a callback counts with
+ * count_up, the test waits for a number with wait_count and reads one with read_count. */
+
+/* Add one to *counter and wake the waiters (takes w->mu). */
+static inline void count_up(waiter *w, int *counter) {
+    pthread_mutex_lock(&w->mu);
+    (*counter)++;
+    waiter_signal_locked(w);
+    pthread_mutex_unlock(&w->mu);
+}
+
+typedef struct {
+    const int *counter;
+    int n;
+} count_goal;
+
+static inline int count_goal_reached(void *arg) {
+    const count_goal *g = (const count_goal *)arg;
+    return *g->counter >= g->n;
+}
+
+/* Wait (at most `ms`) until *counter reaches `n`; returns whether it did. */
+static inline int wait_count(waiter *w, const int *counter, int n, unsigned ms) {
+    count_goal g;
+    g.counter = counter;
+    g.n = n;
+    return waiter_wait(w, count_goal_reached, &g, ms);
+}
+
+/* The value of *counter (read under w->mu). */
+static inline int read_count(waiter *w, const int *counter) {
+    int n;
+    pthread_mutex_lock(&w->mu);
+    n = *counter;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
+/* For an on_error callback that expects none: print the error and count it in *counter. */
+static inline void count_error_event(waiter *w, int *counter, uint64_t conn, const wss_error *e) {
+    fprintf(stderr, "on_error (conn %llu): %s\n", (unsigned long long)conn, wss_error_message(e));
+    count_up(w, counter);
+}
 
 /* Endpoint options with generous connect/handshake/close timeouts: under valgrind on a loaded
  * machine a TLS handshake can take seconds, and the 10 s defaults would turn slowness into

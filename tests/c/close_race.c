@@ -14,66 +14,26 @@
  * it unblocks: valgrind and AddressSanitizer report a release that came too early.
  */
 #include "check.h"
+#include "blocking_host.h"
 
-#define MAGIC 0xc105eu
-
-typedef struct {
-    unsigned magic;
-    long touched;
-} host;
-
-static waiter w;
-static int entered, returned, go, released, early_releases, bad_magic, peer_closes;
+/* The client side's count of the server's close frames, and the last code. */
+static int peer_closes;
 static uint16_t peer_close_code;
 
 static void reset(void) {
+    host_reset();
     pthread_mutex_lock(&w.mu);
-    entered = returned = go = released = early_releases = bad_magic = peer_closes = 0;
+    peer_closes = 0;
     peer_close_code = 0;
     pthread_mutex_unlock(&w.mu);
 }
 
-static host *host_new(void) {
-    host *h = (host *)calloc(1, sizeof *h);
-    if (h) h->magic = MAGIC;
-    return h;
-}
-
-static void host_release(void *p) {
-    host *h = (host *)p;
-    pthread_mutex_lock(&w.mu);
-    if (h->magic != MAGIC) bad_magic++;
-    if (returned != entered) early_releases++;
-    released++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
-    h->magic = 0;
-    free(h);
-}
-
-static int go_given(void *a) {
-    (void)a;
-    return go;
-}
-
 static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
                         const uint8_t *data, size_t len) {
-    host *h = (host *)ud;
     (void)conn;
     (void)conn_ud;
     (void)kind;
-    if (len == 5 && memcmp(data, "block", 5) == 0) {
-        pthread_mutex_lock(&w.mu);
-        entered++;
-        waiter_signal_locked(&w);
-        waiter_wait_locked(&w, go_given, NULL, WAIT_MS);
-        pthread_mutex_unlock(&w.mu);
-        h->touched++;
-        pthread_mutex_lock(&w.mu);
-        returned++;
-        waiter_signal_locked(&w);
-        pthread_mutex_unlock(&w.mu);
-    }
+    if (is_word(data, len, "block")) host_block((host *)ud);
 }
 
 /* Client side: the server's close (1001) arriving proves wss_server_close has started. */
@@ -90,65 +50,20 @@ static void cli_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code,
     pthread_mutex_unlock(&w.mu);
 }
 
-static int want;
-static int entered_reached(void *a) {
-    (void)a;
-    return entered >= want;
-}
-static int released_reached(void *a) {
-    (void)a;
-    return released >= want;
-}
-static int peer_closes_reached(void *a) {
-    (void)a;
-    return peer_closes >= want;
-}
-
-static int wait_for(int (*pred)(void *), int n) {
-    int ok;
-    pthread_mutex_lock(&w.mu);
-    want = n;
-    ok = waiter_wait_locked(&w, pred, NULL, WAIT_MS);
-    pthread_mutex_unlock(&w.mu);
-    return ok;
-}
-
-static void let_go(void) {
-    pthread_mutex_lock(&w.mu);
-    go = 1;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
-}
-
-static void check_one_late_release(void) {
-    CHECK(wait_for(released_reached, 1));
-    pthread_mutex_lock(&w.mu);
-    CHECK(released == 1);
-    CHECK(early_releases == 0);
-    CHECK(bad_magic == 0);
-    pthread_mutex_unlock(&w.mu);
-}
-
 /* 1. A 100 ms close while a callback blocks. */
 static void close_is_bounded_while_a_callback_blocks(void) {
     wss_callbacks cb = callbacks_init();
     wss_server *server = NULL;
     wss_client *client = NULL;
     uint16_t port = 0;
-    uint64_t cid = 0;
-    host *h = host_new();
+    host *h;
     double t0, took;
     wss_result rc;
 
     reset();
     cb.on_message = srv_message;
-    if (!CHECK(h != NULL)) return;
-    if (!CHECK_OK(plain_server(1, &cb, h, host_release, &server, &port))) {
-        free(h);
-        return;
-    }
-    if (CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, &client, &cid)) &&
-        CHECK_OK(wss_send_text(cid, "block")) && CHECK(wait_for(entered_reached, 1))) {
+    if (!host_server(1, &cb, &h, &server, &port)) return;
+    if (block_a_callback(port, &client)) {
         t0 = now_ms();
         rc = wss_server_close(server, 100);
         took = now_ms() - t0;
@@ -158,13 +73,13 @@ static void close_is_bounded_while_a_callback_blocks(void) {
         if (!CHECK(took < 3000.0)) fprintf(stderr, "  close(100 ms) took %.0f ms\n", took);
         pthread_mutex_lock(&w.mu);
         CHECK(returned == 0); /* the callback is still blocked */
-        CHECK(released == 0);
+        CHECK(released[SERVER_DATA] == 0);
         pthread_mutex_unlock(&w.mu);
         CHECK_ERR(wss_server_close(server, 100), WSS_ERR_CLOSED);
         wss_server_free(server);
         server = NULL;
         pthread_mutex_lock(&w.mu);
-        CHECK(released == 0); /* not while the callback runs */
+        CHECK(released[SERVER_DATA] == 0); /* not while the callback runs */
         pthread_mutex_unlock(&w.mu);
         let_go();
         check_one_late_release();
@@ -195,7 +110,7 @@ static void free_during_a_blocked_close(void) {
     wss_client *a = NULL, *b = NULL;
     uint16_t port = 0;
     uint64_t aid = 0;
-    host *h = host_new();
+    host *h;
     closer_args c;
     pthread_t t;
     int started = 0;
@@ -204,19 +119,15 @@ static void free_during_a_blocked_close(void) {
     memset(&c, 0, sizeof c);
     scb.on_message = srv_message;
     ccb.on_close = cli_close;
-    if (!CHECK(h != NULL)) return;
-    if (!CHECK_OK(plain_server(2, &scb, h, host_release, &c.server, &port))) {
-        free(h);
-        return;
-    }
+    if (!host_server(2, &scb, &h, &c.server, &port)) return;
     c.timeout_ms = 100;
     /* A blocks one I/O thread; B, on the other, receives the close's 1001. */
     if (CHECK_OK(plain_client(port, "/a", NULL, NULL, NULL, &a, &aid)) &&
         CHECK_OK(plain_client(port, "/b", &ccb, NULL, NULL, &b, NULL)) &&
-        CHECK_OK(wss_send_text(aid, "block")) && CHECK(wait_for(entered_reached, 1)) &&
+        CHECK_OK(wss_send_text(aid, "block")) && CHECK(wait_entered(1)) &&
         CHECK(pthread_create(&t, NULL, closer, &c) == 0)) {
         started = 1;
-        if (CHECK(wait_for(peer_closes_reached, 1))) {
+        if (CHECK(wait_count(&w, &peer_closes, 1, WAIT_MS))) {
             pthread_mutex_lock(&w.mu);
             CHECK(peer_close_code == WSS_CLOSE_GOING_AWAY);
             pthread_mutex_unlock(&w.mu);
@@ -226,7 +137,7 @@ static void free_during_a_blocked_close(void) {
         CHECK_RC(c.rc, WSS_ERR_TIMEOUT);
         if (!CHECK(c.took < 3000.0)) fprintf(stderr, "  close(100 ms) took %.0f ms\n", c.took);
         pthread_mutex_lock(&w.mu);
-        CHECK(returned == 0 && released == 0);
+        CHECK(returned == 0 && released[SERVER_DATA] == 0);
         pthread_mutex_unlock(&w.mu);
         let_go();
         check_one_late_release();
@@ -244,23 +155,19 @@ static void rounds_of_close_racing_free(void) {
         wss_callbacks scb = callbacks_init(), ccb = callbacks_init();
         wss_client *a = NULL, *b = NULL;
         uint16_t port = 0;
-        host *h = host_new();
+        host *h;
         closer_args c;
         pthread_t t;
 
         reset();
         memset(&c, 0, sizeof c);
         ccb.on_close = cli_close;
-        if (!CHECK(h != NULL)) return;
-        if (!CHECK_OK(plain_server(2, &scb, h, host_release, &c.server, &port))) {
-            free(h);
-            return;
-        }
+        if (!host_server(2, &scb, &h, &c.server, &port)) return;
         c.timeout_ms = WAIT_MS;
         if (CHECK_OK(plain_client(port, "/", &ccb, NULL, NULL, &a, NULL)) &&
             CHECK_OK(plain_client(port, "/", &ccb, NULL, NULL, &b, NULL)) &&
             CHECK(pthread_create(&t, NULL, closer, &c) == 0)) {
-            CHECK(wait_for(peer_closes_reached, 1));
+            CHECK(wait_count(&w, &peer_closes, 1, WAIT_MS));
             wss_server_free(c.server);
             pthread_join(t, NULL);
             CHECK(c.rc == WSS_OK || c.rc == WSS_ERR_TIMEOUT);

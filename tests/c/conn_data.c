@@ -76,10 +76,7 @@ static void attach(uint64_t conn, int client_side) {
     }
     CHECK_OK(wss_conn_get_user_data(conn, &back));
     CHECK(back == d);
-    pthread_mutex_lock(&w.mu);
-    attached[client_side]++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
+    count_up(&w, &attached[client_side]);
 }
 
 static void srv_open(void *ud, uint64_t conn) {
@@ -97,10 +94,7 @@ static void on_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind 
     conn_data *d = check_data(conn, conn_ud);
     (void)ud;
     if (!d) return;
-    pthread_mutex_lock(&w.mu);
-    d->messages++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
+    count_up(&w, &d->messages);
     if (!d->client_side) wss_send(conn, data, len, kind); /* the server echoes */
 }
 
@@ -109,11 +103,7 @@ static void on_pong(void *ud, uint64_t conn, void *conn_ud, const uint8_t *data,
     (void)ud;
     (void)data;
     (void)len;
-    if (!d) return;
-    pthread_mutex_lock(&w.mu);
-    d->pongs++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
+    if (d) count_up(&w, &d->pongs);
 }
 
 static void on_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code, const char *reason) {
@@ -132,39 +122,16 @@ static void on_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code, cons
 static void on_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *e) {
     (void)ud;
     (void)conn_ud;
-    fprintf(stderr, "on_error (conn %llu): %s\n", (unsigned long long)conn, wss_error_message(e));
-    pthread_mutex_lock(&w.mu);
-    bad_data++;
-    pthread_mutex_unlock(&w.mu);
+    count_error_event(&w, &bad_data, conn, e);
 }
 
-static int want, want_side;
-static int attached_reached(void *a) {
-    (void)a;
-    return attached[0] >= want && attached[1] >= want;
-}
-static int closes_reached(void *a) {
-    (void)a;
-    return closes[0] >= want && closes[1] >= want;
-}
-static int released_reached(void *a) {
-    (void)a;
-    return released[want_side] >= want;
-}
-static int echo_seen(void *a) {
-    conn_data *d = (conn_data *)a;
-    return d->messages >= 1 && d->pongs >= 1;
+/* Wait until both sides have counted `n` in counters[2]. */
+static int wait_both(const int *counters, int n) {
+    return wait_count(&w, &counters[0], n, WAIT_MS) && wait_count(&w, &counters[1], n, WAIT_MS);
 }
 
-static int wait_for(int (*pred)(void *), void *arg, int n, int side) {
-    int ok;
-    pthread_mutex_lock(&w.mu);
-    want = n;
-    want_side = side;
-    ok = waiter_wait_locked(&w, pred, arg, WAIT_MS);
-    pthread_mutex_unlock(&w.mu);
-    return ok;
-}
+/* Wait until side `side` (0 server, 1 client) has released `n` data. */
+static int wait_released(int side, int n) { return wait_count(&w, &released[side], n, WAIT_MS); }
 
 static void callback_mode(void) {
     wss_callbacks cb = callbacks_init();
@@ -186,14 +153,17 @@ static void callback_mode(void) {
         if (!CHECK_OK(plain_client(port, "/", &cb, NULL, NULL, &clients[i], &ids[i]))) break;
         n++;
     }
-    CHECK(wait_for(attached_reached, NULL, n, 0));
+    CHECK(wait_both(attached, n));
     for (i = 0; i < n; i++) {
-        void *d = NULL;
-        CHECK_OK(wss_conn_get_user_data(ids[i], &d));
-        if (!CHECK(d != NULL)) continue;
+        void *ud = NULL;
+        conn_data *d;
+        CHECK_OK(wss_conn_get_user_data(ids[i], &ud));
+        if (!CHECK(ud != NULL)) continue;
+        d = (conn_data *)ud;
         CHECK_OK(wss_send_text(ids[i], "hello"));
         CHECK_OK(wss_ping(ids[i], (const uint8_t *)"p", 1));
-        CHECK(wait_for(echo_seen, d, 1, 0));
+        /* The client's own data sees the echo and the pong. */
+        CHECK(wait_count(&w, &d->messages, 1, WAIT_MS) && wait_count(&w, &d->pongs, 1, WAIT_MS));
     }
     pthread_mutex_lock(&w.mu);
     CHECK(released[0] == 0 && released[1] == 0);
@@ -202,11 +172,11 @@ static void callback_mode(void) {
      * follows, awaited below), the others wait for the close handshake. */
     for (i = 0; i < n; i++)
         CHECK_OK(wss_client_close(clients[i], 1000, "bye", i == 0 ? 0 : WAIT_MS));
-    CHECK(wait_for(closes_reached, NULL, n, 0));
+    CHECK(wait_both(closes, n));
     /* Released once each connection has ended: the server still runs, the clients are not
      * freed yet. */
-    CHECK(wait_for(released_reached, NULL, n, 0));
-    CHECK(wait_for(released_reached, NULL, n, 1));
+    CHECK(wait_released(0, n));
+    CHECK(wait_released(1, n));
     for (i = 0; i < n; i++) wss_client_free(clients[i]);
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
@@ -277,7 +247,7 @@ static void pull_mode(void) {
         CHECK(sd->magic == MAGIC);
     }
     wss_event_free(ev);
-    CHECK(wait_for(released_reached, NULL, 1, 0));
+    CHECK(wait_released(0, 1));
     ev = next(NULL, client);
     if (CHECK(ev && ev->event_type == WSS_EVENT_CLOSE && ev->conn_user_data == cd)) {
         pthread_mutex_lock(&w.mu);
@@ -288,7 +258,7 @@ static void pull_mode(void) {
     wss_event_free(ev);
     wss_client_free(client);
     client = NULL;
-    CHECK(wait_for(released_reached, NULL, 1, 1));
+    CHECK(wait_released(1, 1));
     pthread_mutex_lock(&w.mu);
     ok = released[0] == 1 && released[1] == 1 && released_before_close == 0 && bad_magic == 0;
     pthread_mutex_unlock(&w.mu);

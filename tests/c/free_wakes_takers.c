@@ -33,10 +33,7 @@ typedef struct {
 } taker;
 
 static void host_release(void *p) {
-    pthread_mutex_lock(&w.mu);
-    released++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
+    count_up(&w, &released);
     free(p);
 }
 
@@ -101,21 +98,15 @@ static int takers_asleep(taker *t, int n) {
     }
 }
 
-static int released_once(void *a) {
-    (void)a;
-    return released >= 1;
-}
-
 static void check_takers(taker *t, int n, double freed_at) {
-    int i, ok;
+    int i;
     for (i = 0; i < n; i++) {
         CHECK_RC(t[i].rc, WSS_ERR_CLOSED);
         if (!CHECK(t[i].returned_at - freed_at < TAKE_TIMEOUT_MS / 6))
             fprintf(stderr, "  a waiter returned %.0f ms after the free\n",
                     t[i].returned_at - freed_at);
     }
-    ok = waiter_wait(&w, released_once, NULL, WAIT_MS);
-    CHECK(ok);
+    CHECK(wait_count(&w, &released, 1, WAIT_MS));
     pthread_mutex_lock(&w.mu);
     if (!CHECK(released == 1 && inside == 0 && woken == 0))
         fprintf(stderr, "  released %d times, %d waiters inside\n", released, inside);
@@ -123,31 +114,42 @@ static void check_takers(taker *t, int n, double freed_at) {
     pthread_mutex_unlock(&w.mu);
 }
 
-static void free_server_under_takers(void) {
-    wss_server *server = NULL;
-    uint16_t port = 0;
+/* Start TAKERS threads waiting in next_event on `server` (or, when it is NULL, `client`), free
+ * that handle once they all sleep inside the call, and check how the waiters ended. */
+static void free_under_takers(wss_server *server, wss_client *client) {
     taker t[TAKERS];
     pthread_t th[TAKERS];
     int i, started = 0;
     double freed_at;
+
+    memset(t, 0, sizeof t);
+    for (i = 0; i < TAKERS; i++) {
+        t[i].server = server;
+        t[i].client = client;
+        if (CHECK(pthread_create(&th[i], NULL, take, &t[i]) == 0)) started++;
+    }
+    CHECK(takers_asleep(t, started));
+    freed_at = now_ms();
+    if (server)
+        wss_server_free(server);
+    else
+        wss_client_free(client);
+    for (i = 0; i < started; i++) pthread_join(th[i], NULL);
+    check_takers(t, started, freed_at);
+}
+
+static void free_server_under_takers(void) {
+    wss_server *server = NULL;
+    uint16_t port = 0;
     void *data = malloc(16);
 
     released = inside = woken = 0;
-    memset(t, 0, sizeof t);
     if (!CHECK(data != NULL)) return;
     if (!CHECK_OK(plain_server(1, NULL, data, host_release, &server, &port))) {
         free(data);
         return;
     }
-    for (i = 0; i < TAKERS; i++) {
-        t[i].server = server;
-        if (CHECK(pthread_create(&th[i], NULL, take, &t[i]) == 0)) started++;
-    }
-    CHECK(takers_asleep(t, started));
-    freed_at = now_ms();
-    wss_server_free(server);
-    for (i = 0; i < started; i++) pthread_join(th[i], NULL);
-    check_takers(t, started, freed_at);
+    free_under_takers(server, NULL);
 }
 
 static void free_client_under_takers(void) {
@@ -155,14 +157,9 @@ static void free_client_under_takers(void) {
     wss_client *client = NULL;
     wss_event *ev = NULL;
     uint16_t port = 0;
-    taker t[TAKERS];
-    pthread_t th[TAKERS];
-    int i, started = 0;
-    double freed_at;
     void *data = malloc(16);
 
     released = inside = woken = 0;
-    memset(t, 0, sizeof t);
     if (!CHECK(data != NULL)) return;
     if (!CHECK_OK(plain_server(1, NULL, NULL, NULL, &server, &port))) {
         free(data);
@@ -177,15 +174,7 @@ static void free_client_under_takers(void) {
     if (CHECK_OK(wss_client_next_event(client, WAIT_MS, &ev)))
         CHECK(ev->event_type == WSS_EVENT_OPEN);
     wss_event_free(ev);
-    for (i = 0; i < TAKERS; i++) {
-        t[i].client = client;
-        if (CHECK(pthread_create(&th[i], NULL, take, &t[i]) == 0)) started++;
-    }
-    CHECK(takers_asleep(t, started));
-    freed_at = now_ms();
-    wss_client_free(client);
-    for (i = 0; i < started; i++) pthread_join(th[i], NULL);
-    check_takers(t, started, freed_at);
+    free_under_takers(NULL, client);
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
 }

@@ -15,58 +15,17 @@
  *     every release (server, route, each connection's data, each client) runs exactly once.
  */
 #include "check.h"
+#include "blocking_host.h"
 
-#define MAGIC 0x5eedu
-
-/* The host's data for an endpoint: freed by its release. */
-typedef struct {
-    unsigned magic;
-    long touched;       /* written by callbacks, also after they unblock */
-    wss_server *server; /* freed from a callback in scenarios 2 and 3 */
-    wss_client *client; /* freed from its own callback in scenario 3 */
-    int kind;           /* which release counter (see below) */
-} host;
-
-enum { SERVER_DATA, ROUTE_DATA, CONN_DATA, CLIENT_DATA, KINDS };
-
-/* Synchronisation and counters: static, so they outlive the host data. */
-static waiter w;
-static int entered, returned, go, free_done, different_threads;
-static int released[KINDS], early_releases, bad_magic;
-static pthread_t blocked_thread;
+/* Set by a callback that freed its own endpoint; whether "free" ran on another thread than the
+ * blocked callback. */
+static int free_done, different_threads;
 
 static void reset(void) {
+    host_reset();
     pthread_mutex_lock(&w.mu);
-    entered = returned = go = free_done = different_threads = 0;
-    memset(released, 0, sizeof released);
-    early_releases = bad_magic = 0;
+    free_done = different_threads = 0;
     pthread_mutex_unlock(&w.mu);
-}
-
-static host *host_new(int kind) {
-    host *h = (host *)calloc(1, sizeof *h);
-    if (h) {
-        h->magic = MAGIC;
-        h->kind = kind;
-    }
-    return h;
-}
-
-static void host_release(void *p) {
-    host *h = (host *)p;
-    pthread_mutex_lock(&w.mu);
-    if (h->magic != MAGIC) bad_magic++;
-    if (h->kind == SERVER_DATA && returned != entered) early_releases++;
-    released[h->kind]++;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
-    h->magic = 0;
-    free(h);
-}
-
-static int go_given(void *a) {
-    (void)a;
-    return go;
 }
 
 static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind kind,
@@ -75,19 +34,9 @@ static void srv_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind
     (void)conn;
     (void)conn_ud;
     (void)kind;
-    if (len == 5 && memcmp(data, "block", 5) == 0) {
-        pthread_mutex_lock(&w.mu);
-        entered++;
-        blocked_thread = pthread_self();
-        waiter_signal_locked(&w);
-        waiter_wait_locked(&w, go_given, NULL, WAIT_MS);
-        pthread_mutex_unlock(&w.mu);
-        h->touched++; /* the host data must still be alive */
-        pthread_mutex_lock(&w.mu);
-        returned++;
-        waiter_signal_locked(&w);
-        pthread_mutex_unlock(&w.mu);
-    } else if (len == 4 && memcmp(data, "free", 4) == 0) {
+    if (is_word(data, len, "block")) {
+        host_block(h);
+    } else if (is_word(data, len, "free")) {
         pthread_mutex_lock(&w.mu);
         entered++;
         different_threads = entered == 1 || !pthread_equal(blocked_thread, pthread_self());
@@ -108,7 +57,7 @@ static void cli_message(void *ud, uint64_t conn, void *conn_ud, wss_message_kind
     (void)conn;
     (void)conn_ud;
     (void)kind;
-    if (len == 7 && memcmp(data, "free-me", 7) == 0) {
+    if (is_word(data, len, "free-me")) {
         wss_client_free(h->client); /* from inside its own callback */
         h->touched++;
         pthread_mutex_lock(&w.mu);
@@ -125,60 +74,7 @@ static void srv_open_attach(void *ud, uint64_t conn) {
     (void)ud;
     if (!CHECK(c != NULL)) return;
     if (!CHECK_OK(wss_conn_set_user_data(conn, c, conn_release))) free(c);
-    pthread_mutex_lock(&w.mu);
-    entered++; /* counts opens here */
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
-}
-
-static int want;
-static int entered_reached(void *a) {
-    (void)a;
-    return entered >= want;
-}
-static int free_done_p(void *a) {
-    (void)a;
-    return free_done;
-}
-static int want_kind;
-static int released_reached(void *a) {
-    (void)a;
-    return released[want_kind] >= want;
-}
-
-static int wait_entered(int n) {
-    int ok;
-    pthread_mutex_lock(&w.mu);
-    want = n;
-    ok = waiter_wait_locked(&w, entered_reached, NULL, WAIT_MS);
-    pthread_mutex_unlock(&w.mu);
-    return ok;
-}
-
-/* Wait up to `ms` for `n` releases of `kind`; returns whether they came. */
-static int wait_released(int kind, int n, unsigned ms) {
-    int ok;
-    pthread_mutex_lock(&w.mu);
-    want = n;
-    want_kind = kind;
-    ok = waiter_wait_locked(&w, released_reached, NULL, ms);
-    pthread_mutex_unlock(&w.mu);
-    return ok;
-}
-
-static int releases(int kind) {
-    int n;
-    pthread_mutex_lock(&w.mu);
-    n = released[kind];
-    pthread_mutex_unlock(&w.mu);
-    return n;
-}
-
-static void let_go(void) {
-    pthread_mutex_lock(&w.mu);
-    go = 1;
-    waiter_signal_locked(&w);
-    pthread_mutex_unlock(&w.mu);
+    count_up(&w, &entered); /* counts opens here */
 }
 
 /* While a callback blocks, the server's release must not run (3 s), then run once after the
@@ -186,12 +82,9 @@ static void let_go(void) {
 static void release_waits_for_the_blocked_callback(void) {
     CHECK(!wait_released(SERVER_DATA, 1, 3000));
     let_go();
-    CHECK(wait_released(SERVER_DATA, 1, WAIT_MS));
+    check_one_late_release();
     pthread_mutex_lock(&w.mu);
-    CHECK(released[SERVER_DATA] == 1);
     CHECK(returned == entered);
-    CHECK(early_releases == 0);
-    CHECK(bad_magic == 0);
     pthread_mutex_unlock(&w.mu);
 }
 
@@ -201,19 +94,13 @@ static void free_while_callback_blocks(void) {
     wss_server *server = NULL;
     wss_client *client = NULL;
     uint16_t port = 0;
-    uint64_t cid = 0;
-    host *h = host_new(SERVER_DATA);
+    host *h;
     double t0, took;
 
     reset();
     cb.on_message = srv_message;
-    if (!CHECK(h != NULL)) return;
-    if (!CHECK_OK(plain_server(1, &cb, h, host_release, &server, &port))) {
-        free(h);
-        return;
-    }
-    if (CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, &client, &cid)) &&
-        CHECK_OK(wss_send_text(cid, "block")) && CHECK(wait_entered(1))) {
+    if (!host_server(1, &cb, &h, &server, &port)) return;
+    if (block_a_callback(port, &client)) {
         t0 = now_ms();
         wss_server_free(server);
         took = now_ms() - t0;
@@ -234,26 +121,18 @@ static void free_from_another_connections_callback(void) {
     wss_client *a = NULL, *b = NULL;
     uint16_t port = 0;
     uint64_t aid = 0, bid = 0;
-    host *h = host_new(SERVER_DATA);
-    int ok;
+    host *h;
 
     reset();
     cb.on_message = srv_message;
-    if (!CHECK(h != NULL)) return;
-    if (!CHECK_OK(plain_server(2, &cb, h, host_release, &server, &port))) {
-        free(h);
-        return;
-    }
+    if (!host_server(2, &cb, &h, &server, &port)) return;
     h->server = server;
     /* Consecutive connections go to the two I/O threads in turn. */
     if (CHECK_OK(plain_client(port, "/a", NULL, NULL, NULL, &a, &aid)) &&
         CHECK_OK(plain_client(port, "/b", NULL, NULL, NULL, &b, &bid)) &&
         CHECK_OK(wss_send_text(aid, "block")) && CHECK(wait_entered(1)) &&
         CHECK_OK(wss_send_text(bid, "free"))) {
-        pthread_mutex_lock(&w.mu);
-        ok = waiter_wait_locked(&w, free_done_p, NULL, WAIT_MS);
-        pthread_mutex_unlock(&w.mu);
-        if (CHECK(ok)) {
+        if (CHECK(wait_count(&w, &free_done, 1, WAIT_MS))) {
             server = NULL; /* freed by B's callback */
             pthread_mutex_lock(&w.mu);
             CHECK(different_threads);
@@ -277,7 +156,6 @@ static void free_from_own_callback(void) {
     uint64_t cid = 0;
     host *h = host_new(SERVER_DATA), *ch = host_new(CLIENT_DATA);
     wss_event *ev = NULL;
-    int ok;
 
     reset();
     if (!CHECK(h != NULL && ch != NULL)) {
@@ -314,10 +192,7 @@ static void free_from_own_callback(void) {
         if (CHECK_OK(wss_server_next_event(pull, WAIT_MS, &ev)) &&
             CHECK(ev->event_type == WSS_EVENT_OPEN) &&
             CHECK_OK(wss_send_text(ev->conn, "free-me"))) {
-            pthread_mutex_lock(&w.mu);
-            ok = waiter_wait_locked(&w, free_done_p, NULL, WAIT_MS);
-            pthread_mutex_unlock(&w.mu);
-            CHECK(ok);
+            CHECK(wait_count(&w, &free_done, 1, WAIT_MS));
             CHECK(wait_released(CLIENT_DATA, 1, WAIT_MS));
         } else {
             wss_client_free(c2);

@@ -93,39 +93,13 @@ static void on_close(void *ud, uint64_t conn, void *conn_ud, uint16_t code, cons
 static void on_error(void *ud, uint64_t conn, void *conn_ud, const wss_error *e) {
     (void)ud;
     (void)conn_ud;
-    fprintf(stderr, "on_error (conn %llu): %s\n", (unsigned long long)conn, wss_error_message(e));
-    pthread_mutex_lock(&w.mu);
-    errors++;
-    pthread_mutex_unlock(&w.mu);
+    count_error_event(&w, &errors, conn, e);
 }
 
-static int want_route, want;
-static int released_reached(void *a) {
-    (void)a;
-    return released[want_route] >= want;
-}
-static int opens_reached(void *a) {
-    (void)a;
-    return routes[want_route]->opens >= want;
-}
+/* Wait for route `r` to be released `n` times. */
+static int wait_released(int r, int n) { return wait_count(&w, &released[r], n, WAIT_MS); }
 
-static int wait_for(int (*pred)(void *), int r, int n) {
-    int ok;
-    pthread_mutex_lock(&w.mu);
-    want_route = r;
-    want = n;
-    ok = waiter_wait_locked(&w, pred, NULL, WAIT_MS);
-    pthread_mutex_unlock(&w.mu);
-    return ok;
-}
-
-static int releases(int r) {
-    int n;
-    pthread_mutex_lock(&w.mu);
-    n = released[r];
-    pthread_mutex_unlock(&w.mu);
-    return n;
-}
+static int releases(int r) { return read_count(&w, &released[r]); }
 
 /* Send a message on a pull-mode client and check which route answered. */
 static void served_by(wss_client *c, uint64_t id, const char *tag) {
@@ -197,7 +171,7 @@ int main(void) {
     /* A connection on /r talks to the old route. */
     if (!CHECK_OK(plain_client(port, "/r", NULL, NULL, NULL, &c1, &id1))) goto out;
     opened(c1);
-    CHECK(wait_for(opens_reached, OLD, 1));
+    CHECK(wait_count(&w, &routes[OLD]->opens, 1, WAIT_MS));
     served_by(c1, id1, "old");
 
     /* Remove /r: new connections get 404; the open one keeps the old callbacks and data. */
@@ -221,7 +195,7 @@ int main(void) {
 
     /* The old connection closes: now the old route's data is released, once. */
     CHECK_OK(wss_client_close(c1, 1000, NULL, WAIT_MS));
-    CHECK(wait_for(released_reached, OLD, 1));
+    CHECK(wait_released(OLD, 1));
     if (c2) CHECK_OK(wss_client_close(c2, 1000, NULL, WAIT_MS));
     if (c3) CHECK_OK(wss_client_close(c3, 1000, NULL, WAIT_MS));
     CHECK(releases(NEW) == 0 && releases(KEEP) == 0 && releases(DEFAULT) == 0);
@@ -232,7 +206,7 @@ out:
     wss_client_free(c3);
     CHECK_OK(wss_server_close(server, WAIT_MS));
     wss_server_free(server);
-    for (i = 0; i < ROUTES; i++) CHECK(wait_for(released_reached, i, 1));
+    for (i = 0; i < ROUTES; i++) CHECK(wait_released(i, 1));
     pthread_mutex_lock(&w.mu);
     for (i = 0; i < ROUTES; i++) CHECK(released[i] == 1);
     CHECK(released_with_open_conns == 0);

@@ -14,7 +14,7 @@ use once_cell::sync::Lazy;
 use pki::{TempDir, TestPki};
 use wss::{
     AcceptDecision, Client, ClientConfig, Connection, Error, Handler, MessageKind, Server,
-    TlsConfig, UpgradeRequest, VerifyMode,
+    ServerConfig, TlsConfig, UpgradeRequest, VerifyMode,
 };
 
 /// Generous upper bound for any single expected event (a bound, not a synchronisation sleep).
@@ -361,18 +361,43 @@ pub fn text(n: usize) -> String {
     s
 }
 
+/// `Server::bind` on 127.0.0.1, on a free port, with `config` and `handler`.
+pub fn local_server(config: ServerConfig, handler: Arc<dyn Handler>) -> Server {
+    Server::bind("127.0.0.1:0", config, handler).expect("bind a server on 127.0.0.1:0")
+}
+
+/// A server on 127.0.0.1 (a free port) with `config`, its events recorded by a `Recorder` that
+/// echoes messages back when `echo` is set.
+pub fn recording_server(echo: bool, config: ServerConfig) -> (Server, Events) {
+    let (h, rx) = recorder(echo);
+    (local_server(config, h), rx)
+}
+
+/// The blocking connect of a plain ws:// client with default settings to
+/// `ws://127.0.0.1:<port>/`, recording its events: its result, whether it opened or failed.
+pub fn ws_connect(port: u16) -> (wss::Result<Client>, Events) {
+    let (ch, crx) = recorder(false);
+    let client = Client::connect(
+        &format!("ws://127.0.0.1:{port}/"),
+        &ClientConfig::default(),
+        ch,
+    );
+    (client, crx)
+}
+
+/// A plain ws:// client with default settings connected to the server on `port`, recording its
+/// events; returns once it is open.
+pub fn ws_client_on(port: u16) -> (Client, Events) {
+    let (client, crx) = ws_connect(port);
+    let client = client.expect("connect a ws:// client");
+    wait_open(&crx);
+    (client, crx)
+}
+
 /// A plain ws:// client with default settings connected to `server`, recording its events;
 /// returns once it is open.
 pub fn ws_client(server: &Server) -> (Client, Events) {
-    let (ch, crx) = recorder(false);
-    let client = Client::connect(
-        &format!("ws://127.0.0.1:{}/", server.port()),
-        &ClientConfig::default(),
-        ch,
-    )
-    .unwrap();
-    wait_open(&crx);
-    (client, crx)
+    ws_client_on(server.port())
 }
 
 /// Poll `cond` until it holds, failing with `what` after `WAIT`. For states no event reports

@@ -82,14 +82,9 @@ namespace Wss.Tests
             var pfx = System.IO.File.ReadAllBytes(Cert("server.pfx"));
             using (var serverTls = new TlsConfig().LoadPfx(pfx, "server-pass").LoadCaFile(Cert("ca.pem")).RequireClientCertificate())
             using (var server = EchoServer(serverTls))
-            using (var client = new WssClient())
             using (var tls = new TlsConfig().LoadPem(Cert("client.pem"), Cert("client.key")).LoadCaFile(Cert("ca.pem")))
             {
-                var got = new BlockingCollection<string>();
-                client.MessageReceived += (s, e) => got.Add(e.Text);
-                client.Connect(Url(server), tls);
-                client.Send("pem");
-                Assert.AreEqual("pem", Take(got, "the echo"));
+                AssertEchoes(server, tls, "pem", "the echo");
             }
         }
 

@@ -92,14 +92,7 @@ namespace Wss.Tests
                 AssertReported(serverThrown, "server", "Opened", "MessageReceived", "Closed", "Error");
 
                 // The process lives and the server still serves.
-                using (var client = new WssClient())
-                {
-                    var got = new BlockingCollection<string>();
-                    client.MessageReceived += (s, e) => got.Add(e.Text);
-                    client.Connect(Url(server), tls);
-                    client.Send("still alive");
-                    Assert.AreEqual("still alive", Take(got, "an echo after all that"));
-                }
+                AssertEchoes(server, tls, "still alive", "an echo after all that");
             }
         }
 

@@ -68,6 +68,22 @@ namespace Wss.Tests
             return "wss://127.0.0.1:" + server.Port + path;
         }
 
+        /// <summary>
+        /// A new client connects to <paramref name="server"/> with <paramref name="tls"/>, sends
+        /// <paramref name="text"/> and gets it back (<paramref name="what"/> names the wait).
+        /// </summary>
+        internal static void AssertEchoes(WssServer server, TlsConfig tls, string text, string what)
+        {
+            using (var client = new WssClient())
+            {
+                var got = new BlockingCollection<string>();
+                client.MessageReceived += (s, e) => got.Add(e.Text);
+                client.Connect(Url(server), tls);
+                client.Send(text);
+                Assert.AreEqual(text, Take(got, what));
+            }
+        }
+
         /// <summary>Take one item or fail after the deadline.</summary>
         internal static T Take<T>(BlockingCollection<T> queue, string what)
         {
