@@ -34,7 +34,8 @@
  *
  * fork(): a child process may only free handles (the *_free functions) and call wss_last_error,
  * wss_result_str and the version queries; every other call returns WSS_ERR_INVALID_STATE, as
- * the I/O threads did not survive the fork.
+ * the I/O threads did not survive the fork. There wss_server_free and wss_client_free only
+ * forget the handle (no release runs): a lock an I/O thread held at the fork stays held.
  *
  * TLS files (certificates, keys, PFX, CA files and folders, CRLs, DH parameters): only regular
  * files of at most 64 MiB are read; a FIFO, a device or a folder gives WSS_ERR_CONFIG.

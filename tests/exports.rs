@@ -168,9 +168,10 @@ impl Build {
     }
 }
 
-/// Run a program; it must exit 0 (a SIGABRT shows as a signal in the status).
+/// Run a program; it must exit 0 (a SIGABRT shows as a signal in the status) within 120 s (a
+/// hang is killed and shows as status 124).
 fn run_ok(exe: &Path) -> String {
-    let o = run(&mut Command::new(exe));
+    let o = run(Command::new("timeout").arg("120").arg(exe));
     assert!(o.status.success(), "{} failed\n{}", exe.display(), text(&o));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains(" passed, 0 failed"), "{out}");

@@ -209,7 +209,9 @@ pub unsafe extern "C" fn wss_client_close(
 /// `client` NULL or a live handle, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn wss_client_free(client: *mut wss_client) {
-    if client.is_null() {
+    // A forked child only forgets the handle: the I/O threads did not survive the fork, and a
+    // lock one of them held at the fork would stay locked forever.
+    if client.is_null() || forked() {
         return;
     }
     contain(|| {

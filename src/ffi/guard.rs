@@ -48,7 +48,7 @@ static FORKED: AtomicBool = AtomicBool::new(false);
 
 /// Register the fork handler (once, before the first entry point creates any state) and tell
 /// whether this process is a child forked after that.
-fn forked() -> bool {
+pub(crate) fn forked() -> bool {
     #[cfg(unix)]
     {
         static REGISTER: std::sync::Once = std::sync::Once::new();

@@ -247,7 +247,9 @@ pub unsafe extern "C" fn wss_server_close(server: *mut wss_server, timeout_ms: u
 /// `server` NULL or a live handle, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn wss_server_free(server: *mut wss_server) {
-    if server.is_null() {
+    // A forked child only forgets the handle: the I/O threads did not survive the fork, and a
+    // lock one of them held at the fork would stay locked forever.
+    if server.is_null() || forked() {
         return;
     }
     contain(|| {
