@@ -115,23 +115,9 @@ impl Link {
         key: usize,
         queue_limit: usize,
     ) -> Arc<Self> {
-        Arc::new(Link {
-            _lease: None,
-            id: info.id,
-            info: OnceCell::with_value(info),
-            provisional: None,
-            failure: Mutex::new(None),
-            worker,
-            handler,
-            key: AtomicUsize::new(key),
-            buffered: AtomicUsize::new(0),
-            queue_limit,
-            lifecycle: AtomicU8::new(OPEN),
-            closed: Mutex::new(None),
-            closed_cv: Condvar::new(),
-            user_data: Mutex::new(None),
-            has_user_data: AtomicBool::new(false),
-        })
+        let id = info.id;
+        let facts = (OnceCell::with_value(info), None);
+        Self::with(id, facts, worker, handler, key, queue_limit, OPEN, None)
     }
 
     /// A client connection whose handshake is still to run (`Client::connect_async`); `lease`
@@ -143,18 +129,44 @@ impl Link {
         queue_limit: usize,
         lease: RuntimeLease,
     ) -> Arc<Self> {
+        let id = provisional.id;
+        let facts = (OnceCell::new(), Some(Box::new(provisional)));
+        let (key, state) = (usize::MAX, CONNECTING);
+        Self::with(
+            id,
+            facts,
+            worker,
+            handler,
+            key,
+            queue_limit,
+            state,
+            Some(lease),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn with(
+        id: u64,
+        (info, provisional): (OnceCell<ConnInfo>, Option<Box<ConnInfo>>),
+        worker: Arc<WorkerHandle>,
+        handler: Arc<dyn Handler>,
+        key: usize,
+        queue_limit: usize,
+        lifecycle: u8,
+        lease: Option<RuntimeLease>,
+    ) -> Arc<Self> {
         Arc::new(Link {
-            _lease: Some(lease),
-            id: provisional.id,
-            info: OnceCell::new(),
-            provisional: Some(Box::new(provisional)),
+            _lease: lease,
+            id,
+            info,
+            provisional,
             failure: Mutex::new(None),
             worker,
             handler,
-            key: AtomicUsize::new(usize::MAX),
+            key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,
-            lifecycle: AtomicU8::new(CONNECTING),
+            lifecycle: AtomicU8::new(lifecycle),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
             user_data: Mutex::new(None),
