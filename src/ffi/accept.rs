@@ -8,7 +8,7 @@ use std::os::raw::c_char;
 use std::ptr;
 
 use super::guard::{guard, opt_str_arg, str_arg};
-use super::info::{wss_peer_cert, CPeerCert, Strings};
+use super::info::{c_string, wss_peer_cert, CPeerCert, Strings};
 use super::result::wss_result;
 use super::sized::Versioned;
 use crate::error::{Error, ErrorKind, Result};
@@ -286,7 +286,7 @@ pub unsafe extern "C" fn wss_accept_decision_set_reason(
 ) -> wss_result {
     guard(|| {
         let o = current(decision)?;
-        o.reason = opt_str_arg(reason, "reason")?.map(|r| CString::new(r).unwrap_or_default());
+        o.reason = opt_str_arg(reason, "reason")?.map(c_string);
         o.d.reason = o.reason.as_ref().map_or(ptr::null(), |c| c.as_ptr());
         Ok(())
     })
@@ -318,10 +318,10 @@ pub unsafe extern "C" fn wss_accept_decision_add_header(
                     str_arg(h.name, "header name")?,
                     str_arg(h.value, "header value")?,
                 );
-                o.headers.push((cs(n), cs(v)));
+                o.headers.push((c_string(n), c_string(v)));
             }
         }
-        o.headers.push((cs(name), cs(value)));
+        o.headers.push((c_string(name), c_string(value)));
         o.views = o
             .headers
             .iter()
@@ -334,8 +334,4 @@ pub unsafe extern "C" fn wss_accept_decision_add_header(
         o.d.header_count = o.views.len();
         Ok(())
     })
-}
-
-fn cs(s: &str) -> CString {
-    CString::new(s).unwrap_or_default()
 }

@@ -234,30 +234,16 @@ impl CHandler {
         }
     }
 
-    /// The callbacks, when an event may be delivered now.
-    fn callbacks(&self) -> Option<&wss_callbacks> {
+    /// Where an event goes now: after the creating call returned, while not disabled.
+    fn live(&self) -> Option<&Sink> {
         self.latch.wait();
-        match &self.sink {
-            Sink::Callbacks(cb) if self.alive.load(Ordering::Acquire) => Some(cb),
-            _ => None,
-        }
-    }
-
-    /// The pull queue, when an event may be queued now.
-    fn pull(&self) -> Option<&EventQueue> {
-        self.latch.wait();
-        match &self.sink {
-            Sink::Pull(q) if self.alive.load(Ordering::Acquire) => Some(q),
-            _ => None,
-        }
+        self.alive.load(Ordering::Acquire).then_some(&self.sink)
     }
 }
 
 /// The host's data attached to `conn` (NULL if none).
 pub(crate) fn conn_data(conn: &Connection) -> *mut c_void {
-    conn.user_data()
-        .and_then(|d| d.downcast_ref::<HostData>().map(HostData::ptr))
-        .unwrap_or(ptr::null_mut())
+    HostData::ptr_in(conn.user_data().as_ref())
 }
 
 fn data_ptr(data: &[u8]) -> *const u8 {
@@ -281,11 +267,10 @@ impl Handler for CHandler {
             status,
             reason: reason.into(),
         };
-        if let Some(q) = self.pull() {
-            return q.on_accept(req);
-        }
-        let Some(cb) = self.callbacks() else {
-            return refuse(503, "Service Unavailable");
+        let cb = match self.live() {
+            Some(Sink::Pull(q)) => return q.on_accept(req),
+            Some(Sink::Callbacks(cb)) => cb,
+            None => return refuse(503, "Service Unavailable"),
         };
         let Some(f) = cb.on_accept else {
             return AcceptDecision::accept();
@@ -311,19 +296,24 @@ impl Handler for CHandler {
     }
 
     fn on_open(&self, conn: &Connection) {
-        if let Some(q) = self.pull() {
-            return q.on_open(conn);
-        }
-        if let Some(f) = self.callbacks().and_then(|cb| cb.on_open) {
-            contain(|| f(self.user_data, conn.id()));
+        match self.live() {
+            Some(Sink::Pull(q)) => q.on_open(conn),
+            Some(Sink::Callbacks(cb)) => {
+                if let Some(f) = cb.on_open {
+                    contain(|| f(self.user_data, conn.id()));
+                }
+            }
+            None => {}
         }
     }
 
     fn on_message_owned(&self, conn: &Connection, kind: MessageKind, data: Bytes) {
-        if let Some(q) = self.pull() {
-            return q.on_message_owned(conn, kind, data);
-        }
-        if let Some(f) = self.callbacks().and_then(|cb| cb.on_message) {
+        let f = match self.live() {
+            Some(Sink::Pull(q)) => return q.on_message_owned(conn, kind, data),
+            Some(Sink::Callbacks(cb)) => cb.on_message,
+            None => None,
+        };
+        if let Some(f) = f {
             let (p, n) = (data_ptr(&data), data.len());
             contain(|| {
                 f(
@@ -339,20 +329,24 @@ impl Handler for CHandler {
     }
 
     fn on_pong(&self, conn: &Connection, data: &[u8]) {
-        if let Some(q) = self.pull() {
-            return q.on_pong(conn, data);
-        }
-        if let Some(f) = self.callbacks().and_then(|cb| cb.on_pong) {
+        let f = match self.live() {
+            Some(Sink::Pull(q)) => return q.on_pong(conn, data),
+            Some(Sink::Callbacks(cb)) => cb.on_pong,
+            None => None,
+        };
+        if let Some(f) = f {
             let (p, n) = (data_ptr(data), data.len());
             contain(|| f(self.user_data, conn.id(), conn_data(conn), p, n));
         }
     }
 
     fn on_close(&self, conn: &Connection, code: u16, reason: &str) {
-        if let Some(q) = self.pull() {
-            return q.on_close(conn, code, reason);
-        }
-        if let Some(f) = self.callbacks().and_then(|cb| cb.on_close) {
+        let f = match self.live() {
+            Some(Sink::Pull(q)) => return q.on_close(conn, code, reason),
+            Some(Sink::Callbacks(cb)) => cb.on_close,
+            None => None,
+        };
+        if let Some(f) = f {
             let mut s = Strings::default();
             let r = s.keep(reason);
             contain(|| f(self.user_data, conn.id(), conn_data(conn), code, r));
@@ -360,10 +354,12 @@ impl Handler for CHandler {
     }
 
     fn on_error(&self, conn: Option<&Connection>, err: &Error) {
-        if let Some(q) = self.pull() {
-            return q.on_error(conn, err);
-        }
-        if let Some(f) = self.callbacks().and_then(|cb| cb.on_error) {
+        let f = match self.live() {
+            Some(Sink::Pull(q)) => return q.on_error(conn, err),
+            Some(Sink::Callbacks(cb)) => cb.on_error,
+            None => None,
+        };
+        if let Some(f) = f {
             let e = wss_error::new(err);
             let (id, data) = conn.map_or((0, ptr::null_mut()), |c| (c.id(), conn_data(c)));
             contain(|| f(self.user_data, id, data, Arc::as_ptr(&e)));

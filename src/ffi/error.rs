@@ -7,6 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use super::guard::*;
+use super::info::c_string;
 use super::result::*;
 use super::sized::{write_sized, Versioned};
 use crate::error::Error;
@@ -82,16 +83,12 @@ pub struct wss_error {
 unsafe impl Send for wss_error {}
 unsafe impl Sync for wss_error {}
 
-fn cs(s: &str) -> CString {
-    CString::new(s.replace('\0', " ")).unwrap_or_default()
-}
-
 impl wss_error {
     /// The C view of `e`, with its strings.
     pub(crate) fn new(e: &Error) -> Arc<wss_error> {
         let mut strings = Vec::new();
         let mut keep = |s: &str| {
-            let c = cs(s);
+            let c = c_string(s);
             let p = c.as_ptr();
             strings.push(c);
             p

@@ -37,6 +37,13 @@ impl HostData {
         self.ptr
     }
 
+    /// The host's pointer inside per-connection data set through the C ABI (NULL for none, or
+    /// for data a Rust host attached).
+    pub(crate) fn ptr_in(data: Option<&crate::pull::UserData>) -> *mut c_void {
+        data.and_then(|d| d.downcast_ref::<HostData>())
+            .map_or(std::ptr::null_mut(), HostData::ptr)
+    }
+
     /// Give up the release (the call that took it failed: the host keeps ownership).
     pub(crate) fn disown(mut self) {
         self.release = None;

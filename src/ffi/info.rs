@@ -68,13 +68,19 @@ pub struct wss_conn_info {
     pub peer_certificate: *const wss_peer_cert,
 }
 
+/// `s` as a C string; an interior NUL (impossible in C input, possible in Rust text) becomes a
+/// space.
+pub(crate) fn c_string(s: &str) -> CString {
+    CString::new(s.replace('\0', " ")).unwrap_or_default()
+}
+
 /// Owner of C strings; pointers into it stay valid while it lives.
 #[derive(Default)]
 pub(crate) struct Strings(Vec<CString>);
 
 impl Strings {
     pub(crate) fn keep(&mut self, s: &str) -> *const c_char {
-        let c = CString::new(s.replace('\0', " ")).unwrap_or_default();
+        let c = c_string(s);
         let p = c.as_ptr();
         self.0.push(c);
         p

@@ -59,11 +59,7 @@ fn boxed(event: Event) -> *mut wss_event {
         struct_size: std::mem::size_of::<wss_event>() as u32,
         event_type: 0,
         conn: event.conn,
-        conn_user_data: event
-            .user_data
-            .as_ref()
-            .and_then(|d| d.downcast_ref::<HostData>())
-            .map_or(ptr::null_mut(), HostData::ptr),
+        conn_user_data: HostData::ptr_in(event.user_data.as_ref()),
         kind: 0,
         close_code: 0,
         data: ptr::null(),
