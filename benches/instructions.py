@@ -10,7 +10,7 @@ shutdown cancel out. Ratios are to the first server named (by default `wss`, the
 
 Output: a table on stdout and bench-results/instructions.json. Usage:
     benches/instructions.py [--servers wss,wss-cpp,wss-pull] [--sizes 64,16384]
-                            [--low 2000 --high 6000] [--quick]
+                            [--low 2000 --high 6000] [--quick] [--max-ratio 1.02]
 """
 
 from __future__ import annotations
@@ -77,6 +77,9 @@ def main() -> int:
     ap.add_argument("--high", type=int, default=6000)
     ap.add_argument("--quick", action="store_true", help="CI smoke: 64 B only, 200 vs 600 messages")
     ap.add_argument("--out", default=str(run.ROOT / "bench-results"))
+    ap.add_argument("--max-ratio", type=float, default=None,
+                    help="exit 2 when a server's ratio to the first exceeds this (counts are "
+                         "deterministic, so this is a bound, not a timing)")
     a = ap.parse_args()
     if a.quick:
         a.sizes, a.low, a.high = "64", 200, 600
@@ -120,7 +123,11 @@ def main() -> int:
         print(f"{r['server']:<12}{r['size']:>8}{r['ir_per_msg']:>16,.0f}{r['ratio']:>9.4f}")
     Path(a.out).mkdir(parents=True, exist_ok=True)
     (Path(a.out) / "instructions.json").write_text(json.dumps({"rows": rows}, indent=2) + "\n")
-    return 0
+    over = [r for r in rows if a.max_ratio and r["ratio"] and r["ratio"] > a.max_ratio]
+    for r in over:
+        print(f"{r['server']} at {r['size']} B: {r['ratio']:.4f}x {names[0]}, over {a.max_ratio}x",
+              file=sys.stderr)
+    return 2 if over else 0
 
 
 if __name__ == "__main__":
