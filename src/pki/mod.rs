@@ -9,10 +9,11 @@
 //! | `spec` | [`CertSpec`]: profile (CA, server, client), names, [`San`]s, validity |
 //! | `issue` | [`Issued`]: a certificate with its key, self-signed or issued by a CA (SHA-256) |
 //! | `encode` | PEM chains, plain and encrypted keys, password-protected PFX (PKCS#12) |
-//! | `crl` | CRLs signed by a CA |
+//! | `crl` | CRLs signed by a CA: [`Revocation`] entries with a [`RevocationReason`] |
 //! | `ca_dir` | subject-hash names, hashed CA folders, [`rehash`] |
 //! | `files` | writing files: never over an existing one, keys owner-only (0600) |
 //! | `init` | [`init`]: a complete throwaway PKI in one folder |
+//! | `folder` | [`PkiFolder`]: an existing PKI folder: add clients, revoke, renew |
 //!
 //! Errors: operations that only call OpenSSL return its [`ErrorStack`](openssl::error::ErrorStack);
 //! operations that check caller input or touch files return the crate's [`Error`](crate::Error)
@@ -59,6 +60,8 @@ mod encode;
 /// cbindgen:ignore
 mod files;
 /// cbindgen:ignore
+mod folder;
+/// cbindgen:ignore
 mod init;
 /// cbindgen:ignore
 mod issue;
@@ -72,7 +75,9 @@ mod testing;
 pub use ca_dir::{
     crl_hash, is_hash_name, rehash, subject_hash, write_hashed_ca_dir, HashLink, Rehash,
 };
+pub use crl::{crl_number, Revocation, RevocationReason};
 pub use files::{write_private, write_public};
+pub use folder::{PkiFolder, Revoked, SERVER_NAME};
 pub use init::{init, InitOptions, IssuedFiles, Pki};
 pub use issue::{Issued, SECONDS_PER_DAY};
 pub use key::KeyKind;
