@@ -504,7 +504,7 @@ fn add_client_issues_from_the_folder_ca_and_refuses_bad_input() {
 fn help_and_version() {
     let r = run(&["--help"]);
     assert_eq!(r.code, 0);
-    for c in ["init", "add-client"] {
+    for c in ["init", "add-client", "rehash", "revoke", "renew", "check"] {
         assert!(r.stdout.contains(c), "{}", r.stdout);
         let h = run(&[c, "--help"]);
         assert_eq!(h.code, 0, "{h:#?}");
@@ -523,4 +523,280 @@ fn help_and_version() {
         .stdout
         .starts_with(&format!("wss-pki {}", env!("CARGO_PKG_VERSION"))));
     assert_eq!(run(&[]).code, 2, "no command is a usage error");
+}
+
+#[test]
+fn check_explains_with_the_library_codes_and_hints() {
+    let dir = &shared().dir;
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    let (ca, hashed) = (p("ca.pem"), p("ca-hashed"));
+    let (server, alice, old) = (
+        p("server.pem"),
+        p("clients/alice.pem"),
+        p("clients/old.pem"),
+    );
+    #[rustfmt::skip]
+    let cases: &[(&[&str], i32, &[&str])] = &[
+        (&["--cert", &server, "--ca-file", &ca, "--host", "localhost"], 0, &["OK:", "CN=localhost", "CN=wss root CA"]),
+        (&["--cert", &server, "--ca-dir", &hashed, "--host", "127.0.0.1"], 0, &["OK:", "revocation checked"]),
+        (&["--cert", &server, "--ca-dir", &hashed, "--host", "::1"], 0, &["OK:"]),
+        (&["--cert", &server, "--key", &p("server.key"), "--ca-file", &ca], 0, &["key belongs"]),
+        (&["--pfx", &p("clients/alice.p12"), "--ca-dir", &hashed, "--client"], 0, &["OK:", "clientAuth"]),
+        (&["--cert", &server, "--ca-file", &ca, "--host", "other.example"], 1, &["X509 verify error 62", "hint: the certificate's names do not match"]),
+        (&["--cert", &server, "--ca-file", &ca, "--host", "10.0.0.1"], 1, &["X509 verify error 64", "IP SAN"]),
+        (&["--cert", &alice, "--ca-file", &ca], 1, &["X509 verify error 26", "unsuitable certificate purpose", "code -4"]),
+        (&["--cert", &server, "--ca-file", &ca, "--client"], 1, &["X509 verify error 26"]),
+        (&["--cert", &old, "--ca-file", &ca, "--client"], 1, &["X509 verify error 10", "depth 0, subject CN=old", "hint: the peer's certificate has expired"]),
+        (&["--cert", &alice, "--ca-file", &server, "--client"], 1, &["X509 verify error 20", "hint: the issuer"]),
+        (&["--cert", &alice, "--key", &p("clients/bob.key"), "--ca-file", &ca, "--client"], 1, &["does not belong", "key values mismatch"]),
+    ];
+    for (args, code, needles) in cases {
+        let mut all = vec!["check"];
+        all.extend_from_slice(args);
+        let r = run(&all);
+        assert_eq!(r.code, *code, "{args:?}: {r:#?}");
+        for n in *needles {
+            assert!(r.stdout.contains(n), "{args:?}: no {n:?} in {}", r.stdout);
+        }
+    }
+    let bad: &[(&[&str], &str)] = &[
+        (&["check", "--ca-file", &ca], "one of --cert or --pfx"),
+        (&["check", "--cert", &server], "--ca-file or --ca-dir"),
+        (
+            &[
+                "check",
+                "--cert",
+                &alice,
+                "--ca-file",
+                &ca,
+                "--client",
+                "--host",
+                "x",
+            ],
+            "does not go with --client",
+        ),
+        (
+            &[
+                "check",
+                "--pfx",
+                &p("server.p12"),
+                "--key",
+                "k",
+                "--ca-file",
+                &ca,
+            ],
+            "--key goes with --cert",
+        ),
+        (
+            &["check", "--cert", &p("ca.key"), "--ca-file", &ca],
+            "no certificate found",
+        ),
+        (
+            &["check", "--cert", &p("nope.pem"), "--ca-file", &ca],
+            "nope.pem",
+        ),
+        (
+            &["check", "--cert", &server, "--ca-dir", &p("clients/nope")],
+            "CA folder",
+        ),
+        (
+            &["check", "--cert", &server, "--ca-file", &ca, "--crl", &ca],
+            "CRL",
+        ),
+    ];
+    for (args, needle) in bad {
+        failed(&run(args), 2, needle);
+    }
+    let wrong = run_env(
+        &["check", "--pfx", &p("server.p12"), "--ca-file", &ca],
+        &[("WSS_PKI_PASSWORD", "wrong")],
+    );
+    failed(&wrong, 2, "the PFX password is wrong");
+}
+
+#[test]
+fn revoke_and_renew_rewrite_the_folder() {
+    let tmp = Scratch::new("revoke");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&[
+        "init",
+        d,
+        "--san",
+        "localhost,127.0.0.1",
+        "--client",
+        "a",
+        "--client",
+        "b",
+    ]);
+    let hash = format!("{:08x}", cert(&dir.join("ca.pem")).subject_name_hash());
+    let r0 = dir.join(format!("ca-hashed/{hash}.r0"));
+    let r = ok(&["revoke", d, "a", "--reason", "keyCompromise"]);
+    assert!(r.stdout.contains("Revoked a"), "{}", r.stdout);
+    ok(&["revoke", d, "b"]);
+    let crl_pem = fs::read(dir.join("ca.crl.pem")).unwrap();
+    assert_eq!(crl_pem, fs::read(&r0).unwrap(), "both copies rewritten");
+    let crl = openssl::x509::X509Crl::from_pem(&crl_pem).unwrap();
+    let entries = wss::pki::Revocation::read_all(&crl).unwrap();
+    let serial = |n: &str| {
+        cert(&dir.join(format!("clients/{n}.pem")))
+            .serial_number()
+            .to_bn()
+            .unwrap()
+    };
+    let find = |n: &str| entries.iter().find(|e| e.serial == serial(n)).unwrap();
+    assert_eq!(entries.len(), 2, "the first entry is kept");
+    assert_eq!(
+        find("a").reason,
+        Some(wss::pki::RevocationReason::KeyCompromise)
+    );
+    assert_eq!(find("b").reason, None);
+    assert!(crl
+        .verify(&cert(&dir.join("ca.pem")).public_key().unwrap())
+        .unwrap());
+
+    if let Some(out) = openssl_verify(&[
+        "-crl_check",
+        "-CApath",
+        s(&dir.join("ca-hashed")),
+        s(&dir.join("clients/a.pem")),
+    ]) {
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("error 23 "), "{text}");
+    }
+    let crl_path = dir.join("ca.crl.pem");
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/b.pem")),
+        "--ca-file",
+        s(&dir.join("ca.pem")),
+        "--crl",
+        s(&crl_path),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 1);
+    assert!(
+        checked.stdout.contains("X509 verify error 23"),
+        "{}",
+        checked.stdout
+    );
+
+    let before = listing(&dir);
+    failed(&run(&["revoke", d, "a"]), 2, "revoked already");
+    failed(
+        &run(&["revoke", d, "zed"]),
+        2,
+        "no certificate named \"zed\" in",
+    );
+    failed(
+        &run(&["revoke", d, "b", "--reason", "boredom"]),
+        2,
+        "unknown revocation reason",
+    );
+    failed(
+        &run(&["revoke", s(&tmp.join("nope")), "a"]),
+        2,
+        "not a PKI folder",
+    );
+    assert_eq!(listing(&dir), before);
+
+    // renew: same names, new key, new expiry; the old files replaced, nothing else.
+    let old = cert(&dir.join("server.pem"));
+    let old_key = fs::read(dir.join("server.key")).unwrap();
+    failed(
+        &run_env(&["renew", d, "server"], &[("WSS_PKI_PASSWORD", "wrong")]),
+        2,
+        "does not open",
+    );
+    failed(&run(&["renew", d, "nobody"]), 2, "no certificate named");
+    assert_eq!(
+        fs::read(dir.join("server.key")).unwrap(),
+        old_key,
+        "a refused renew changes nothing"
+    );
+    let r = ok(&["renew", d, "server", "--days", "30"]);
+    assert!(r.stdout.contains("Renewed server"), "{}", r.stdout);
+    assert_eq!(listing(&dir), before, "no file added or left behind");
+    let new = cert(&dir.join("server.pem"));
+    assert_ne!(
+        new.serial_number().to_bn().unwrap(),
+        old.serial_number().to_bn().unwrap()
+    );
+    assert_ne!(fs::read(dir.join("server.key")).unwrap(), old_key);
+    assert!(new.not_after() < old.not_after(), "30 days instead of 397");
+    let names = |c: &X509| -> Vec<String> {
+        c.subject_alt_names()
+            .unwrap()
+            .iter()
+            .map(|g| format!("{:?}{:?}", g.dnsname(), g.ipaddress()))
+            .collect()
+    };
+    assert_eq!(names(&new), names(&old));
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.join("server.key")), 0o600);
+    let pfx = fs::read(dir.join("server.p12")).unwrap();
+    let (id, _) = wss::pki::Issued::from_pfx(&pfx, PASSWORD).unwrap();
+    assert_eq!(id.cert.to_der().unwrap(), new.to_der().unwrap());
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("server.pem")),
+        "--key",
+        s(&dir.join("server.key")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--host",
+        "127.0.0.1",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+    // A revoked client renewed gets a new serial, which the CRL does not list.
+    ok(&["renew", d, "a"]);
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/a.pem")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+}
+
+#[test]
+fn rehash_names_a_folder_like_openssl_rehash() {
+    let tmp = Scratch::new("rehash");
+    let src = &shared().dir;
+    let cas = tmp.join("cas");
+    fs::create_dir(&cas).unwrap();
+    fs::copy(src.join("ca.pem"), cas.join("root.pem")).unwrap();
+    fs::copy(src.join("ca.crl.pem"), cas.join("root.crl")).unwrap();
+    // Skipped by rehash, ignored by CA-folder loading (which refuses a .pem that is no certificate).
+    fs::write(cas.join("junk.crl"), "not a CRL").unwrap();
+    let r = ok(&["rehash", s(&cas)]);
+    let hash = format!("{:08x}", cert(&src.join("ca.pem")).subject_name_hash());
+    assert!(
+        r.stdout.contains(&format!("{hash}.0 -> root.pem")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("{hash}.r0 -> root.crl")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("skipped junk.crl"), "{}", r.stdout);
+    assert!(cas.join(format!("{hash}.0")).exists());
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&src.join("clients/bob.pem")),
+        "--ca-dir",
+        s(&cas),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+    failed(&run(&["rehash", s(&tmp.join("missing"))]), 2, "missing");
+    failed(&run(&["rehash"]), 2, "missing arguments");
 }

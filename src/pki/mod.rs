@@ -11,6 +11,7 @@
 //! | `encode` | PEM chains, plain and encrypted keys, password-protected PFX (PKCS#12) |
 //! | `crl` | CRLs signed by a CA: [`Revocation`] entries with a [`RevocationReason`] |
 //! | `ca_dir` | subject-hash names, hashed CA folders, [`rehash`] |
+//! | `check` | [`check_chain`]: would a peer accept this certificate for a role (offline)? |
 //! | `files` | writing files: never over an existing one, keys owner-only (0600) |
 //! | `init` | [`init`]: a complete throwaway PKI in one folder |
 //! | `folder` | [`PkiFolder`]: an existing PKI folder: add clients, revoke, renew |
@@ -54,6 +55,8 @@
 /// cbindgen:ignore
 mod ca_dir;
 /// cbindgen:ignore
+mod check;
+/// cbindgen:ignore
 mod crl;
 /// cbindgen:ignore
 mod encode;
@@ -75,6 +78,7 @@ mod testing;
 pub use ca_dir::{
     crl_hash, is_hash_name, rehash, subject_hash, write_hashed_ca_dir, HashLink, Rehash,
 };
+pub use check::{check_chain, check_key, load_pem, load_pfx, Checked, Role, Trust};
 pub use crl::{crl_number, Revocation, RevocationReason};
 pub use files::{write_private, write_public};
 pub use folder::{PkiFolder, Revoked, SERVER_NAME};

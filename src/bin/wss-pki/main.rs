@@ -7,9 +7,13 @@
 
 mod add_client;
 mod args;
+mod check;
 mod init;
 mod password;
+mod rehash;
+mod renew;
 mod report;
+mod revoke;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -60,6 +64,30 @@ const COMMANDS: &[Command] = &[
         summary: "issue one more client certificate from a folder's CA",
         help: add_client::HELP,
         run: add_client::run,
+    },
+    Command {
+        name: "rehash",
+        summary: "subject-hash names for a folder of CA certificates (like openssl rehash)",
+        help: rehash::HELP,
+        run: rehash::run,
+    },
+    Command {
+        name: "revoke",
+        summary: "add a certificate to the CRL (ca.crl.pem and the hashed CA folder)",
+        help: revoke::HELP,
+        run: revoke::run,
+    },
+    Command {
+        name: "renew",
+        summary: "re-issue a certificate: same names, new key, new validity",
+        help: renew::HELP,
+        run: renew::run,
+    },
+    Command {
+        name: "check",
+        summary: "would a peer accept this certificate (role, host, CRL)? and if not, why",
+        help: check::HELP,
+        run: check::run,
     },
 ];
 
