@@ -504,7 +504,15 @@ fn add_client_issues_from_the_folder_ca_and_refuses_bad_input() {
 fn help_and_version() {
     let r = run(&["--help"]);
     assert_eq!(r.code, 0);
-    for c in ["init", "add-client", "rehash", "revoke", "renew", "check"] {
+    for c in [
+        "init",
+        "add-client",
+        "rehash",
+        "revoke",
+        "renew",
+        "inspect",
+        "check",
+    ] {
         assert!(r.stdout.contains(c), "{}", r.stdout);
         let h = run(&[c, "--help"]);
         assert_eq!(h.code, 0, "{h:#?}");
@@ -799,4 +807,98 @@ fn rehash_names_a_folder_like_openssl_rehash() {
     assert_eq!(checked.code, 0, "{checked:#?}");
     failed(&run(&["rehash", s(&tmp.join("missing"))]), 2, "missing");
     failed(&run(&["rehash"]), 2, "missing arguments");
+}
+
+#[test]
+fn inspect_describes_files_and_folders_and_flags_problems() {
+    let dir = &shared().dir;
+    let tmp = Scratch::new("inspect");
+    let read = |f: &str| fs::read(dir.join(f)).unwrap();
+    let good = tmp.join("chain.pem");
+    fs::write(
+        &good,
+        [read("server.pem"), read("ca.pem"), read("server.key")].concat(),
+    )
+    .unwrap();
+    let bad = tmp.join("bad.pem");
+    fs::write(
+        &bad,
+        [read("ca.pem"), read("server.pem"), read("clients/bob.key")].concat(),
+    )
+    .unwrap();
+    let r = ok(&["inspect", s(&good)]);
+    for n in [
+        "2 certificate(s), 1 private key(s)",
+        "certificate [0]: CN=localhost",
+        "issuer:  CN=wss root CA",
+        "SANs:    DNS:localhost, IP:127.0.0.1",
+        "extended key usage: serverAuth",
+        "basic constraints: CA, path length 0",
+        "key usage: keyCertSign, cRLSign",
+        "key:     ECDSA P-256",
+        "chain order: OK",
+        "matches certificate [0]",
+        "No problems found.",
+    ] {
+        assert!(r.stdout.contains(n), "no {n:?} in {}", r.stdout);
+    }
+    let r = ok(&["inspect", s(&bad)]);
+    assert!(
+        r.stdout
+            .contains("PROBLEM: chain order: [1] did not issue [0]"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("PROBLEM: the private key matches none"),
+        "{}",
+        r.stdout
+    );
+    let r = ok(&["inspect", s(&dir.join("clients/old.p12"))]);
+    assert!(
+        r.stdout
+            .contains("PFX/PKCS#12 with 2 certificate(s) and a private key"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("PROBLEM: [0] expired"), "{}", r.stdout);
+    let r = ok(&["inspect", s(&dir.join("ca.crl.pem"))]);
+    assert!(r.stdout.contains("revokes nothing"), "{}", r.stdout);
+
+    // A folder: hash names checked, missing links reported.
+    let cas = tmp.join("cas");
+    fs::create_dir(&cas).unwrap();
+    let hash = format!("{:08x}", cert(&dir.join("ca.pem")).subject_name_hash());
+    fs::write(cas.join("00000000.0"), read("ca.pem")).unwrap();
+    fs::write(cas.join("other.pem"), read("server.pem")).unwrap();
+    let r = ok(&["inspect", s(&cas)]);
+    assert!(
+        r.stdout
+            .contains(&format!("its hash is {hash}: name it {hash}.0")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("other.pem has no"), "{}", r.stdout);
+    let r = ok(&["inspect", s(&dir.join("ca-hashed"))]);
+    assert!(
+        r.stdout.contains("hash name OK") && r.stdout.contains("No problems"),
+        "{}",
+        r.stdout
+    );
+
+    let junk = tmp.join("junk.txt");
+    fs::write(&junk, "hello").unwrap();
+    failed(
+        &run(&["inspect", s(&junk)]),
+        2,
+        "not a certificate, key, CRL or PFX",
+    );
+    failed(&run(&["inspect", s(&tmp.join("missing"))]), 2, "missing");
+    let pfx = dir.join("server.p12");
+    failed(&run_env(&["inspect", s(&pfx)], &[]), 2, "no password");
+    failed(
+        &run_env(&["inspect", s(&pfx)], &[("WSS_PKI_PASSWORD", "wrong")]),
+        2,
+        "cannot open the PFX",
+    );
 }

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `key` | [`KeyKind`]: ECDSA P-256 (default) or RSA-3072 key pairs |
 //! | `spec` | [`CertSpec`]: profile (CA, server, client), names, [`San`]s, validity |
+//! | `inspect` | [`inspect`]: what a PEM, PFX or CA folder holds, and its problems |
 //! | `issue` | [`Issued`]: a certificate with its key, self-signed or issued by a CA (SHA-256) |
 //! | `encode` | PEM chains, plain and encrypted keys, password-protected PFX (PKCS#12) |
 //! | `crl` | CRLs signed by a CA: [`Revocation`] entries with a [`RevocationReason`] |
@@ -67,6 +68,8 @@ mod folder;
 /// cbindgen:ignore
 mod init;
 /// cbindgen:ignore
+mod inspect;
+/// cbindgen:ignore
 mod issue;
 /// cbindgen:ignore
 mod key;
@@ -83,6 +86,7 @@ pub use crl::{crl_number, Revocation, RevocationReason};
 pub use files::{write_private, write_public};
 pub use folder::{PkiFolder, Revoked, SERVER_NAME};
 pub use init::{init, InitOptions, IssuedFiles, Pki};
+pub use inspect::{inspect, Inspection};
 pub use issue::{Issued, SECONDS_PER_DAY};
 pub use key::KeyKind;
 pub use spec::{parse_sans, CertSpec, San};

@@ -9,6 +9,7 @@ mod add_client;
 mod args;
 mod check;
 mod init;
+mod inspect;
 mod password;
 mod rehash;
 mod renew;
@@ -82,6 +83,12 @@ const COMMANDS: &[Command] = &[
         summary: "re-issue a certificate: same names, new key, new validity",
         help: renew::HELP,
         run: renew::run,
+    },
+    Command {
+        name: "inspect",
+        summary: "what a PEM, PFX or CA folder holds: names, validity, usages, key match, hashes",
+        help: inspect::HELP,
+        run: inspect::run,
     },
     Command {
         name: "check",
