@@ -149,6 +149,8 @@ suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F
 suite_counts cpp ./scripts/test-cpp.sh
 # The C# script appends its own line to $WSS_TEST_COUNTS.
 STEP="C# wrapper (Mono)"; log "$STEP"; ./scripts/test-csharp.sh
+STEP="demo"; log "$STEP (scripts/demo.sh, its key lines checked by tests/dist/demo.sh)"
+suite_counts demo tests/dist/demo.sh
 STEP="release package"; log "$STEP (scripts/dist.sh, then tests/dist/package.sh on the tarball)"
 suite_counts dist tests/dist/package.sh
 if [ "$DIST_VENDORED" = 1 ]; then suite_counts dist tests/dist/package-vendored.sh; fi
