@@ -151,6 +151,8 @@ suite_counts cpp ./scripts/test-cpp.sh
 STEP="C# wrapper (Mono)"; log "$STEP"; ./scripts/test-csharp.sh
 STEP="demo"; log "$STEP (scripts/demo.sh, its key lines checked by tests/dist/demo.sh)"
 suite_counts demo tests/dist/demo.sh
+STEP="README samples"; log "$STEP (tests/dist/readme.sh; the Rust ones are doc tests)"
+suite_counts readme tests/dist/readme.sh
 STEP="release package"; log "$STEP (scripts/dist.sh, then tests/dist/package.sh on the tarball)"
 suite_counts dist tests/dist/package.sh
 if [ "$DIST_VENDORED" = 1 ]; then suite_counts dist tests/dist/package-vendored.sh; fi

@@ -137,6 +137,20 @@ cpp_mtls_echo() {
 }
 check cpp-mtls-echo cpp_mtls_echo
 
+# ---- the README's CMake lines build the README's C++ sample against the package ---------------
+readme_cmake() {
+  local d="$tmp/readme-cmake"
+  mkdir -p "$d"
+  awk '/^```cmake/ { on = 1; next } /^```/ { on = 0 } on' "$pkg/README.md" > "$d/block.cmake"
+  awk '/^```cpp/ { on = 1; n++; next } /^```/ { on = 0 } on && n == 1' "$pkg/README.md" > "$d/app.cpp"
+  grep -q 'find_package(wss' "$d/block.cmake" && grep -q 'int main(' "$d/app.cpp" || { echo "README blocks not found"; return 1; }
+  printf '%s\n' 'cmake_minimum_required(VERSION 3.16)' 'project(app CXX)' 'set(CMAKE_CXX_STANDARD 17)' \
+    'add_executable(app app.cpp)' > "$d/CMakeLists.txt"
+  cat "$d/block.cmake" >> "$d/CMakeLists.txt"
+  cmake -S "$d" -B "$d/build" -DCMAKE_PREFIX_PATH="$pkg" && cmake --build "$d/build" && loads_from_pkg "$d/build/app"
+}
+check readme-cmake readme_cmake
+
 # ---- C++ echo_client via pkg-config -> the C++ echo_server still running ---------------------
 pkgconfig_echo() {
   local flags
