@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 
 use openssl::x509::X509;
 
+mod common;
+use common::{recorder, until, wait_msg, wait_open, Ev, Events, WAIT};
+use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig, TlsConfig, VerifyMode};
+
 const BIN: &str = env!("CARGO_BIN_EXE_wss-pki");
 const PASSWORD: &str = "tool test password";
 
@@ -901,4 +905,234 @@ fn inspect_describes_files_and_folders_and_flags_problems() {
         2,
         "cannot open the PFX",
     );
+}
+
+/// A wss echo server with the PKI's server PFX and hashed CA folder, requiring client certificates.
+fn pki_server(dir: &Path) -> (Server, Events) {
+    let mut tls = TlsConfig::new();
+    tls.load_pfx_file(dir.join("server.p12"), PASSWORD)
+        .unwrap()
+        .load_ca_dir(dir.join("ca-hashed"))
+        .unwrap()
+        .set_verify_mode(VerifyMode::Required);
+    let (h, rx) = recorder(true);
+    let config = ServerConfig {
+        tls: Some(tls),
+        ..Default::default()
+    };
+    (Server::bind("127.0.0.1:0", config, h).unwrap(), rx)
+}
+
+/// Connects to `server` as `host` with client `name`'s PFX, trusting the PKI's CA file.
+fn pki_connect(
+    dir: &Path,
+    server: &Server,
+    host: &str,
+    name: &str,
+) -> wss::Result<(Client, Events)> {
+    let mut tls = TlsConfig::new();
+    tls.load_pfx_file(dir.join(format!("clients/{name}.p12")), PASSWORD)?
+        .load_ca_file(dir.join("ca.pem"))?;
+    let (h, rx) = recorder(false);
+    let config = ClientConfig {
+        tls: Some(tls),
+        connect_timeout: WAIT,
+        ..Default::default()
+    };
+    let url = format!("wss://{host}:{}/echo", server.port());
+    Client::connect(&url, &config, h).map(|c| (c, rx))
+}
+
+/// The server's error for a connection it refused during the TLS handshake.
+fn refused(server_rx: &Events) -> wss::Error {
+    until(server_rx, |e| match e {
+        Ev::Error(None, err) => Some(err.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_library_accepts_its_certificates_and_refuses_expired_and_revoked_ones() {
+    let tmp = Scratch::new("library");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&[
+        "init",
+        d,
+        "--san",
+        "localhost,127.0.0.1",
+        "--client",
+        "alice",
+        "--client",
+        "victim",
+    ]);
+    ok(&["add-client", d, "old", "--expired"]);
+    let (server, srx) = pki_server(&dir);
+    for host in ["localhost", "127.0.0.1"] {
+        let (client, crx) = pki_connect(&dir, &server, host, "alice").unwrap();
+        wait_open(&crx);
+        let conn = client.connection();
+        conn.send_text("hello").unwrap();
+        assert_eq!(wait_msg(&crx), (MessageKind::Text, b"hello".to_vec()));
+        conn.send_binary(&[0, 255]).unwrap();
+        assert_eq!(wait_msg(&crx), (MessageKind::Binary, vec![0, 255]));
+        let sconn = wait_open(&srx);
+        let peer = sconn
+            .info()
+            .tls
+            .as_ref()
+            .unwrap()
+            .peer_certificate
+            .clone()
+            .unwrap();
+        assert!(
+            peer.verified && peer.subject.contains("CN=alice"),
+            "{peer:?}"
+        );
+    }
+    // The victim is accepted before it is revoked.
+    let (_victim, vrx) = pki_connect(&dir, &server, "localhost", "victim").unwrap();
+    wait_open(&vrx);
+    wait_open(&srx);
+
+    // Expired: refused by the server with X509 error 10, as `check` predicted.
+    assert!(pki_connect(&dir, &server, "localhost", "old").is_err());
+    let err = refused(&srx);
+    let v = err.verify.as_ref().unwrap_or_else(|| panic!("{err}"));
+    assert_eq!((v.code, v.depth), (10, 0), "{err}");
+    assert!(v.subject.contains("CN=old"), "{err}");
+    let predicted = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/old.pem")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--client",
+    ]);
+    assert!(
+        predicted
+            .stdout
+            .contains(&format!("X509 verify error 10: {}", v.text)),
+        "{}",
+        predicted.stdout
+    );
+    assert!(
+        predicted.stdout.contains(err.hint.as_deref().unwrap()),
+        "same hint: {}",
+        predicted.stdout
+    );
+    server.shutdown(WAIT).unwrap();
+
+    // Revoked: once the server loads the rewritten hashed folder, X509 error 23.
+    ok(&["revoke", d, "victim", "--reason", "keyCompromise"]);
+    let (server, srx) = pki_server(&dir);
+    assert!(pki_connect(&dir, &server, "localhost", "victim").is_err());
+    let err = refused(&srx);
+    assert_eq!(err.verify.as_ref().map(|v| v.code), Some(23), "{err}");
+    let (_alice, arx) = pki_connect(&dir, &server, "localhost", "alice").unwrap();
+    wait_open(&arx);
+    wait_open(&srx);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// Runs `program` with `args`; `None` (skipped, with a note) if it is not installed.
+fn run_tool(program: &str, args: &[&str]) -> Option<Output> {
+    match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(o) => Some(o),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("{program} not found: skipping");
+            None
+        }
+        Err(e) => panic!("{program}: {e}"),
+    }
+}
+
+const PYTHON_TLS: &str = r#"
+import socket, ssl, sys, threading
+d, host = sys.argv[1], sys.argv[2]
+srv = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+srv.load_cert_chain(d + "/server.pem", d + "/server.key")
+srv.verify_mode = ssl.CERT_REQUIRED
+srv.load_verify_locations(capath=d + "/ca-hashed")
+cli = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+cli.load_verify_locations(cafile=d + "/ca.pem")
+cli.load_cert_chain(d + "/clients/alice.pem", d + "/clients/alice.key")
+a, b = socket.socketpair()
+a.settimeout(30); b.settimeout(30)
+seen = {}
+def serve():
+    with srv.wrap_socket(a, server_side=True) as s:
+        seen["client"] = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+        s.sendall(s.recv(5))
+t = threading.Thread(target=serve)
+t.start()
+with cli.wrap_socket(b, server_hostname=host) as c:
+    c.sendall(b"hello")
+    echoed = c.recv(5).decode()
+    server_cn = dict(x[0] for x in c.getpeercert()["subject"])["commonName"]
+t.join()
+print("OK", echoed, server_cn, seen["client"])
+"#;
+
+#[test]
+fn python_ssl_accepts_the_certificates() {
+    let dir = &shared().dir;
+    for host in ["localhost", "127.0.0.1"] {
+        let Some(out) = run_tool("python3", &["-c", PYTHON_TLS, s(dir), host]) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{host}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.trim(), "OK hello localhost alice", "{host}");
+    }
+}
+
+const NODE_TLS: &str = r#"
+const tls = require("tls"), fs = require("fs");
+const [d, host, pw] = process.argv.slice(1);
+setTimeout(() => { console.error("timed out"); process.exit(3); }, 30000).unref();
+const srv = tls.createServer({
+  pfx: fs.readFileSync(d + "/server.p12"), passphrase: pw,
+  ca: fs.readFileSync(d + "/ca.pem"), requestCert: true, rejectUnauthorized: true,
+}, (s) => {
+  const cn = s.getPeerCertificate().subject.CN;
+  s.on("data", (x) => s.end(x + " " + cn));
+});
+srv.listen(0, "127.0.0.1", () => {
+  const c = tls.connect({
+    port: srv.address().port, host: "127.0.0.1", servername: host === "127.0.0.1" ? undefined : host,
+    checkServerIdentity: (_, cert) => tls.checkServerIdentity(host, cert),
+    ca: fs.readFileSync(d + "/ca.pem"),
+    pfx: fs.readFileSync(d + "/clients/alice.p12"), passphrase: pw,
+  }, () => c.write("hello"));
+  let got = "";
+  c.on("data", (x) => { got += x; });
+  c.on("end", () => { console.log("OK " + got + " " + c.getPeerCertificate().subject.CN); srv.close(); });
+  c.on("error", (e) => { console.error(e.message); process.exit(1); });
+});
+"#;
+
+#[test]
+fn node_tls_accepts_the_certificates() {
+    let dir = &shared().dir;
+    for host in ["localhost", "127.0.0.1"] {
+        let Some(out) = run_tool("node", &["-e", NODE_TLS, s(dir), host, PASSWORD]) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{host}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.trim(), "OK hello alice localhost", "{host}");
+    }
 }
