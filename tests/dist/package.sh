@@ -92,6 +92,17 @@ layout() {
   grep -q "lib/libwss.so.$version\$" "$pkg/MANIFEST" || { echo "MANIFEST lacks the library"; return 1; }
 }
 check layout layout
+vendored_deps() { # the vendored flavour: shipped ELF files need nothing but libc (and the loader)
+  local f bad
+  for f in "$pkg/lib/libwss.so.$version" "$pkg"/bin/*; do
+    case "$f" in *.debug|*'/bin/*') continue ;; esac
+    readelf -d "$f" | grep NEEDED
+    bad=$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE '^(libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|ld-linux-x86-64\.so\.2)$')
+    [ -z "$bad" ] || { echo "$f needs $bad"; return 1; }
+  done
+  ! grep -q '^Requires.private: openssl' "$pkg/lib/pkgconfig/wss.pc"
+}
+case "$pkg" in *-vendored) check vendored-needs-only-libc vendored_deps ;; esac
 stripped() { # every shipped ELF file without debug info, pointing to FILE.debug beside it
   local f
   for f in "$pkg/lib/libwss.so.$version" "$pkg"/bin/*; do
@@ -200,6 +211,20 @@ c_echo() {
     cat "$tmp/c-client.out" && grep -q '^2 replies$' "$tmp/c-client.out"
 }
 check c-echo c_echo
+# The static library, with what `pkg-config --static` adds: no libwss (and, vendored, no
+# libssl) at run time.
+static_echo() {
+  local libs
+  libs=$(PKG_CONFIG_PATH="$pkg/lib/pkgconfig" pkg-config --static --libs wss) || return 1
+  # shellcheck disable=SC2086
+  c++ -std=c++17 -O1 -I"$pkg/include" "$pkg/examples/cpp/echo_client.cpp" -o "$tmp/static_echo_client" \
+    "$pkg/lib/libwss.a" ${libs//-lwss/} -pthread &&
+    ! ldd "$tmp/static_echo_client" | grep -q libwss &&
+    { [ "${pkg%-vendored}" = "$pkg" ] || ! ldd "$tmp/static_echo_client" | grep -qE 'libssl|libcrypto'; } &&
+    timeout 60 "$tmp/static_echo_client" "wss://localhost:$port/" --ca-file "$certs/ca.pem" --count 1 > "$tmp/static.out" &&
+    cat "$tmp/static.out" && grep -q '^1 replies$' "$tmp/static.out"
+}
+if [ -n "$server_pid" ]; then check static-link-echo static_echo; else skip static-link-echo "no C server"; fi
 stop
 
 # ---- bin/wss-pki: a PKI of its own, used by the C++ server and client -----------------------
