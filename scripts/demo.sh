@@ -31,7 +31,10 @@ note() { printf '%s%s%s\n' "$DIM" "$*" "$N"; }
 show() { # LABEL COLOUR < lines
   local line
   while IFS= read -r line; do
-    case "$line" in error*) line="$RED$line$N" ;; esac
+    case "$line" in
+      error*) line="$RED$line$N" ;;
+      "  verify:"*|"  hint:"*|"  openssl:"*) line="$B$line$N" ;;
+    esac
     printf '%s%-12s|%s %s\n' "$2" "$1" "$N" "$line"
   done
 }
