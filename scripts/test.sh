@@ -158,4 +158,7 @@ suite_counts dist tests/dist/package.sh
 if [ "$DIST_VENDORED" = 1 ]; then suite_counts dist tests/dist/package-vendored.sh; fi
 STEP="benchmark harness smoke"; log "$STEP (--quick)"
 if ./scripts/bench.sh --quick; then count bench 1 0 0 smoke; else count bench 0 1 0 smoke; false; fi
+STEP="instruction-count smoke"; log "$STEP (benches/instructions.py --quick)"
+if python3 benches/instructions.py --quick --servers wss,wss-cpp --max-ratio 1.02; then count bench 1 0 0 instructions; \
+else count bench 0 1 0 instructions; false; fi
 STEP="done"
