@@ -3,7 +3,8 @@
 #
 #   ./scripts/dist.sh              dist/wss-<version>-linux-x64/ and .tar.gz (system OpenSSL)
 #   ./scripts/dist.sh --vendored   dist/wss-<version>-linux-x64-vendored/ (OpenSSL built from
-#                                  source and linked in: the library depends only on libc; slow)
+#                                  source and linked in: the library needs only libc and libgcc_s;
+#                                  slow the first time)
 #   make dist / make dist-vendored do the same.
 #
 # The tree:
