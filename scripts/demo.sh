@@ -31,7 +31,10 @@ note() { printf '%s%s%s\n' "$DIM" "$*" "$N"; }
 show() { # LABEL COLOUR < lines
   local line
   while IFS= read -r line; do
-    case "$line" in error*) line="$RED$line$N" ;; esac
+    case "$line" in
+      error*) line="$RED$line$N" ;;
+      "  verify:"*|"  hint:"*|"  openssl:"*) line="$B$line$N" ;;
+    esac
     printf '%s%-12s|%s %s\n' "$2" "$1" "$N" "$line"
   done
 }
@@ -49,13 +52,7 @@ mkdir -p "$out"
 log="$out/build.log"
 : > "$log"
 build() { "$@" >> "$log" 2>&1 || { tail -n 40 "$log" >&2; die "build step failed: $*"; }; }
-if cargo metadata --no-deps --format-version 1 2>/dev/null | grep -q '"name":"wss-pki"'; then
-  build cargo build --release --lib --bin wss-pki
-elif [ -x target/release/wss-pki ]; then
-  build cargo build --release --lib
-else
-  die "this checkout has no wss-pki binary yet"
-fi
+build cargo build --release --lib --bin wss-pki
 pki_tool="$root/target/release/wss-pki"
 if [ ! -f "$out/cmake/CMakeCache.txt" ]; then
   build cmake -S . -B "$out/cmake" -DCMAKE_BUILD_TYPE=Release -DWSS_BUILD_TESTS=OFF -DWSS_BUILD_EXAMPLES=ON
@@ -159,11 +156,15 @@ told() { # FILE: "X509 verify N (text)" if the side verified and failed, else th
 section "a throwaway PKI: wss-pki (in $tmp)"
 export WSS_PKI_PASSWORD=demo-password   # every PFX's password (the tool also takes a file)
 pki="$tmp/pki" rogue="$tmp/rogue"
-run_pki() { note "\$ wss-pki $*"; "$pki_tool" "$@" > "$tmp/pki.out" 2>&1 || { cat "$tmp/pki.out" >&2; die "wss-pki $1 failed"; }; }
+run_pki() {
+  note "\$ wss-pki $*"
+  "$pki_tool" "$@" > "$tmp/pki.out" 2>&1 || { cat "$tmp/pki.out" >&2; die "wss-pki $1 failed"; }
+  show "wss-pki" "$DIM" < "$tmp/pki.out"
+}
 run_pki init "$pki" --san localhost --client alice
 run_pki add-client "$pki" bob --expired
 run_pki init "$rogue" --san localhost --client mallory
-note "server certificate for 'localhost' only; clients: alice, bob (expired); mallory from another CA"
+note "the server certificate names 'localhost' only; mallory's CA is not the server's"
 PW=(--password "$WSS_PKI_PASSWORD")
 CA=(--ca-dir "$pki/ca-hashed")
 

@@ -3,7 +3,8 @@
 #
 #   ./scripts/dist.sh              dist/wss-<version>-linux-x64/ and .tar.gz (system OpenSSL)
 #   ./scripts/dist.sh --vendored   dist/wss-<version>-linux-x64-vendored/ (OpenSSL built from
-#                                  source and linked in: the library depends only on libc; slow)
+#                                  source and linked in: the library needs only libc and libgcc_s;
+#                                  slow the first time)
 #   make dist / make dist-vendored do the same.
 #
 # The tree:
@@ -63,13 +64,9 @@ cmake --build "$work/cmake" >> "$work/cmake.log"
 cmake --install "$work/cmake" --prefix "$tree" >> "$work/cmake.log"
 
 log "$name: wss-pki"
-if cargo metadata --no-deps --format-version 1 | grep -q '"name":"wss-pki"'; then
-  cargo build --release --bin wss-pki "${features[@]}" --target-dir "$target_dir"
-  mkdir -p "$tree/bin"
-  cp "$target_dir/release/wss-pki" "$tree/bin/"
-else
-  echo "TEMPORARY: no wss-pki binary in this checkout yet; bin/ left out" >&2
-fi
+cargo build --release --bin wss-pki "${features[@]}" --target-dir "$target_dir"
+mkdir -p "$tree/bin"
+cp "$target_dir/release/wss-pki" "$tree/bin/"
 
 log "$name: Wss.dll (mcs) and the NuGet package"
 mkdir -p "$tree/lib/dotnet"
@@ -81,7 +78,6 @@ log "$name: strip, debug symbols beside each file"
 # libwss.a: debug sections dropped (a static library cannot point to a .debug file; programs
 # linking it build their own debug info).
 for f in "$tree/lib/libwss.so.$version" "$tree/bin/wss-pki"; do
-  [ -e "$f" ] || continue
   objcopy --only-keep-debug "$f" "$f.debug"
   chmod a-x "$f.debug"
   objcopy --strip-unneeded "$f"

@@ -53,7 +53,7 @@ summary() {
       P += $2; F += $3; S += $4 }
     END {
       # Known kinds in a fixed order, then any other in the order first seen.
-      m = split("rust c interop cpp csharp soak bench", known, " ")
+      m = split("rust c interop cpp csharp demo readme dist soak bench", known, " ")
       for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
       for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S

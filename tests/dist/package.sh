@@ -82,7 +82,7 @@ layout() {
   local f
   for f in include/wss.h include/wss/wss.hpp lib/libwss.so.$version lib/libwss.a \
            lib/cmake/wss/wssConfig.cmake lib/cmake/wss/wssConfigVersion.cmake lib/pkgconfig/wss.pc \
-           lib/dotnet/Wss.dll nuget/Wss.$version.nupkg MANIFEST examples/c/echo_server.c \
+           lib/dotnet/Wss.dll nuget/Wss.$version.nupkg bin/wss-pki bin/wss-pki.debug MANIFEST examples/c/echo_server.c \
            examples/cpp/CMakeLists.txt examples/csharp/EchoClient.cs; do
     [ -f "$pkg/$f" ] || { echo "missing: $f"; return 1; }
   done
@@ -92,10 +92,21 @@ layout() {
   grep -q "lib/libwss.so.$version\$" "$pkg/MANIFEST" || { echo "MANIFEST lacks the library"; return 1; }
 }
 check layout layout
+vendored_deps() { # the vendored flavour: shipped ELF files need nothing but libc (and the loader)
+  local f bad
+  for f in "$pkg/lib/libwss.so.$version" "$pkg"/bin/*; do
+    case "$f" in *.debug) continue ;; esac
+    readelf -d "$f" | grep NEEDED
+    bad=$(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vE '^(libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|ld-linux-x86-64\.so\.2)$')
+    [ -z "$bad" ] || { echo "$f needs $bad"; return 1; }
+  done
+  ! grep -q '^Requires.private: openssl' "$pkg/lib/pkgconfig/wss.pc"
+}
+case "$pkg" in *-vendored) check vendored-needs-only-libc vendored_deps ;; esac
 stripped() { # every shipped ELF file without debug info, pointing to FILE.debug beside it
   local f
   for f in "$pkg/lib/libwss.so.$version" "$pkg"/bin/*; do
-    case "$f" in *.debug|*'/bin/*') continue ;; esac
+    case "$f" in *.debug) continue ;; esac
     if readelf -S "$f" | grep -q '\.debug_info'; then echo "not stripped: $f"; return 1; fi
     readelf --string-dump=.gnu_debuglink "$f" | grep -q "$(basename "$f").debug" \
       || { echo "no debuglink: $f"; return 1; }
@@ -200,6 +211,20 @@ c_echo() {
     cat "$tmp/c-client.out" && grep -q '^2 replies$' "$tmp/c-client.out"
 }
 check c-echo c_echo
+# The static library, with what `pkg-config --static` adds: no libwss (and, vendored, no
+# libssl) at run time.
+static_echo() {
+  local libs
+  libs=$(PKG_CONFIG_PATH="$pkg/lib/pkgconfig" pkg-config --static --libs wss) || return 1
+  # shellcheck disable=SC2086
+  c++ -std=c++17 -O1 -I"$pkg/include" "$pkg/examples/cpp/echo_client.cpp" -o "$tmp/static_echo_client" \
+    "$pkg/lib/libwss.a" ${libs//-lwss/} -pthread &&
+    ! ldd "$tmp/static_echo_client" | grep -q libwss &&
+    { [ "${pkg%-vendored}" = "$pkg" ] || ! ldd "$tmp/static_echo_client" | grep -qE 'libssl|libcrypto'; } &&
+    timeout 60 "$tmp/static_echo_client" "wss://localhost:$port/" --ca-file "$certs/ca.pem" --count 1 > "$tmp/static.out" &&
+    cat "$tmp/static.out" && grep -q '^1 replies$' "$tmp/static.out"
+}
+if [ -n "$server_pid" ]; then check static-link-echo static_echo; else skip static-link-echo "no C server"; fi
 stop
 
 # ---- bin/wss-pki: a PKI of its own, used by the C++ server and client -----------------------
@@ -212,7 +237,7 @@ pki_echo() {
       --ca-dir "$pki/ca-hashed" --count 1 > "$tmp/pki-client.out" &&
     cat "$tmp/pki-client.out" && grep -q '^1 replies$' "$tmp/pki-client.out"
 }
-if [ -x "$pkg/bin/wss-pki" ]; then check wss-pki-echo pki_echo; else skip wss-pki-echo "no bin/wss-pki in this package"; fi
+check wss-pki-echo pki_echo
 stop
 
 echo "wss-test-count dist $passed $failed $skipped"
