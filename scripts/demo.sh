@@ -105,7 +105,7 @@ start_server() { # ARGS...: the C++ echo_server; sets $port
 # Shows the server's new lines once one of them matches REGEX (30 s deadline).
 server_lines() { # REGEX
   for _ in $(seq 300); do
-    tail -n +$((seen + 1)) "$tmp/server.out" | grep -q -- "$1" && break
+    grep -q -- "$1" <<<"$(tail -n +$((seen + 1)) "$tmp/server.out")" && break
     sleep 0.1
   done
   tail -n +$((seen + 1)) "$tmp/server.out" > "$tmp/server.new"
