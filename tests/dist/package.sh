@@ -21,7 +21,7 @@ checkout="$(cd "$(dirname "$0")/../.." && pwd)"
 case "${1:-}" in
   ""|--vendored)
     flavour=linux-x64${1:+-vendored}
-    version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p' "$checkout/Cargo.toml" | head -n1)
+    version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p; T; q' "$checkout/Cargo.toml")
     if ! "$checkout/scripts/dist.sh" ${1:+"$1"}; then
       echo "FAIL scripts/dist.sh ${1:-}"
       echo "wss-test-count dist 0 1 0"
@@ -58,7 +58,7 @@ start() { # OUT SED_EXPR COMMAND...
   server_pid=$!
   port=""
   for _ in $(seq 600); do
-    port=$(sed -n "$expr" "$out" | head -n1)
+    port=$(sed -n "$expr; T; q" "$out")
     [ -n "$port" ] && return 0
     kill -0 "$server_pid" 2>/dev/null || { cat "$out"; return 1; }
     sleep 0.1
