@@ -135,7 +135,7 @@ STEP="C++ wrapper"; log "$STEP (g++, clang++, ASan+UBSan builds + ctest)"
 suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F S" line
   local out rc
   set +e
-  out=$("$2" 2>&1 | tee /dev/stderr | grep "^wss-test-count $1 ")
+  out=$("$2" 2>&1 | tee -a /dev/stderr | grep "^wss-test-count $1 ")
   rc=${PIPESTATUS[0]}
   set -e
   if [ -n "$out" ]; then

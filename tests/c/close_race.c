@@ -94,6 +94,7 @@ typedef struct {
     uint32_t timeout_ms;
     wss_result rc;
     double took;
+    char message[256]; /* the close's error message when it failed */
 } closer_args;
 
 static void *closer(void *arg) {
@@ -101,6 +102,13 @@ static void *closer(void *arg) {
     double t0 = now_ms();
     c->rc = wss_server_close(c->server, c->timeout_ms);
     c->took = now_ms() - t0;
+    if (c->rc != WSS_OK) {
+        wss_error_info e;
+        memset(&e, 0, sizeof e);
+        e.struct_size = sizeof e;
+        if (wss_last_error(&e) == WSS_OK && e.message)
+            snprintf(c->message, sizeof c->message, "%s", e.message);
+    }
     return NULL;
 }
 
@@ -170,7 +178,9 @@ static void rounds_of_close_racing_free(void) {
             CHECK(wait_count(&w, &peer_closes, 1, WAIT_MS));
             wss_server_free(c.server);
             pthread_join(t, NULL);
-            CHECK(c.rc == WSS_OK || c.rc == WSS_ERR_TIMEOUT);
+            if (!CHECK(c.rc == WSS_OK || c.rc == WSS_ERR_TIMEOUT))
+                fprintf(stderr, "  round %d: close racing free returned %d (%s): %s\n", r, c.rc,
+                        wss_result_str(c.rc), c.message);
             check_one_late_release();
         } else {
             wss_server_free(c.server);
