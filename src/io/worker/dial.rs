@@ -311,7 +311,9 @@ impl Worker {
             return;
         };
         let mut chunk = [0u8; 2048];
-        let (len, subprotocol) = loop {
+        let http::Upgraded {
+            len, subprotocol, ..
+        } = loop {
             match stream.read(&mut chunk) {
                 Ok(0) => {
                     let err = Error::new(
@@ -328,6 +330,8 @@ impl Worker {
                         buf,
                         &dial.key,
                         &dial.subprotocols,
+                        // No offer is made until the message layer takes permessage-deflate.
+                        &crate::config::Deflate::default(),
                         dial.max_header_size,
                     ) {
                         Ok(Some(done)) => break done,
