@@ -28,6 +28,11 @@ mod stream;
 pub mod tls;
 mod ws;
 
+/// Drives the frame reader from a fuzzer (cargo feature `fuzzing`; not a stable API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub use ws::fuzzing;
+
 /// Shared, cheaply cloned byte buffer: message payloads handed to `Handler::on_message_owned`.
 pub use bytes::Bytes;
 pub use client::{Client, WsUrl};
