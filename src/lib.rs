@@ -53,3 +53,9 @@ pub fn version() -> &'static str {
 pub fn openssl_version() -> &'static str {
     openssl::version::version()
 }
+
+/// The README's Rust samples, compiled by `cargo test --doc` (its other samples:
+/// tests/dist/readme.sh).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeSamples;
