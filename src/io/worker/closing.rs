@@ -128,12 +128,13 @@ pub(super) fn peer_close(o: &mut Open, code: u16, reason: String) -> Option<End>
     let close = match o.closing.as_ref().and_then(Closing::sent) {
         Some((code, reason)) => End::new(code, reason),
         None => {
-            // Echo the peer's code (RFC 6455 section 5.5.1), behind what the writer holds.
+            // Echo the peer's code and reason (RFC 6455 section 5.5.1), behind what the
+            // writer holds.
             if code == close_code::NO_STATUS {
                 o.writer
                     .control(tungstenite::protocol::frame::coding::Control::Close, &[]);
             } else {
-                o.writer.close(code, "");
+                o.writer.close(code, &reason);
             }
             End::new(code, reason)
         }
