@@ -159,7 +159,6 @@ pub(crate) fn check_upgrade(req: &Request) -> std::result::Result<String, Refusa
 /// the `Sec-WebSocket-Extensions` value to answer with. A header that does not parse at all is
 /// a malformed request: 400 (as Node `ws` and Python `websockets` answer). With `cfg` off the
 /// header is not looked at, as before compression existed.
-#[cfg_attr(not(test), allow(dead_code))] // until the upgrade uses it (message layer)
 pub(crate) fn deflate_answer(
     req: &Request,
     cfg: &Deflate,
@@ -177,7 +176,6 @@ pub(crate) fn deflate_answer(
 }
 
 /// The client's `Sec-WebSocket-Extensions` request header for `cfg`, if compression is on.
-#[cfg_attr(not(test), allow(dead_code))] // until the client offers it (message layer)
 pub(crate) fn deflate_offer(cfg: &Deflate) -> Option<(String, String)> {
     cfg.enabled.then(|| {
         (
@@ -277,7 +275,6 @@ pub(crate) struct Upgraded {
     /// The subprotocol the server chose.
     pub subprotocol: Option<String>,
     /// permessage-deflate as agreed, when we offered it and the server accepted.
-    #[allow(dead_code)] // until the message layer takes it
     pub deflate: Option<DeflateParams>,
 }
 

@@ -8,6 +8,7 @@ use zlib_rs::{Deflate as Compressor, DeflateConfig, DeflateFlush, Inflate, Infla
 
 use super::negotiate::DeflateParams;
 use super::options::Deflate;
+use crate::ws::ext::{ExtError, MessageExtension};
 
 /// The tail a sync flush ends with (RFC 7692 §7.2.1).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -20,16 +21,11 @@ const CHUNK: usize = 16 << 10;
 pub(crate) enum DeflateError {
     /// The inflated message would exceed the limit (close 1009).
     TooBig,
-    /// The payload is not valid DEFLATE for the agreed window (close 1007... see caller).
+    /// The payload is not valid DEFLATE for the agreed window (close 1007).
     Invalid(String),
 }
 
-/// Which end of the connection we are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    Server,
-    Client,
-}
+pub(crate) use crate::ws::Role;
 
 /// The sending half: compresses whole messages.
 struct Encoder {
@@ -95,6 +91,7 @@ impl PerMessageDeflate {
 
     /// Compresses `payload` into `out` (cleared first). `true`: send `out` with RSV1; `false`:
     /// send `payload` as it is (below the threshold, or not smaller once compressed).
+    #[cfg(test)]
     pub(crate) fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
         self.tx.encode(payload, out)
     }
@@ -102,6 +99,7 @@ impl PerMessageDeflate {
     /// Inflates the next piece of an RSV1 message onto `out` (`fin` on the message's last
     /// piece), failing once `out` would hold more than `max` bytes: the output never grows past
     /// `max + 1` bytes, however well the input compresses.
+    #[cfg(test)]
     pub(crate) fn decode(
         &mut self,
         piece: &[u8],
@@ -116,6 +114,29 @@ impl PerMessageDeflate {
     #[cfg(test)]
     pub(crate) fn holds_state(&self) -> (bool, bool) {
         (self.tx.state.is_some(), self.rx.state.is_some())
+    }
+}
+
+/// The message layer's view: encode whole messages, decode RSV1 messages piece by piece. Corrupt
+/// data closes with 1007 (as Node `ws` does), an inflated size past the limit with 1009.
+impl MessageExtension for PerMessageDeflate {
+    fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<bool, ExtError> {
+        Ok(self.tx.encode(payload, out))
+    }
+
+    fn decode(
+        &mut self,
+        piece: &[u8],
+        fin: bool,
+        max: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ExtError> {
+        self.rx.decode(piece, fin, max, out).map_err(|e| match e {
+            DeflateError::TooBig => ExtError::too_big(max),
+            DeflateError::Invalid(why) => {
+                ExtError::invalid(format!("peer's compressed message: {why}"))
+            }
+        })
     }
 }
 

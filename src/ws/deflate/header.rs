@@ -28,11 +28,6 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-/// True when `s` is a non-empty token.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
-}
-
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -212,13 +207,5 @@ mod tests {
                 "{bad:?}: {e}"
             );
         }
-    }
-
-    #[test]
-    fn tokens() {
-        assert!(is_token("permessage-deflate"));
-        assert!(!is_token(""));
-        assert!(!is_token("a b"));
-        assert!(!is_token("a,b"));
     }
 }

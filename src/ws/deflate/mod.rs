@@ -4,17 +4,25 @@
 //! zlib itself is the `zlib-rs` crate (pure Rust, the backend `flate2` uses for zlib): unlike
 //! `flate2`'s API it lets us pick the memory level and an 8-bit window for inflating.
 
-// Not wired into the engine yet (the message layer is being replaced): only tests use these.
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod codec;
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod header;
-#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod negotiate;
 mod options;
 
 pub use negotiate::DeflateParams;
 pub use options::Deflate;
+
+use super::{MessageExtension, Role};
+
+/// The message layer's extension for a connection in `role` that agreed on `params` with the
+/// host's settings `cfg`; `None` when nothing was agreed.
+pub(crate) fn extension(
+    role: Role,
+    params: Option<&DeflateParams>,
+    cfg: &Deflate,
+) -> Option<Box<dyn MessageExtension>> {
+    params.map(|p| Box::new(codec::PerMessageDeflate::new(role, p, cfg)) as _)
+}
 
 #[cfg(test)]
 mod memory_tests;
