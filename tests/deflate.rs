@@ -107,7 +107,13 @@ fn echo_compressed_both_roles_and_info_says_so() {
 #[test]
 fn either_side_off_means_uncompressed() {
     for (server_on, client_on) in [(false, true), (true, false)] {
-        let on = |yes| if yes { Deflate::on() } else { Deflate::default() };
+        let on = |yes| {
+            if yes {
+                Deflate::on()
+            } else {
+                Deflate::default()
+            }
+        };
         let (server, srx) = recording_server(true, server_config(on(server_on)));
         let (ch, crx) = recorder(false);
         let url = format!("ws://127.0.0.1:{}/", server.port());
@@ -146,8 +152,16 @@ fn opt_out_and_threshold_decide_rsv1_per_message() {
     conn.send_text("below the threshold").unwrap();
     let got = read_frames(&mut s, 3);
     let firsts: Vec<u8> = got.iter().map(|f| f.0).collect();
-    assert_eq!(firsts, [0xC1, 0x81, 0x81], "FIN+RSV1+text, then FIN+text twice");
-    assert!(got[0].1.len() < 200, "compressed to {} bytes", got[0].1.len());
+    assert_eq!(
+        firsts,
+        [0xC1, 0x81, 0x81],
+        "FIN+RSV1+text, then FIN+text twice"
+    );
+    assert!(
+        got[0].1.len() < 200,
+        "compressed to {} bytes",
+        got[0].1.len()
+    );
     assert_eq!(got[1].1, t.as_bytes());
     assert_eq!(got[2].1, b"below the threshold");
     // Our own compressed frame, sent back, inflates to the text.
@@ -215,7 +229,11 @@ fn decompression_bomb_closes_1009_in_both_roles() {
 #[test]
 fn corrupt_data_1007_and_rsv1_without_negotiation_1002() {
     let cases = [
-        ("Sec-WebSocket-Extensions: permessage-deflate\r\n", 1007u16, "compressed"),
+        (
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+            1007u16,
+            "compressed",
+        ),
         ("", 1002, "RSV1"),
     ];
     for (offer, code, words) in cases {
@@ -256,8 +274,8 @@ fn malformed_offer_gets_400_and_bad_settings_are_refused() {
         level: 0,
         ..Deflate::on()
     };
-    let e = Client::connect("ws://127.0.0.1:9/", &client_config(bad), recorder(false).0)
-        .unwrap_err();
+    let e =
+        Client::connect("ws://127.0.0.1:9/", &client_config(bad), recorder(false).0).unwrap_err();
     assert_eq!(e.kind, ErrorKind::InvalidArgument);
     assert!(e.message.contains("level"), "{e:?}");
     // Off, the same settings are not looked at.

@@ -94,6 +94,21 @@ impl Params {
     }
 }
 
+/// The agreement as a `Sec-WebSocket-Extensions` value, parameters at their defaults left out:
+/// `permessage-deflate; client_no_context_takeover; server_max_window_bits=10`.
+impl std::fmt::Display for DeflateParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bits = |b: u8| (b < 15).then_some(b);
+        let p = Params {
+            server_no_context_takeover: self.server_no_context_takeover,
+            client_no_context_takeover: self.client_no_context_takeover,
+            server_max_window_bits: bits(self.server_max_window_bits),
+            client_max_window_bits: bits(self.client_max_window_bits).map(Some),
+        };
+        f.write_str(&p.header())
+    }
+}
+
 fn is_deflate(el: &Element) -> bool {
     el.name.eq_ignore_ascii_case(NAME)
 }

@@ -166,3 +166,20 @@ fn client_fails_invalid_answers() {
         assert!(e.contains(why), "{line:?}: {e}");
     }
 }
+
+#[test]
+fn agreement_displays_as_the_header_value() {
+    assert_eq!(
+        agreed(false, false, 15, 15).to_string(),
+        "permessage-deflate"
+    );
+    assert_eq!(
+        agreed(true, true, 10, 8).to_string(),
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=8"
+    );
+    // What the server answers and what the client makes of it display alike.
+    let (params, header) = answer(&["permessage-deflate; client_max_window_bits=9"], &on())
+        .unwrap()
+        .unwrap();
+    assert_eq!(params.to_string(), header);
+}
