@@ -53,7 +53,7 @@ summary() {
       P += $2; F += $3; S += $4 }
     END {
       # Known kinds in a fixed order, then any other in the order first seen.
-      m = split("rust c interop cpp csharp demo readme dist soak bench", known, " ")
+      m = split("rust c interop browser cpp csharp demo readme dist soak bench", known, " ")
       for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
       for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
@@ -68,14 +68,14 @@ summary() {
 trap summary EXIT
 
 # Counts from `cargo test` output: one line per test binary, by kind (tests/interop.rs is the
-# interop suite, everything else Rust tests). A binary that died without a result line (a
+# interop suite, tests/browser.rs the browser one, everything else Rust tests). A binary that died without a result line (a
 # crash) counts as one failure.
 count_cargo_output() { # FILE DEFAULT_KIND
   awk -v def="$2" '
     function flush() { if (cur != "" && !seen) printf "%s 0 1 0 %s(no-result)\n", kind, cur; seen = 0 }
     /^ *Running / || /^ *Doc-tests / {
       flush(); cur = ($1 == "Doc-tests") ? "doctests" : ($2 == "unittests" ? $3 : $2)
-      kind = (cur == "tests/interop.rs") ? "interop" : def
+      kind = (cur == "tests/interop.rs") ? "interop" : (cur == "tests/browser.rs") ? "browser" : def
       next
     }
     /^test result:/ {
@@ -90,9 +90,9 @@ count_cargo_output() { # FILE DEFAULT_KIND
 
 # ---- dependencies --------------------------------------------------------------------------
 # Build: pkg-config + libssl-dev. C ABI tests: gcc/g++ and valgrind. Interop: python3-pip, node.
-# Benchmark smoke: websocketpp, asio, boost headers, libwebsockets.
+# Benchmark smoke: websocketpp, asio, boost headers, libwebsockets. Browser test: chromium.
 APT_PKGS=(pkg-config libssl-dev gcc g++ valgrind openssl
-          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev)
+          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev chromium)
 # Node and pip may come from elsewhere than Debian's packages: accept any working ones.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || APT_PKGS+=(python3-pip)
@@ -103,8 +103,8 @@ if ! python3 -c 'import websockets' 2>/dev/null; then
     || python3 -m pip install -q --user websockets 2>/dev/null \
     || python3 -m pip install -q --break-system-packages websockets
 fi
-if [ ! -d tests/interop/node_modules/ws ]; then
-  log "installing Node ws (pinned by tests/interop/package-lock.json)"
+if [ ! -d tests/interop/node_modules/ws ] || [ ! -d tests/interop/node_modules/playwright-core ]; then
+  log "installing Node ws and playwright-core (pinned by tests/interop/package-lock.json)"
   (cd tests/interop && npm ci --silent --no-audit --no-fund)
 fi
 

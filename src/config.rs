@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::tls::TlsConfig;
+pub use crate::ws::deflate::{Deflate, DeflateParams};
 
 /// Limits that protect an endpoint from slow, large or hostile peers.
 #[derive(Debug, Clone)]
@@ -69,6 +70,8 @@ pub struct ServerConfig {
     pub keepalive: Option<Keepalive>,
     /// Send `Strict-Transport-Security` on HTTP responses over TLS. Default on.
     pub hsts: bool,
+    /// permessage-deflate: accept clients' offers (off by default, see [`Deflate`]).
+    pub deflate: Deflate,
 }
 
 impl Default for ServerConfig {
@@ -79,6 +82,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             keepalive: None,
             hsts: true,
+            deflate: Deflate::default(),
         }
     }
 }
@@ -98,6 +102,8 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Keepalive pings; `None` = off.
     pub keepalive: Option<Keepalive>,
+    /// permessage-deflate: offer it to the server (off by default, see [`Deflate`]).
+    pub deflate: Deflate,
 }
 
 impl Default for ClientConfig {
@@ -109,6 +115,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             keepalive: None,
+            deflate: Deflate::default(),
         }
     }
 }
