@@ -40,7 +40,11 @@ pub fn close_body(code: u16, reason: &[u8]) -> Vec<u8> {
 /// Send an upgrade request to 127.0.0.1:`port` with `extra` header lines (each ending in
 /// CRLF) and read the response head. Returns the stream and the head.
 pub fn upgrade_with(port: u16, extra: &str) -> (TcpStream, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    upgrade_stream(TcpStream::connect(("127.0.0.1", port)).unwrap(), extra)
+}
+
+/// [`upgrade_with`] on a stream the caller connected (e.g. with socket options set first).
+pub fn upgrade_stream(mut s: TcpStream, extra: &str) -> (TcpStream, String) {
     s.set_read_timeout(Some(WAIT)).unwrap();
     s.set_nodelay(true).unwrap();
     let req = format!(
@@ -102,7 +106,7 @@ pub fn frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// The complete frames at the start of `bytes`, and how many bytes follow them.
-fn parse(mut bytes: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize) {
+pub fn parse(mut bytes: &[u8]) -> (Vec<(u8, Vec<u8>)>, usize) {
     let mut out = Vec::new();
     while bytes.len() >= 2 {
         let (hdr, len) = match bytes[1] & 0x7f {
