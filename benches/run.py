@@ -62,15 +62,22 @@ LOADGEN = BENCHES / "loadgen" / "target" / "release" / "loadgen"
 #             our rows run unless they list their own)
 #   loadgen:  extra loadgen options for its echo and idle runs (e.g. {"deflate": "takeover"})
 # ----------------------------------------------------------------------------
+# Our library, copied next to the servers. The copy is renamed into place: a server of another
+# run of this harness that has the previous copy mapped keeps it (copying over it in place
+# crashed such servers).
+WSS_LIB_BUILD = ("cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so.new && "
+                 "mv -f {build}/libwss.so.new {build}/libwss.so && ln -sf libwss.so {build}/libwss.so.1")
+# The C echo example (examples/c/echo_server.c) linked against that copy: the `wss*` rows.
+WSS_C_ECHO_BUILD = (WSS_LIB_BUILD + " && gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo.new "
+                    "examples/c/echo_server.c -L{build} -lwss -Wl,-rpath,{build} && "
+                    "mv -f {build}/wss_echo.new {build}/wss_echo")
+
 SERVERS = [
     {
         "name": "wss",
         # Ours through the C ABI, as a C host uses it: examples/c/echo_server.c linked against
         # a copy of the release libwss.so (so a concurrent cargo build cannot swap it mid-run).
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         # One I/O thread, like the two peers' single event loop (the library's default is one
         # per core); `env` execs, so the measured PID is the server itself.
         "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_echo", "{cert}", "{key}"],
@@ -96,10 +103,7 @@ SERVERS = [
         # wss_send from outside the library's threads), as a .NET or queue-driven C++ host
         # would: the cost of handing each message across threads and back. Same binary as `wss`.
         "name": "wss-pull",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         "cmd": ["env", "WSS_IO_THREADS=1", "WSS_PULL=1", "{build}/wss_echo", "{cert}", "{key}"],
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
     },
@@ -107,9 +111,7 @@ SERVERS = [
         # Ours through the C++ wrapper (bindings/cpp, header-only): the same echo as `wss`, so
         # the ratio to `wss` is what the wrapper costs (issue 18: at most 1.02x).
         "name": "wss-cpp",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "g++ -O2 -std=c++17 -Wall -Wextra -Iinclude -Ibindings/cpp/include "
+        "build": WSS_LIB_BUILD + " && g++ -O2 -std=c++17 -Wall -Wextra -Iinclude -Ibindings/cpp/include "
                  "-o {build}/wss_cpp_echo benches/peers/wss_cpp_echo.cpp -L{build} -lwss -Wl,-rpath,{build}",
         "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_cpp_echo", "{cert}", "{key}"],
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
@@ -120,10 +122,7 @@ SERVERS = [
         # wss::Client offering compression (tungstenite cannot), and the payload is compressible
         # JSON-like text. Same binary as `wss`.
         "name": "wss-deflate",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         "cmd": ["env", "WSS_IO_THREADS=1", "WSS_DEFLATE=1", "{build}/wss_echo", "{cert}", "{key}"],
         "loadgen": {"deflate": "takeover"},
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "idle", "idle_msg"],
@@ -132,10 +131,7 @@ SERVERS = [
         # The same without context takeover in either direction (WSS_DEFLATE=nct): every message
         # compressed on its own, no zlib state kept between messages.
         "name": "wss-deflate-nct",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         "cmd": ["env", "WSS_IO_THREADS=1", "WSS_DEFLATE=nct", "{build}/wss_echo", "{cert}", "{key}"],
         "loadgen": {"deflate": "nct"},
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "idle", "idle_msg"],
