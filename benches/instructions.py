@@ -10,6 +10,8 @@ shutdown cancel out. Ratios are to the first server named (by default `wss`, the
 
 Output: a table on stdout and bench-results/instructions.json. Usage:
     benches/instructions.py [--servers wss,wss-cpp,wss-pull] [--sizes 64,16384]
+(`--servers wss,wss-deflate,wss-deflate-nct`: what compression costs; those rows echo
+compressible JSON-like text from wss::Client, see benches/README.md)
                             [--low 2000 --high 6000] [--quick] [--max-ratio 1.02]
 """
 
@@ -49,8 +51,8 @@ def instructions(spec: dict, cert: str, key: str, size: int, messages: int, work
             if not line or not line.startswith("PORT "):
                 raise RuntimeError(f"{spec['name']}: no PORT line under valgrind (got {line!r})")
             port = int(line.split()[1])
-            lg = subprocess.run(run.loadgen_args("echo", port, {"conns": 1, "size": size,
-                                                                "messages": messages}),
+            params = {"conns": 1, "size": size, "messages": messages, **spec.get("loadgen", {})}
+            lg = subprocess.run(run.loadgen_args("echo", port, params),
                                 capture_output=True, text=True, timeout=900)
             if lg.returncode != 0:
                 raise RuntimeError(f"loadgen failed: {lg.stderr.strip()[-500:]}")

@@ -58,17 +58,26 @@ LOADGEN = BENCHES / "loadgen" / "target" / "release" / "loadgen"
 #             competitor (no column in the main table, no ratios); its figures
 #             go to the floors section. A floor entry also has
 #   raw:      True = drive it with `loadgen --raw` (plain TCP, no TLS/WS)
-#   scenarios: the scenario ids it runs (default: all)
+#   scenarios: the scenario ids it runs (default: all but the `ours_only` ones, which only
+#             our rows run unless they list their own)
+#   loadgen:  extra loadgen options for its echo and idle runs (e.g. {"deflate": "takeover"})
 # ----------------------------------------------------------------------------
+# Our library, copied next to the servers. The copy is renamed into place: a server of another
+# run of this harness that has the previous copy mapped keeps it (copying over it in place
+# crashed such servers).
+WSS_LIB_BUILD = ("cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so.new && "
+                 "mv -f {build}/libwss.so.new {build}/libwss.so && ln -sf libwss.so {build}/libwss.so.1")
+# The C echo example (examples/c/echo_server.c) linked against that copy: the `wss*` rows.
+WSS_C_ECHO_BUILD = (WSS_LIB_BUILD + " && gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo.new "
+                    "examples/c/echo_server.c -L{build} -lwss -Wl,-rpath,{build} && "
+                    "mv -f {build}/wss_echo.new {build}/wss_echo")
+
 SERVERS = [
     {
         "name": "wss",
         # Ours through the C ABI, as a C host uses it: examples/c/echo_server.c linked against
         # a copy of the release libwss.so (so a concurrent cargo build cannot swap it mid-run).
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         # One I/O thread, like the two peers' single event loop (the library's default is one
         # per core); `env` execs, so the measured PID is the server itself.
         "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_echo", "{cert}", "{key}"],
@@ -94,10 +103,7 @@ SERVERS = [
         # wss_send from outside the library's threads), as a .NET or queue-driven C++ host
         # would: the cost of handing each message across threads and back. Same binary as `wss`.
         "name": "wss-pull",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "gcc -O2 -Wall -Wextra -Iinclude -o {build}/wss_echo examples/c/echo_server.c "
-                 "-L{build} -lwss -Wl,-rpath,{build}",
+        "build": WSS_C_ECHO_BUILD,
         "cmd": ["env", "WSS_IO_THREADS=1", "WSS_PULL=1", "{build}/wss_echo", "{cert}", "{key}"],
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
     },
@@ -105,12 +111,30 @@ SERVERS = [
         # Ours through the C++ wrapper (bindings/cpp, header-only): the same echo as `wss`, so
         # the ratio to `wss` is what the wrapper costs (issue 18: at most 1.02x).
         "name": "wss-cpp",
-        "build": "cargo build --release --lib && cp target/release/libwss.so {build}/libwss.so && "
-                 "ln -sf libwss.so {build}/libwss.so.1 && "
-                 "g++ -O2 -std=c++17 -Wall -Wextra -Iinclude -Ibindings/cpp/include "
+        "build": WSS_LIB_BUILD + " && g++ -O2 -std=c++17 -Wall -Wextra -Iinclude -Ibindings/cpp/include "
                  "-o {build}/wss_cpp_echo benches/peers/wss_cpp_echo.cpp -L{build} -lwss -Wl,-rpath,{build}",
         "cmd": ["env", "WSS_IO_THREADS=1", "{build}/wss_cpp_echo", "{cert}", "{key}"],
         "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "latency_5k"],
+    },
+    {
+        # Ours with permessage-deflate (context takeover, 15-bit windows: the RFC's and browsers'
+        # default), through the C ABI (WSS_DEFLATE=1). The load generator's clients are then
+        # wss::Client offering compression (tungstenite cannot), and the payload is compressible
+        # JSON-like text. Same binary as `wss`.
+        "name": "wss-deflate",
+        "build": WSS_C_ECHO_BUILD,
+        "cmd": ["env", "WSS_IO_THREADS=1", "WSS_DEFLATE=1", "{build}/wss_echo", "{cert}", "{key}"],
+        "loadgen": {"deflate": "takeover"},
+        "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "idle", "idle_msg"],
+    },
+    {
+        # The same without context takeover in either direction (WSS_DEFLATE=nct): every message
+        # compressed on its own, no zlib state kept between messages.
+        "name": "wss-deflate-nct",
+        "build": WSS_C_ECHO_BUILD,
+        "cmd": ["env", "WSS_IO_THREADS=1", "WSS_DEFLATE=nct", "{build}/wss_echo", "{cert}", "{key}"],
+        "loadgen": {"deflate": "nct"},
+        "scenarios": ["echo_64B", "echo_16KiB", "echo_1MiB", "idle", "idle_msg"],
     },
     {
         # Transport floor: plain TCP echo with the same process model (one epoll thread),
@@ -154,6 +178,13 @@ SCENARIOS = [
     {"id": "latency_5k", "desc": "64 B, 50 conns, fixed 5,000 msg/s", "kind": "echo",
      "full": {"conns": 50, "size": 64, "messages": 25_000, "rate": 5000},
      "quick": {"conns": 50, "size": 64, "messages": 5_000, "rate": 5000}},
+    # Idle after use: with compression and context takeover a connection keeps its zlib state
+    # from its first compressed message on (a connection that never sent holds none: the state
+    # is allocated lazily), so this is the figure that matters for compression. Ours only.
+    {"id": "idle_msg", "desc": "idle connections held open after each echoed one 1 KiB JSON message",
+     "kind": "idle", "ours_only": True,
+     "full": {"count": 10_000, "threads": 4, "exchange": 1024},
+     "quick": {"count": 200, "threads": 4, "exchange": 1024}},
 ]
 
 # metric key -> (label, unit, lower_is_better, scenario ids it applies to)
@@ -163,7 +194,9 @@ METRICS = [
     ("cpu_us_per_handshake", "server CPU per connection (TLS+WS upgrade+close)", "µs", True,
      ["connect_full", "connect_resume"]),
     ("resumed_frac", "handshakes actually resumed", "", False, ["connect_resume"]),
-    ("rss_kib_per_conn", "server RSS per idle connection", "KiB", True, ["idle"]),
+    ("rss_kib_per_conn", "server RSS per idle connection", "KiB", True, ["idle", "idle_msg"]),
+    ("wire_ratio", "bytes on the wire ÷ payload (TCP, both ways)", "", True,
+     ["echo_64B", "echo_16KiB", "echo_1MiB"]),
     ("p50_us", "round-trip latency p50", "µs", True, ["latency_5k"]),
     ("p99_us", "round-trip latency p99", "µs", True, ["latency_5k"]),
     ("msgs_per_s", "throughput (info; client shares the 2 cores)", "msg/s", False,
@@ -225,6 +258,21 @@ def proc_rss_kib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
+
+
+SS_BYTES = re.compile(r"bytes_acked:(\d+).*?bytes_received:(\d+)")
+
+
+def tcp_bytes(port: int) -> int | None:
+    """TCP payload bytes sent (acked) + received so far over the established sockets of the
+    server listening on `port` (`ss -ti`, kernel counters: TLS records with their WebSocket frames
+    inside), or None where `ss` is unavailable."""
+    try:
+        out = subprocess.run(["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
+                             capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return sum(int(a) + int(b) for a, b in SS_BYTES.findall(out))
 
 
 def children_of(pid: int) -> list[int]:
@@ -364,11 +412,25 @@ def is_floor(spec: dict) -> bool:
 
 
 def runs_scenario(spec: dict, sc: dict) -> bool:
-    return "scenarios" not in spec or sc["id"] in spec["scenarios"]
+    if "scenarios" in spec:
+        return sc["id"] in spec["scenarios"]
+    return not sc.get("ours_only") or is_ours(spec)
+
+
+def scenario_params(spec: dict, sc: dict, mode: str) -> dict:
+    """loadgen options of `sc` for `spec`: the scenario's, `raw` for a transport floor, the
+    server's own `loadgen` options for echo and idle runs."""
+    p = dict(sc[mode])
+    if spec.get("raw"):
+        p["raw"] = True
+    if sc["kind"] in ("echo", "idle"):
+        p.update(spec.get("loadgen", {}))
+    return p
 
 
 def is_ours(spec: dict) -> bool:
-    """Our own library's rows (`wss`, `wss-pull`): a run without them measured nothing."""
+    """Our own library's rows (`wss`, `wss-pull`, `wss-deflate`, ...): a run without them measured
+    nothing."""
     return spec["name"] == "wss" or spec["name"].startswith("wss-")
 
 
@@ -412,6 +474,7 @@ def run_echo(srv: Server, p: dict, timeout: float) -> dict:
         line = readline_timeout(lg.stdout, 60)
         if line != "CONNECTED":
             raise RuntimeError(f"loadgen did not connect (got {line!r})")
+        wire0 = tcp_bytes(srv.port)
         rss0 = proc_rss_kib(srv.pid)
         cpu0, t0 = proc_cpu_s(srv.pid), time.monotonic()
         lg.stdin.write(b"go\n")
@@ -419,6 +482,7 @@ def run_echo(srv: Server, p: dict, timeout: float) -> dict:
         line = readline_timeout(lg.stdout, timeout)
         cpu1, t1 = proc_cpu_s(srv.pid), time.monotonic()
         rss1 = proc_rss_kib(srv.pid)
+        wire1 = tcp_bytes(srv.port)  # the connections stay open until loadgen reads stdin
         if not line:
             raise RuntimeError("loadgen timed out / produced no result")
         r = json.loads(line)
@@ -441,6 +505,9 @@ def run_echo(srv: Server, p: dict, timeout: float) -> dict:
         "p50_us": r["latency_us"]["p50"],
         "p99_us": r["latency_us"]["p99"],
     })
+    if wire0 is not None and wire1 is not None and r["bytes"] and not p.get("raw"):
+        r["wire_bytes"] = wire1 - wire0
+        r["wire_ratio"] = (wire1 - wire0) / (2 * r["bytes"])
     if r["messages"] != r["expected"] and not r["errors"]:
         r["errors"] = 1
     return r
@@ -828,7 +895,7 @@ def main() -> int:
                 if not runs_scenario(spec, sc):
                     continue
                 name = spec["name"]
-                p = dict(sc[mode], raw=True) if spec.get("raw") else sc[mode]
+                p = scenario_params(spec, sc, mode)
                 tag = f"[rep {rep + 1}/{reps}] {sc['id']:<15} {name:<14}"
                 try:
                     srv = Server(spec, cert, key, logdir)
@@ -997,6 +1064,15 @@ def main() -> int:
                   "for ↓ figures < 1 means the reference is cheaper. CPU figures are the server process's own "
                   "user+system time (process CPU clock = utime+stime of /proc/PID/stat at ns resolution) over "
                   "the measured phase only.\n")
+        md.append("Scenarios: " + "; ".join(f"`{sc['id']}`: {sc['desc']}" for sc in scen) + ".\n")
+        lg_rows = [s for s in servers if s.get("loadgen") and s["name"] in names]
+        if lg_rows:
+            md.append("Load generator options per row (echo and idle): " + "; ".join(
+                f"`{s['name']}`: " + " ".join(f"--{k} {v}" for k, v in s["loadgen"].items()) for s in lg_rows)
+                + ". `--deflate` rows are driven by wss::Client (our library; tungstenite cannot negotiate "
+                  "permessage-deflate) and send compressible JSON-like text instead of random bytes; "
+                  "\"bytes on the wire\" is the TCP payload both ways (TLS records, WebSocket frames) over "
+                  "the echoed payload both ways, from the server sockets' kernel counters (`ss -ti`).\n")
     errs = {f"{sid}/{n}": med[sid][n]["errors"] for sid in med for n in med[sid] if med[sid][n]["errors"]}
     for kind, runs in hs_raw.items():
         if any(r.get("errors") for r in runs):

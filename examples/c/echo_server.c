@@ -10,7 +10,9 @@
  * Environment: WSS_IO_THREADS=N sets the I/O thread count; WSS_QUIET drops error logging;
  * WSS_PULL=1 echoes from a host thread in pull mode (wss_server_next_event + wss_send from
  * outside the library's threads, as a .NET or queue-driven C++ host would) instead of from the
- * message callback.
+ * message callback. WSS_DEFLATE=1 accepts permessage-deflate with the defaults (context takeover,
+ * 15-bit windows); WSS_DEFLATE=nct accepts it without context takeover in either direction (each
+ * message compressed on its own, no zlib state kept between messages).
  *
  * Build (Linux): gcc -Iinclude examples/c/echo_server.c -Ltarget/release -lwss
  * -Wl,-rpath,$PWD/target/release -o echo_server. The program loads the library by its SONAME,
@@ -22,6 +24,7 @@
 #include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include "wss.h"
 
 static void on_message(void *user_data, uint64_t conn, void *conn_user_data, wss_message_kind kind,
@@ -90,6 +93,17 @@ int main(int argc, char **argv) {
     if (wss_options_new(&opts) != WSS_OK) return fail("options");
     wss_options_set_max_message_size(opts, 64u << 20);
     wss_options_set_max_connections(opts, 20000);
+    const char *deflate = getenv("WSS_DEFLATE");
+    if (deflate && deflate[0]) {
+        int nct = strcmp(deflate, "nct") == 0;
+        if (!nct && strcmp(deflate, "1") != 0) {
+            fprintf(stderr, "WSS_DEFLATE must be 1 or nct, not '%s'\n", deflate);
+            return 2;
+        }
+        if (wss_options_set_deflate(opts, 1) != WSS_OK) return fail("deflate");
+        if (nct && wss_options_set_deflate_no_context_takeover(opts, 1, 1) != WSS_OK)
+            return fail("deflate no context takeover");
+    }
     const char *threads = getenv("WSS_IO_THREADS");
     if (threads) wss_options_set_io_threads(opts, (uint32_t)atoi(threads));
     wss_callbacks cb = {0};

@@ -7,8 +7,9 @@
 //!
 //! Subcommands (see `loadgen help`):
 //!   echo    --port P --conns N --size BYTES --messages M [--rate R] [--pipeline K] [--text] [--sync] [--raw]
+//!           [--json] [--deflate takeover|nct|off]
 //!   connect --port P --count N [--resume] [--concurrency C] [--raw]
-//!   idle    --port P --count N [--hold-file F] [--threads T]
+//!   idle    --port P --count N [--hold-file F] [--threads T] [--exchange BYTES] [--deflate ...]
 //!   hsfloor --cert C --key K --count N [--resume] [--warmup W]
 //!
 //! Each prints one JSON line with its results on stdout (idle prints
@@ -22,6 +23,10 @@
 //! server and client in this process over in-memory pipes and reports the
 //! server side's thread CPU time per handshake (OpenSSL's own cost, no
 //! sockets).
+//!
+//! `--deflate` clients are `wss::Client`s (our own library) offering permessage-deflate, since
+//! tungstenite cannot negotiate it (it rejects RSV1); without it every WebSocket client is a
+//! tungstenite one. Their payload is compressible JSON-like text (`--json`, implied).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -30,6 +35,7 @@ use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -108,11 +114,20 @@ usage:
       --raw: plain TCP (no TLS, no WebSocket) against a TCP echo server: each
       message is SIZE bytes written, then exactly SIZE bytes read back and
       verified.
+      --json: compressible payload: JSON-like records (one per line) whose
+      numbers vary with the connection, the message and the record.
+      --deflate takeover|nct|off: the clients are wss::Client (our library)
+      instead of tungstenite and offer permessage-deflate with context
+      takeover (the defaults), without it in either direction (nct), or not
+      at all (off: the same client uncompressed, a control). Implies --json.
   loadgen connect --port P --count N [--resume] [--concurrency C (default 2)] [--raw]
       --raw: TCP connect, 1 byte each way, close (no TLS, no WebSocket).
   loadgen idle    --port P --count N [--hold-file F] [--threads T (default 4)]
+                  [--exchange BYTES] [--deflate takeover|nct|off]
       prints `READY {json}` when all N are open, then holds them until stdin
-      reaches EOF or F is deleted.
+      reaches EOF or F is deleted. --exchange: each connection echoes one
+      --json message of BYTES first (with compression, the state a connection
+      keeps after its first message is what is held). --deflate: as for echo.
   loadgen hsfloor --cert C --key K --count N [--resume] [--warmup W (default 300)]
       N TLS 1.3 handshakes in this process between an OpenSSL server (configured
       like wss's) and client over in-memory pipes, no sockets; reports the server
@@ -222,7 +237,170 @@ fn println_flush(s: &str) {
     let _ = out.flush();
 }
 
+// ---------------------------------------------------------------- wss::Client (--deflate)
+
+/// `--deflate takeover|nct|off` (a bare `--deflate` is `takeover`): `None` without the option
+/// (tungstenite clients), else the `Deflate` settings of the wss clients (`off`: disabled).
+fn deflate_arg(a: &Args) -> Option<wss::Deflate> {
+    if !a.flag("deflate") {
+        return None;
+    }
+    match a.str("deflate").as_deref() {
+        None | Some("takeover") => Some(wss::Deflate::on()),
+        Some("nct") => Some(wss::Deflate::on().no_context_takeover()),
+        Some("off") => Some(wss::Deflate::default()),
+        Some(v) => die(&format!("--deflate takes takeover, nct or off, not {v}")),
+    }
+}
+
+/// A throw-away self-signed certificate (PEM), made once per process.
+fn dummy_ca_pem() -> &'static [u8] {
+    static PEM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    PEM.get_or_init(|| {
+        use openssl::{asn1::Asn1Time, ec, hash::MessageDigest, nid::Nid, pkey::PKey, x509};
+        let make = || -> Result<Vec<u8>, openssl::error::ErrorStack> {
+            let group = ec::EcGroup::from_curve_name(Nid::X9_62_PRIME256V1)?;
+            let key = PKey::from_ec_key(ec::EcKey::generate(&group)?)?;
+            let mut name = x509::X509NameBuilder::new()?;
+            name.append_entry_by_text("CN", "loadgen")?;
+            let name = name.build();
+            let mut b = x509::X509Builder::new()?;
+            b.set_version(2)?;
+            b.set_subject_name(&name)?;
+            b.set_issuer_name(&name)?;
+            b.set_pubkey(&key)?;
+            b.set_not_before(&*Asn1Time::days_from_now(0)?)?;
+            b.set_not_after(&*Asn1Time::days_from_now(2)?)?;
+            b.sign(&key, MessageDigest::sha256())?;
+            b.build().to_pem()
+        };
+        make().unwrap_or_else(|e| die(&format!("cannot make a throw-away CA: {e}")))
+    })
+}
+
+/// What a wss client connection's handler hands to the thread driving it.
+enum WssEvent {
+    Message(bool, wss::Bytes),
+    Closed(String),
+}
+
+/// Forwards a client connection's events to its driving thread.
+struct Forward(mpsc::Sender<WssEvent>);
+
+impl wss::Handler for Forward {
+    fn on_message_owned(&self, _c: &wss::Connection, kind: wss::MessageKind, data: wss::Bytes) {
+        let _ = self
+            .0
+            .send(WssEvent::Message(kind == wss::MessageKind::Text, data));
+    }
+    fn on_close(&self, _c: &wss::Connection, code: u16, reason: &str) {
+        let _ = self
+            .0
+            .send(WssEvent::Closed(format!("closed {code} {reason}")));
+    }
+    fn on_error(&self, _c: Option<&wss::Connection>, e: &wss::Error) {
+        let _ = self.0.send(WssEvent::Closed(format!("error: {e}")));
+    }
+}
+
+/// One wss client connection driven synchronously: sends go straight to the library, echoes
+/// come back through the channel.
+struct WssConn {
+    client: wss::Client,
+    rx: mpsc::Receiver<WssEvent>,
+}
+
+impl WssConn {
+    fn connect(port: u16, deflate: wss::Deflate) -> Res<WssConn> {
+        let mut tls = wss::TlsConfig::new();
+        tls.set_insecure_skip_peer_verification(true)
+            .set_insecure_skip_hostname_verification(true);
+        // Without a CA of its own, every wss::Client connect loads the system trust store into a
+        // new TLS context (~1 MiB and milliseconds each: 10,000 idle clients would need 10 GB).
+        // Verification is off anyway, so any CA will do.
+        tls.load_ca_pem_mem(dummy_ca_pem())
+            .map_err(|e| format!("wss client CA: {e}"))?;
+        let mut cfg = wss::ClientConfig {
+            tls: Some(tls),
+            connect_timeout: Duration::from_secs(60),
+            deflate,
+            ..Default::default()
+        };
+        cfg.limits.max_message_size = 256 << 20;
+        cfg.limits.max_frame_size = 256 << 20;
+        cfg.limits.send_queue_limit = 256 << 20;
+        let (tx, rx) = mpsc::channel();
+        let client = wss::Client::connect(
+            &format!("wss://127.0.0.1:{port}/"),
+            &cfg,
+            Arc::new(Forward(tx)),
+        )
+        .map_err(|e| format!("wss connect: {e}"))?;
+        if deflate.enabled && client.connection().info().deflate.is_none() {
+            return Err("the server did not accept permessage-deflate".into());
+        }
+        Ok(WssConn { client, rx })
+    }
+
+    /// "TLSv1.3 TLS_AES_128_GCM_SHA256 permessage-deflate; ..." as negotiated.
+    fn desc(&self) -> String {
+        let info = self.client.connection().info();
+        let tls = info
+            .tls
+            .as_ref()
+            .map(|t| format!("{} {}", t.version, t.cipher))
+            .unwrap_or_else(|| "?".into());
+        match &info.deflate {
+            Some(d) => format!("{tls} {d}"),
+            None => format!("{tls} uncompressed"),
+        }
+    }
+
+    fn recv(&mut self) -> Res<(bool, wss::Bytes)> {
+        match self.rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(WssEvent::Message(t, d)) => Ok((t, d)),
+            Ok(WssEvent::Closed(why)) => Err(format!("server {why}")),
+            Err(_) => Err("no echo within 60 s".into()),
+        }
+    }
+
+    fn close(self) {
+        let _ = self.client.close(1000, "", Duration::from_secs(2));
+    }
+}
+
 // ---------------------------------------------------------------- echo
+
+/// `--json` payload of message `seq` on connection `conn`: JSON-like records, one per line, whose
+/// numbers vary with the connection, the message and the record, cut to `size` bytes. Text that
+/// compresses about as well as real API traffic (repeated keys, varying values), and verifiable
+/// by generating it again.
+fn json_msg(conn: usize, seq: u64, size: usize) -> Vec<u8> {
+    const SIDES: [&str; 2] = ["buy", "sell"];
+    let mut v = Vec::with_capacity(size + 160);
+    let mut x: u64 =
+        0x9E37_79B9_7F4A_7C15 ^ ((conn as u64 + 1) << 40) ^ seq.wrapping_mul(0x1000_0000_01B3);
+    let mut i = 0u64;
+    while v.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let _ = writeln!(
+            v,
+            "{{\"conn\":{conn},\"seq\":{seq},\"i\":{i},\"user\":\"user-{:05}\",\"symbol\":\"SYM{}\",\"price\":{}.{:02},\"qty\":{},\"side\":\"{}\",\"ts\":{}}}",
+            x % 100_000,
+            (x >> 17) % 50,
+            (x >> 23) % 10_000,
+            (x >> 37) % 100,
+            (x >> 44) % 1_000 + 1,
+            SIDES[((x >> 55) & 1) as usize],
+            1_700_000_000_000u64 + seq * 1_000 + i,
+        );
+        i += 1;
+    }
+    v.truncate(size);
+    v
+}
 
 fn pattern(conn: usize, size: usize, text: bool) -> Vec<u8> {
     let mut v = pattern_bin(conn, size);
@@ -303,24 +481,36 @@ fn verify(pat: &[u8], conn: usize, seq: u64, got: &[u8], text: bool) -> Res<()> 
 
 // ---------------------------------------------------------------- echo connections
 
-/// One echo connection: WebSocket over TLS, or plain TCP (`--raw`).
+/// One echo connection: WebSocket over TLS (tungstenite, or wss with `--deflate`), or plain
+/// TCP (`--raw`).
 enum EchoConn {
     Ws(Box<Ws>),
+    Wss(WssConn),
     Raw(RawConn),
 }
 
 impl EchoConn {
-    fn open(port: u16, raw: bool, tls: &SslConnector, size: usize) -> Res<EchoConn> {
+    fn open(
+        port: u16,
+        raw: bool,
+        tls: &SslConnector,
+        size: usize,
+        read_buf: usize,
+        deflate: Option<wss::Deflate>,
+    ) -> Res<EchoConn> {
         if raw {
             RawConn::connect(port, size).map(EchoConn::Raw)
+        } else if let Some(d) = deflate {
+            WssConn::connect(port, d).map(EchoConn::Wss)
         } else {
-            connect_ws(port, tls, None, 128 * 1024).map(|w| EchoConn::Ws(Box::new(w)))
+            connect_ws(port, tls, None, read_buf).map(|w| EchoConn::Ws(Box::new(w)))
         }
     }
 
     fn desc(&self) -> String {
         match self {
             EchoConn::Ws(ws) => tls_desc(ws),
+            EchoConn::Wss(w) => w.desc(),
             EchoConn::Raw(_) => "none".into(),
         }
     }
@@ -336,6 +526,17 @@ impl EchoConn {
                 };
                 ws.write(m).map_err(|e| format!("write: {e}"))
             }
+            EchoConn::Wss(w) => {
+                let kind = if text {
+                    wss::MessageKind::Text
+                } else {
+                    wss::MessageKind::Binary
+                };
+                w.client
+                    .connection()
+                    .send(kind, &m)
+                    .map_err(|e| format!("send: {e}"))
+            }
             EchoConn::Raw(r) => {
                 r.out.push_back(m);
                 Ok(())
@@ -348,6 +549,7 @@ impl EchoConn {
     fn flush(&mut self) -> Res<()> {
         match self {
             EchoConn::Ws(ws) => ws.flush().map_err(|e| format!("flush: {e}")),
+            EchoConn::Wss(_) => Ok(()), // sent by the library's I/O thread
             EchoConn::Raw(r) => r.send_some().map(drop),
         }
     }
@@ -365,6 +567,11 @@ impl EchoConn {
                 Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Ok(false),
                 Message::Close(fr) => Err(format!("server closed: {fr:?}")),
             },
+            EchoConn::Wss(w) => {
+                let (t, d) = w.recv()?;
+                f(t, &d)?;
+                Ok(true)
+            }
             EchoConn::Raw(r) => {
                 let m = r.recv_msg()?;
                 f(false, m)?;
@@ -376,6 +583,7 @@ impl EchoConn {
     fn close(self) {
         match self {
             EchoConn::Ws(ws) => close_ws(*ws),
+            EchoConn::Wss(w) => w.close(),
             EchoConn::Raw(r) => r.close(),
         }
     }
@@ -548,11 +756,16 @@ fn echo(a: &Args) {
     let sync = a.flag("sync");
     let text = a.flag("text");
     let raw = a.flag("raw");
+    let deflate = deflate_arg(a);
+    let json = a.flag("json") || deflate.is_some();
     if conns == 0 {
         die("--conns must be > 0");
     }
     if raw && text {
         die("--text has no meaning with --raw (no WebSocket opcodes)");
+    }
+    if raw && deflate.is_some() {
+        die("--deflate has no meaning with --raw (no WebSocket)");
     }
 
     let tls = Arc::new(connector(false));
@@ -586,7 +799,7 @@ fn echo(a: &Args) {
         let h = thread::Builder::new()
             .stack_size(512 * 1024)
             .spawn(move || {
-                let ws = EchoConn::open(port, raw, &tls, size);
+                let ws = EchoConn::open(port, raw, &tls, size, 128 * 1024, deflate);
                 match &ws {
                     Ok(w) if c == 0 => *tls_used.lock().unwrap() = w.desc(),
                     Ok(_) => {}
@@ -610,7 +823,8 @@ fn echo(a: &Args) {
                         return;
                     }
                 };
-                let r = echo_conn(&mut ws, c, conns, size, my, rate, pipeline, text, t0);
+                let payload = Payload { text, json };
+                let r = echo_conn(&mut ws, c, conns, size, my, rate, pipeline, payload, t0);
                 results.lock().unwrap().push(r);
                 finish.wait();
                 close_gate.wait();
@@ -654,8 +868,14 @@ fn echo(a: &Args) {
         }
     };
     let bytes = done * size as u64;
+    let deflate_s = match deflate {
+        None => "null".to_string(),
+        Some(d) if !d.enabled => "\"off\"".into(),
+        Some(d) if d.server_no_context_takeover => "\"nct\"".into(),
+        Some(_) => "\"takeover\"".into(),
+    };
     let json = format!(
-        "{{\"mode\":\"echo\",\"raw\":{raw},\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"text\":{text},\"rate\":{rate},\
+        "{{\"mode\":\"echo\",\"raw\":{raw},\"json\":{json},\"deflate\":{deflate_s},\"conns\":{conns},\"size\":{size},\"pipeline\":{pipeline},\"text\":{text},\"rate\":{rate},\
 \"messages\":{done},\"expected\":{total},\"bytes\":{bytes},\"elapsed_s\":{elapsed:.6},\
 \"msgs_per_s\":{:.1},\"mib_per_s\":{:.2},\"errors\":{errors},\"first_error\":{},\"tls\":{},\
 \"latency_us\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}}}}",
@@ -678,6 +898,37 @@ fn echo(a: &Args) {
     }
 }
 
+/// What the messages of one echo run are: the opcode, and random bytes or `--json` text.
+#[derive(Clone, Copy)]
+struct Payload {
+    text: bool,
+    json: bool,
+}
+
+impl Payload {
+    /// Message `seq` of connection `c` (`pat`: the connection's random pattern).
+    fn make(self, pat: &[u8], c: usize, seq: u64) -> Vec<u8> {
+        if self.json {
+            json_msg(c, seq, pat.len())
+        } else {
+            make_msg(pat, c, seq, self.text)
+        }
+    }
+
+    fn verify(self, pat: &[u8], c: usize, seq: u64, got: &[u8]) -> Res<()> {
+        if !self.json {
+            return verify(pat, c, seq, got, self.text);
+        }
+        if got != json_msg(c, seq, pat.len()).as_slice() {
+            return Err(format!(
+                "conn {c} seq {seq}: payload mismatch ({} bytes)",
+                got.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn echo_conn(
     ws: &mut EchoConn,
@@ -687,10 +938,15 @@ fn echo_conn(
     my: u64,
     rate: f64,
     pipeline: usize,
-    text: bool,
+    payload: Payload,
     t0: Instant,
 ) -> ConnResult {
-    let pat = pattern(c, size, text);
+    let text = payload.text;
+    let pat = if payload.json {
+        vec![0; size] // only its length is used
+    } else {
+        pattern(c, size, text)
+    };
     let mut lat = Vec::with_capacity(my as usize);
     // Per-connection schedule: conn c sends at t0 + (c/conns + i) * period.
     let period = if rate > 0.0 { conns as f64 / rate } else { 0.0 };
@@ -719,7 +975,7 @@ fn echo_conn(
                 } else {
                     Instant::now()
                 };
-                ws.send(make_msg(&pat, c, sent, text), text)
+                ws.send(payload.make(&pat, c, sent), text)
                     .map_err(|e| format!("conn {c}: {e}"))?;
                 inflight.push_back((sent, stamp));
                 sent += 1;
@@ -736,7 +992,7 @@ fn echo_conn(
                     let (seq, stamp) = inflight
                         .pop_front()
                         .ok_or_else(|| format!("conn {c}: unexpected message"))?;
-                    verify(&pat, c, seq, data, text)?;
+                    payload.verify(&pat, c, seq, data)?;
                     lat.push(stamp.elapsed().as_micros().min(u32::MAX as u128) as u32);
                     Ok(())
                 })
@@ -890,6 +1146,8 @@ fn idle(a: &Args) {
     let count: usize = a.num("count", Some(100));
     let threads: usize = a.num::<usize>("threads", Some(4)).clamp(1, 64);
     let hold_file = a.str("hold-file");
+    let deflate = deflate_arg(a);
+    let exchange: usize = a.num("exchange", Some(0));
     let tls = Arc::new(connector(false));
     let next = Arc::new(AtomicUsize::new(0));
     let first_err: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
@@ -898,10 +1156,16 @@ fn idle(a: &Args) {
         .map(|_| {
             let (tls, next, first_err) = (tls.clone(), next.clone(), first_err.clone());
             thread::spawn(move || {
-                let mut mine: Vec<Ws> = Vec::new();
+                let mut mine: Vec<EchoConn> = Vec::new();
                 let mut errs = 0u64;
-                while next.fetch_add(1, Ordering::Relaxed) < count {
-                    match connect_ws(port, &tls, None, 4096) {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count {
+                        break;
+                    }
+                    match EchoConn::open(port, false, &tls, 0, 4096, deflate)
+                        .and_then(|c| idle_exchange(c, i, exchange))
+                    {
                         Ok(ws) => mine.push(ws),
                         Err(e) => {
                             errs += 1;
@@ -913,7 +1177,7 @@ fn idle(a: &Args) {
             })
         })
         .collect();
-    let mut all: Vec<Ws> = Vec::with_capacity(count);
+    let mut all: Vec<EchoConn> = Vec::with_capacity(count);
     let mut errors = 0u64;
     for h in hs {
         let (v, e) = h.join().unwrap();
@@ -923,7 +1187,8 @@ fn idle(a: &Args) {
     let el = t0.elapsed().as_secs_f64();
     let fe = first_err.lock().unwrap().clone();
     println_flush(&format!(
-        "READY {{\"mode\":\"idle\",\"count\":{count},\"open\":{},\"errors\":{errors},\"first_error\":{},\"elapsed_s\":{el:.3}}}",
+        "READY {{\"mode\":\"idle\",\"count\":{count},\"exchange\":{exchange},\"tls\":{},\"open\":{},\"errors\":{errors},\"first_error\":{},\"elapsed_s\":{el:.3}}}",
+        json_str(all.first().map(|c| c.desc()).as_deref()),
         all.len(),
         json_str(fe.as_deref())
     ));
@@ -953,6 +1218,23 @@ fn idle(a: &Args) {
     }
     // Connections are dropped (sockets closed) on exit.
     drop(all);
+}
+
+/// `idle --exchange BYTES`: echo one `--json` message of BYTES on a fresh connection (binary),
+/// so that what it holds afterwards is the state of a connection that has been used.
+fn idle_exchange(mut c: EchoConn, i: usize, bytes: usize) -> Res<EchoConn> {
+    if bytes == 0 {
+        return Ok(c);
+    }
+    let payload = Payload {
+        text: false,
+        json: true,
+    };
+    let pat = vec![0; bytes];
+    c.send(payload.make(&pat, i, 0), false)?;
+    c.flush()?;
+    while !c.recv(|_, data| payload.verify(&pat, i, 0, data))? {}
+    Ok(c)
 }
 
 // ---------------------------------------------------------------- hsfloor
