@@ -209,6 +209,11 @@ impl Error {
             if let Some(stack) = inner.downcast_ref::<openssl::error::ErrorStack>() {
                 return Error::from_stack(ErrorKind::Tls, what, stack);
             }
+            if let Some(flood) = inner.downcast_ref::<crate::tls::KeyUpdateFlood>() {
+                return Error::new(ErrorKind::Tls, format!("{what}: {flood}")).with_hint(
+                    "a hostile or broken peer: legitimate peers update TLS keys every few gigabytes or minutes, not many times a second",
+                );
+            }
         }
         let kind = match err.kind() {
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => ErrorKind::Timeout,

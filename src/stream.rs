@@ -23,6 +23,9 @@ pub(crate) struct Tcp {
     held: bool,
     /// Bytes the socket has accepted so far (wrapping): whether writing makes progress.
     written: u64,
+    /// A read stopped after `NON_DATA_PER_READ` records without application data while more
+    /// input may be buffered: the worker reads again in its next turn (no event would come).
+    again: bool,
 }
 
 impl Tcp {
@@ -34,7 +37,13 @@ impl Tcp {
             track: cfg!(target_os = "linux"),
             held: false,
             written: 0,
+            again: false,
         }
+    }
+
+    /// Whether the last read yielded with input still to process (see `Tcp::again`); clears it.
+    pub(crate) fn take_again(&mut self) -> bool {
+        std::mem::take(&mut self.again)
     }
 
     /// The socket (for registration).
@@ -163,10 +172,39 @@ impl Read for Stream {
                 if s.get_ref().drained && !has_pending(s.ssl()) {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                s.read(buf)
+                tls_read(s, buf)
             }
         }
     }
+}
+
+/// Records without application data (TLS 1.3 KeyUpdate or session tickets) handled in one read
+/// before it yields to other connections.
+const NON_DATA_PER_READ: usize = 8;
+
+/// `SSL_read` with the contexts' `SSL_MODE_AUTO_RETRY` cleared (see `tls::apply_common`): a
+/// record that carries no application data returns WANT_READ instead of OpenSSL looping on to the
+/// next one, so a peer sending only such records cannot keep this thread in one call. After
+/// `NON_DATA_PER_READ` of them this answers `WouldBlock` and sets `Tcp::again`. A peer sending
+/// KeyUpdates beyond `tls::key_update`'s limit gets an error (`tls::KeyUpdateFlood`).
+fn tls_read(s: &mut SslStream<Tcp>, buf: &mut [u8]) -> io::Result<usize> {
+    use openssl::ssl::ErrorCode;
+    for _ in 0..NON_DATA_PER_READ {
+        let r = s.ssl_read(buf);
+        if crate::tls::key_update::tripped(s.ssl()) {
+            return Err(crate::tls::KeyUpdateFlood::io_error());
+        }
+        match r {
+            Ok(n) => return Ok(n),
+            Err(e) if e.code() == ErrorCode::ZERO_RETURN => return Ok(0),
+            Err(e) if e.code() == ErrorCode::SYSCALL && e.io_error().is_none() => return Ok(0),
+            // A non-data record was handled; the next may be buffered already.
+            Err(e) if e.code() == ErrorCode::WANT_READ && e.io_error().is_none() => {}
+            Err(e) => return Err(e.into_io_error().unwrap_or_else(io::Error::other)),
+        }
+    }
+    s.get_mut().again = true;
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 /// Whether OpenSSL holds unread input: decrypted data or raw bytes read ahead.

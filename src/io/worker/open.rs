@@ -10,6 +10,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
 use super::closing::{protocol_end, Closing};
+use super::pausing::{self, Hold};
 use super::slot::{End, Open, Out, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::{self, close_code, Connection, Link};
@@ -105,6 +106,17 @@ impl Worker {
             // sent) reads on, or its close handshake could wait on a host that stopped; the data
             // messages it reads then are dropped (and reported), so memory stays bounded.
             let closing = o.closing.is_some() || !conn.shared.is_open();
+            if let Some(hold) = (!closing).then(|| pausing::hold(&conn.shared)).flatten() {
+                o.paused = true;
+                match hold {
+                    Hold::Backpressure if c.owner.limits.close_on_backpressure => {
+                        end = Some(pausing::backpressure_end(o, c.peer));
+                    }
+                    Hold::Backpressure => o.wake_on_drain = true,
+                    Hold::Host => {}
+                }
+                break;
+            }
             let wanted = conn.shared.handler.wants_messages(conn);
             o.paused = !closing && !wanted;
             if !o.paused {
@@ -296,8 +308,11 @@ impl Worker {
                 ),
             };
             self.finish(key, end);
-        } else if written > 0 {
-            self.moved(key, written);
+        } else {
+            if written > 0 {
+                self.moved(key, written);
+            }
+            self.wake_if_drained(key);
         }
     }
 
