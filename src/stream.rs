@@ -132,7 +132,7 @@ impl Stream {
             Stream::Tls(s) => {
                 let mut total = 0;
                 while total < buf.len() {
-                    match s.write(&buf[total..]) {
+                    match tls_write(s, &buf[total..]) {
                         Ok(0) => break,
                         Ok(n) => total += n,
                         // Progress was made: report it; the error recurs on the next call.
@@ -178,6 +178,23 @@ impl Read for Stream {
     }
 }
 
+/// `SslStream`'s `write` (WANT_READ without an OS error retried, as it does), with
+/// OpenSSL failures marked as the session's (`error::SessionError`: hints for an open
+/// connection).
+fn tls_write(s: &mut SslStream<Tcp>, buf: &[u8]) -> io::Result<usize> {
+    use openssl::ssl::ErrorCode;
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    loop {
+        match s.ssl_write(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.code() == ErrorCode::WANT_READ && e.io_error().is_none() => {}
+            Err(e) => return Err(crate::error::SessionError::io(e)),
+        }
+    }
+}
+
 /// Records without application data (TLS 1.3 KeyUpdate or session tickets) handled in one read
 /// before it yields to other connections.
 const NON_DATA_PER_READ: usize = 8;
@@ -200,7 +217,7 @@ fn tls_read(s: &mut SslStream<Tcp>, buf: &mut [u8]) -> io::Result<usize> {
             Err(e) if e.code() == ErrorCode::SYSCALL && e.io_error().is_none() => return Ok(0),
             // A non-data record was handled; the next may be buffered already.
             Err(e) if e.code() == ErrorCode::WANT_READ && e.io_error().is_none() => {}
-            Err(e) => return Err(e.into_io_error().unwrap_or_else(io::Error::other)),
+            Err(e) => return Err(crate::error::SessionError::io(e)),
         }
     }
     s.get_mut().again = true;

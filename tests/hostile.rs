@@ -45,7 +45,10 @@ fn raw_upgraded(addr: std::net::SocketAddr, version: SslVersion) -> SslStream<Tc
         s.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    assert!(head.starts_with(b"HTTP/1.1 101"), "upgrade refused: {head:?}");
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "upgrade refused: {head:?}"
+    );
     s
 }
 
@@ -120,7 +123,10 @@ fn key_update_storm_is_dropped_and_others_are_served() {
     let err = wait_error(&srx);
     assert_eq!(err.kind, ErrorKind::Tls, "{err}");
     assert!(err.message.contains("KeyUpdate"), "{err}");
-    assert!(err.hint.as_deref().is_some_and(|h| h.contains("hostile")), "{err}");
+    assert!(
+        err.hint.as_deref().is_some_and(|h| h.contains("hostile")),
+        "{err}"
+    );
     let sent = flood.join().unwrap();
     assert!(sent > 32, "the flooder was dropped after {sent} KeyUpdates");
     echo_within(&client, &crx, 21);
@@ -143,11 +149,15 @@ fn occasional_key_updates_are_fine() {
     for _ in 0..8 {
         // SAFETY: as above.
         unsafe {
-            assert_eq!(SSL_key_update(peer.ssl().as_ptr(), SSL_KEY_UPDATE_REQUESTED), 1);
+            assert_eq!(
+                SSL_key_update(peer.ssl().as_ptr(), SSL_KEY_UPDATE_REQUESTED),
+                1
+            );
             assert_eq!(openssl_sys::SSL_do_handshake(peer.ssl().as_ptr()), 1);
         }
         // A masked text frame "hi".
-        peer.write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2]).unwrap();
+        peer.write_all(&[0x81, 0x82, 1, 2, 3, 4, b'h' ^ 1, b'i' ^ 2])
+            .unwrap();
         let (_, got) = wait_msg(&srx);
         assert_eq!(got, b"hi");
     }
@@ -155,5 +165,399 @@ fn occasional_key_updates_are_fine() {
     wait_close(&srx);
     // Our KeyUpdate replies may still be unread in the dropped peer's socket (a reset).
     take_errors_each(&srx, |e| assert_eq!(e.kind, ErrorKind::Io, "{e}"));
+    server.shutdown(WAIT).unwrap();
+}
+
+// ------------------------------------------------------------------------- 3. fast sender, no reader
+
+/// A raw ws:// peer that sends masked binary frames as fast as it can and never reads.
+fn fast_sender(addr: std::net::SocketAddr) -> (TcpStream, std::thread::JoinHandle<u64>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 101"));
+    let mut w = s.try_clone().unwrap();
+    // Blocks once the server stops reading (the point), or fails once it closes us.
+    w.set_write_timeout(Some(WAIT)).unwrap();
+    let writer = std::thread::spawn(move || {
+        // 64 KiB binary frames, mask 0 (payload unchanged).
+        let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+        frame.resize(14 + 65536, 7);
+        let mut sent = 0u64;
+        while w.write_all(&frame).is_ok() {
+            sent += frame.len() as u64;
+        }
+        sent
+    });
+    (s, writer)
+}
+
+/// Callback mode, default: an echo host whose peer never reads stops being fed (reading pauses
+/// while the send queue is over its limit) instead of reading without end; the bytes read stay
+/// bounded, and reading resumes once the peer reads its echoes.
+#[test]
+fn fast_sender_that_never_reads_is_paused() {
+    let (h, srx) = recorder(false);
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handler = std::sync::Arc::new(EchoCounting {
+        received: received.clone(),
+        inner: h,
+    });
+    let limit = 1 << 20;
+    let config = ServerConfig {
+        io_threads: 1,
+        limits: wss::Limits {
+            send_queue_limit: limit,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let server = local_server(config, handler);
+    let (mut peer, writer) = fast_sender(server.local_addr());
+    wait_open(&srx);
+    // The echoes fill the 1 MiB queue (and the socket buffers); then reading must stop. Wait
+    // until the count holds still for a generous moment: each check waits for a change.
+    let settled = stalls(&received);
+    // Bounded: the queue limit, the kernel's buffers on both sides (a few MiB on loopback)
+    // and one read budget, nowhere near what an unpaused reader takes in that time.
+    assert!(
+        settled < 64 << 20,
+        "read {settled} bytes from a peer that never reads"
+    );
+    // A fresh client is still served on the same thread.
+    let (client, crx) = ws_client(&server);
+    client.connection().send_text("hello").unwrap();
+    assert_eq!(wait_msg(&crx).1, b"hello");
+    // The peer reads its echoes: the server drains its queue and reads again.
+    let mut sink = vec![0u8; 1 << 16];
+    let before = received.load(std::sync::atomic::Ordering::Acquire);
+    wait_until("reading resumes once the peer reads", || {
+        let _ = peer.set_read_timeout(Some(Duration::from_millis(50)));
+        let _ = peer.read(&mut sink);
+        received.load(std::sync::atomic::Ordering::Acquire) > before + (4 << 20)
+    });
+    let _ = peer.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    // The echoes the host could not queue were refused with Backpressure (the host saw them).
+    drop(client);
+    server.shutdown(WAIT).unwrap();
+    take_errors_each(&srx, |e| {
+        assert!(
+            matches!(e.kind, ErrorKind::Io | ErrorKind::NotConnected),
+            "{e}"
+        )
+    });
+}
+
+/// `close_on_backpressure`: the same peer is closed with 1008 and the host told.
+#[test]
+fn close_on_backpressure_closes_with_1008() {
+    let (h, srx) = recorder(false);
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let handler = std::sync::Arc::new(EchoCounting { received, inner: h });
+    let config = ServerConfig {
+        io_threads: 1,
+        limits: wss::Limits {
+            send_queue_limit: 1 << 20,
+            close_on_backpressure: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let server = local_server(config, handler);
+    let (peer, writer) = fast_sender(server.local_addr());
+    wait_open(&srx);
+    let err = wait_error(&srx);
+    assert_eq!(err.kind, ErrorKind::Backpressure, "{err}");
+    assert!(err.message.contains("1008"), "{err}");
+    let (code, _) = wait_close(&srx);
+    assert_eq!(code, 1008);
+    drop(peer);
+    let _ = writer.join();
+    server.shutdown(WAIT).unwrap();
+    take_errors_each(&srx, |e| {
+        assert!(matches!(e.kind, ErrorKind::NotConnected), "{e}")
+    });
+}
+
+/// Host-driven pause: nothing is delivered while paused, everything after resume.
+#[test]
+fn host_pauses_and_resumes_reading() {
+    let (server, srx) = recording_server(false, ServerConfig::default());
+    let (client, _crx) = ws_client(&server);
+    let conn = wait_open(&srx);
+    conn.pause_reading();
+    client.connection().send_text("while paused").unwrap();
+    // A negative check: on any machine the message arrives well within this window when
+    // reading is not paused (a slow machine only makes the check weaker, never flaky).
+    match srx.recv_timeout(Duration::from_millis(500)) {
+        Err(_) => {}
+        Ok(ev) => panic!("delivered while reading was paused: {ev:?}"),
+    }
+    conn.resume_reading();
+    assert_eq!(wait_msg(&srx).1, b"while paused");
+    drop(client);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// Counts bytes received and echoes them; a refused echo (backpressure) is expected here.
+struct EchoCounting {
+    received: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    inner: std::sync::Arc<Recorder>,
+}
+
+impl wss::Handler for EchoCounting {
+    fn on_open(&self, conn: &wss::Connection) {
+        self.inner.on_open(conn)
+    }
+    fn on_message(&self, conn: &wss::Connection, kind: wss::MessageKind, data: &[u8]) {
+        self.received
+            .fetch_add(data.len(), std::sync::atomic::Ordering::AcqRel);
+        let _ = conn.send(kind, data);
+    }
+    fn on_close(&self, conn: &wss::Connection, code: u16, reason: &str) {
+        self.inner.on_close(conn, code, reason)
+    }
+    fn on_error(&self, conn: Option<&wss::Connection>, err: &wss::Error) {
+        self.inner.on_error(conn, err)
+    }
+}
+
+/// Wait until `count` stops growing (no change across a 1 s observation; bounded by `WAIT`),
+/// and return it. A reader that is never paused never settles.
+fn stalls(count: &std::sync::atomic::AtomicUsize) -> usize {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let before = count.load(std::sync::atomic::Ordering::Acquire);
+        let window = Instant::now() + Duration::from_secs(1);
+        let mut changed = false;
+        while Instant::now() < window {
+            std::thread::sleep(Duration::from_millis(50));
+            if count.load(std::sync::atomic::Ordering::Acquire) != before {
+                changed = true;
+                break;
+            }
+        }
+        if !changed {
+            return before;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "reading never paused: {before} bytes and counting"
+        );
+    }
+}
+
+// ------------------------------------------------------------------------- 4. listen backlog
+
+/// With the I/O thread that accepts blocked, the kernel completes connects up to the listen
+/// backlog: with the default 4096 a burst of 600 all complete (mio's own 128 left the rest in
+/// SYN retries for as long as the thread was busy).
+#[test]
+fn listen_backlog_default_takes_a_burst() {
+    raise_fd_limit(4096);
+    let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(1);
+    let (h, srx) = recorder(false);
+    let blocker = std::sync::Arc::new(Blocking {
+        gate: gate_rx,
+        inner: h,
+    });
+    let server = local_server(
+        ServerConfig {
+            io_threads: 1,
+            ..Default::default()
+        },
+        blocker,
+    );
+    // The first client's on_open blocks the only I/O thread (the listener's) until released.
+    let (first, _crx) = ws_connect(server.port());
+    let first = first.unwrap();
+    let opened = wait_open(&srx);
+    let burst = burst_connects(server.local_addr(), 600);
+    let _ = gate_tx.send(());
+    assert_eq!(burst, 600, "connects completed while the server was busy");
+    drop(opened);
+    drop(first);
+    server.shutdown(WAIT).unwrap();
+    take_errors_each(&srx, |e| assert_eq!(e.kind, ErrorKind::Io, "{e}"));
+}
+
+/// Start `n` non-blocking connects to `addr` and count those the kernel completes within `WAIT`
+/// (all of them: returns as soon as every one has).
+fn burst_connects(addr: std::net::SocketAddr, n: usize) -> usize {
+    use mio::net::TcpStream as MioTcp;
+    use mio::{Events, Interest, Poll, Token};
+    let mut poll = Poll::new().unwrap();
+    let mut socks: Vec<MioTcp> = (0..n).map(|_| MioTcp::connect(addr).unwrap()).collect();
+    for (i, s) in socks.iter_mut().enumerate() {
+        poll.registry()
+            .register(s, Token(i), Interest::WRITABLE)
+            .unwrap();
+    }
+    let mut done = vec![false; n];
+    let mut count = 0;
+    let deadline = Instant::now() + WAIT;
+    let mut events = Events::with_capacity(1024);
+    while count < n && Instant::now() < deadline {
+        poll.poll(&mut events, Some(Duration::from_millis(200)))
+            .unwrap();
+        for ev in events.iter() {
+            let i = ev.token().0;
+            if !done[i] && socks[i].peer_addr().is_ok() {
+                done[i] = true;
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+/// Blocks the I/O thread in the first `on_open` until the gate opens.
+struct Blocking {
+    gate: crossbeam_channel::Receiver<()>,
+    inner: std::sync::Arc<Recorder>,
+}
+
+impl wss::Handler for Blocking {
+    fn on_open(&self, conn: &wss::Connection) {
+        self.inner.on_open(conn);
+        let _ = self.gate.recv_timeout(WAIT);
+    }
+    fn on_close(&self, conn: &wss::Connection, code: u16, reason: &str) {
+        self.inner.on_close(conn, code, reason)
+    }
+    fn on_error(&self, conn: Option<&wss::Connection>, err: &wss::Error) {
+        self.inner.on_error(conn, err)
+    }
+}
+
+// ------------------------------------------------------------------------- 6b. slow upgrade
+
+fn tls_server_with_timeout(timeout: Duration) -> (wss::Server, Events) {
+    recording_server(
+        false,
+        ServerConfig {
+            tls: Some(server_tls()),
+            limits: wss::Limits {
+                handshake_timeout: timeout,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+}
+
+fn raw_tls(addr: std::net::SocketAddr) -> SslStream<TcpStream> {
+    let mut b = SslConnector::builder(SslMethod::tls_client()).unwrap();
+    b.set_verify(SslVerifyMode::NONE);
+    let tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    b.build().connect("localhost", tcp).unwrap()
+}
+
+/// A client that completes TLS but sends its upgrade request too slowly gets `408 Request
+/// Timeout` with `Connection: close` at the handshake timeout, and the host is told.
+#[test]
+fn slow_upgrade_gets_408() {
+    let (server, srx) = tls_server_with_timeout(Duration::from_millis(300));
+    let mut s = raw_tls(server.local_addr());
+    s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.contains("\r\nConnection: close\r\n"), "{answer}");
+    let err = wait_error(&srx);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.message.contains("408"), "{err}");
+    server.shutdown(WAIT).unwrap();
+}
+
+/// A client that sent no byte of a request is closed without an answer (no request to
+/// answer); the host is still told.
+#[test]
+fn idle_after_tls_is_closed_without_answer() {
+    let (server, srx) = tls_server_with_timeout(Duration::from_millis(300));
+    let mut s = raw_tls(server.local_addr());
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let err = wait_error(&srx);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    server.shutdown(WAIT).unwrap();
+}
+
+// ------------------------------------------------------------------------- 5. hints by phase
+
+/// A TLS 1.2 peer that renegotiates after the upgrade is refused; the hint says so (not "no
+/// cipher suite in common", which is about handshakes).
+#[test]
+fn renegotiation_is_reported_as_such() {
+    let (server, srx) = tls_server(false, 1);
+    let mut peer = raw_upgraded(server.local_addr(), SslVersion::TLS1_2);
+    wait_open(&srx);
+    // SAFETY: a valid, connected SSL.
+    unsafe {
+        SSL_renegotiate(peer.ssl().as_ptr());
+        openssl_sys::SSL_do_handshake(peer.ssl().as_ptr());
+    }
+    let _ = openssl::error::ErrorStack::get();
+    let mut rest = Vec::new();
+    let _ = peer.get_mut().read_to_end(&mut rest);
+    let err = wait_error(&srx);
+    println!("renegotiation: {err}");
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    let hint = err.hint.clone().unwrap_or_default();
+    assert!(hint.contains("renegotiat"), "{err}");
+    assert!(!hint.contains("cipher"), "{err}");
+    wait_close(&srx);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// Garbage under an open TLS connection is a corrupted stream, not a ws:// client on a wss://
+/// port (that hint fits only the handshake's first bytes).
+#[test]
+fn garbage_after_open_is_not_a_scheme_mixup() {
+    let (server, srx) = tls_server(false, 1);
+    let mut peer = raw_upgraded(server.local_addr(), SslVersion::TLS1_3);
+    wait_open(&srx);
+    peer.get_mut()
+        .write_all(b"this is not a TLS record at all\r\n\r\n")
+        .unwrap();
+    let err = wait_error(&srx);
+    println!("garbage: {err}");
+    assert_eq!(err.kind, ErrorKind::Tls, "{err}");
+    let hint = err.hint.clone().unwrap_or_default();
+    assert!(!hint.contains("ws://"), "{err}");
+    assert!(hint.contains("open connection"), "{err}");
+    wait_close(&srx);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// The handshake's first bytes are where the ws:// versus wss:// hint belongs.
+#[test]
+fn plain_http_on_the_tls_port_keeps_its_hint() {
+    let (server, srx) = tls_server(false, 1);
+    let mut s = TcpStream::connect(server.local_addr()).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let err = wait_error(&srx);
+    assert!(
+        err.hint.as_deref().is_some_and(|h| h.contains("ws://")),
+        "{err}"
+    );
+    drop(s);
     server.shutdown(WAIT).unwrap();
 }

@@ -25,8 +25,8 @@ use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509Crl, X509Name, X509};
 
 pub(crate) use info::session_info;
-pub(crate) use key_update::KeyUpdateFlood;
 pub use info::{describe, PeerCertificate, TlsInfo};
+pub(crate) use key_update::KeyUpdateFlood;
 use load::Identity;
 pub use load::MAX_FILE_SIZE;
 

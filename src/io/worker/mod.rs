@@ -234,6 +234,7 @@ impl Worker {
     fn handshake_expired(&mut self, key: usize) {
         match &self.conns[key].state {
             State::AwaitDecision { .. } => return self.decision_expired(key),
+            State::ReadRequest { buf, .. } if !buf.is_empty() => return self.request_expired(key),
             state if state.dial().is_some() => return self.dial_expired(key),
             _ => {}
         }
