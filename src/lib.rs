@@ -18,6 +18,9 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handler;
 pub mod http;
 mod io;

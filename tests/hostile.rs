@@ -561,3 +561,387 @@ fn plain_http_on_the_tls_port_keeps_its_hint() {
     drop(s);
     server.shutdown(WAIT).unwrap();
 }
+
+// ------------------------------------------------------------------------- process level
+
+/// The attacks again, against a server *process* built on the C ABI (tests/c/attack_server.c,
+/// one I/O thread, 1 MiB send queue) that prints every error its callbacks get. After each:
+/// a fresh client is served within `SERVED_WITHIN`, the server's descriptors return to their
+/// baseline, its RSS to within `RSS_TOLERANCE` of it, and the host was told.
+/// `WSS_HOSTILE_SOAK=1` raises the intensities (longer floods, 10,000 connects).
+mod process {
+    use super::*;
+    use std::io::BufRead;
+    use std::path::PathBuf;
+    use std::process::{Child, ChildStdin, Command, Stdio};
+
+    /// How far the server's RSS may stay above its baseline after an attack: allocator arenas
+    /// keep some freed memory, a few MiB per busy thread; unbounded growth (the issue's 610 MiB
+    /// ping flood, a reader that never pauses) is far beyond it.
+    const RSS_TOLERANCE_KIB: u64 = 32 << 10;
+
+    fn soak() -> bool {
+        std::env::var_os("WSS_HOSTILE_SOAK").is_some()
+    }
+
+    /// tests/c/attack_server.c compiled against this build's libwss.so (a private copy, as
+    /// tests/c_abi.rs does), once per test binary.
+    fn program() -> &'static PathBuf {
+        static EXE: once_cell::sync::Lazy<PathBuf> = once_cell::sync::Lazy::new(|| {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let exe = std::env::current_exe().unwrap();
+            let so = exe.parent().unwrap().join("libwss.so");
+            assert!(so.exists(), "{} not built", so.display());
+            let dir = root.join("target/hostile");
+            let lib = dir.join(format!("lib-{}", std::process::id()));
+            std::fs::create_dir_all(&lib).unwrap();
+            std::fs::copy(&so, lib.join("libwss.so")).unwrap();
+            let _ = std::os::unix::fs::symlink("libwss.so", lib.join("libwss.so.1"));
+            let out = dir.join(format!("attack_server-{}", std::process::id()));
+            let o = Command::new("gcc")
+                .args([
+                    "-std=c99",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-pedantic",
+                    "-g",
+                    "-O1",
+                ])
+                .arg("-I")
+                .arg(root.join("include"))
+                .arg(root.join("tests/c/attack_server.c"))
+                .arg("-o")
+                .arg(&out)
+                .arg("-L")
+                .arg(&lib)
+                .args(["-lwss", "-lpthread"])
+                .arg(format!("-Wl,-rpath,{}", lib.display()))
+                .output()
+                .expect("run gcc");
+            assert!(
+                o.status.success(),
+                "gcc attack_server.c: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            out
+        });
+        &EXE
+    }
+
+    struct ServerProcess {
+        child: Child,
+        stdin: Option<ChildStdin>,
+        port: u16,
+        lines: crossbeam_channel::Receiver<String>,
+        base_fds: usize,
+        base_rss: u64,
+    }
+
+    impl ServerProcess {
+        fn start(handshake_timeout_ms: Option<u32>) -> ServerProcess {
+            raise_fd_limit(16384);
+            let p = pki();
+            let mut cmd = Command::new(program());
+            cmd.arg(&p.server_cert)
+                .arg(&p.server_key)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped());
+            // glibc keeps freed memory in its arenas for reuse (with a threshold that grows
+            // with the largest block freed): a fixed trim threshold makes RSS show what the
+            // process really holds, so that "back near the baseline" means something.
+            cmd.env("MALLOC_TRIM_THRESHOLD_", "131072");
+            if let Some(ms) = handshake_timeout_ms {
+                cmd.env("WSS_HANDSHAKE_TIMEOUT_MS", ms.to_string());
+            }
+            let mut child = cmd.spawn().expect("start attack_server");
+            let stdin = child.stdin.take();
+            let stdout = child.stdout.take().unwrap();
+            let (tx, lines) = crossbeam_channel::unbounded();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    eprintln!("attack_server: {line}");
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            let first = lines
+                .recv_timeout(WAIT)
+                .expect("attack_server printed no port");
+            let port = first
+                .strip_prefix("PORT ")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or_else(|| panic!("expected PORT, got {first:?}"));
+            let mut s = ServerProcess {
+                child,
+                stdin,
+                port,
+                lines,
+                base_fds: 0,
+                base_rss: 0,
+            };
+            // Warm up (one-time allocations, the TLS context's caches), then take the baseline.
+            s.served();
+            s.wait_fds(|n| n <= 64, "descriptors after warm-up");
+            s.base_fds = s.fds();
+            s.base_rss = s.rss_kib();
+            s
+        }
+
+        fn addr(&self) -> std::net::SocketAddr {
+            ([127, 0, 0, 1], self.port).into()
+        }
+
+        fn fds(&self) -> usize {
+            std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+                .map(|d| d.count())
+                .unwrap_or(0)
+        }
+
+        fn rss_kib(&self) -> u64 {
+            let status =
+                std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        }
+
+        fn wait_fds(&self, ok: impl Fn(usize) -> bool, what: &str) {
+            wait_until(what, || ok(self.fds()));
+        }
+
+        /// A fresh wss:// client connects and gets an echo within `SERVED_WITHIN`.
+        fn served(&self) {
+            let start = Instant::now();
+            let (ch, crx) = recorder(false);
+            let cconf = ClientConfig {
+                tls: Some(client_tls()),
+                ..Default::default()
+            };
+            let url = format!("wss://127.0.0.1:{}/", self.port);
+            let client = Client::connect(&url, &cconf, ch).expect("a fresh client connects");
+            wait_open(&crx);
+            client.connection().send_text("fresh").unwrap();
+            assert_eq!(wait_msg(&crx).1, b"fresh");
+            let took = start.elapsed();
+            assert!(took < SERVED_WITHIN, "a fresh client took {took:?}");
+            client.close(1000, "", WAIT).unwrap();
+            wait_close(&crx);
+        }
+
+        /// The next line the host printed that contains every one of `words` (lines before it
+        /// are skipped), within `WAIT`.
+        fn told(&self, words: &[&str]) -> String {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let line = self
+                    .lines
+                    .recv_timeout(left)
+                    .unwrap_or_else(|_| panic!("the host was never told {words:?}"));
+                if words.iter().all(|w| line.contains(w)) {
+                    return line;
+                }
+            }
+        }
+
+        /// After an attack: served, descriptors back to the baseline, RSS near it.
+        fn recovered(&self) {
+            self.served();
+            let base = self.base_fds;
+            self.wait_fds(|n| n <= base, "descriptors back to the baseline");
+            let rss = self.rss_kib();
+            assert!(
+                rss <= self.base_rss + RSS_TOLERANCE_KIB,
+                "RSS {rss} KiB, baseline {} KiB",
+                self.base_rss
+            );
+        }
+    }
+
+    impl Drop for ServerProcess {
+        fn drop(&mut self) {
+            drop(self.stdin.take()); // the server closes gracefully at EOF on its input
+            let deadline = Instant::now() + WAIT;
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = self.child.try_wait() {
+                    if !std::thread::panicking() {
+                        assert!(status.success(), "attack_server exited with {status}");
+                    }
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            if !std::thread::panicking() {
+                panic!("attack_server did not exit within {WAIT:?} of its input closing");
+            }
+        }
+    }
+
+    #[test]
+    fn key_update_storm() {
+        let server = ServerProcess::start(None);
+        let attacker = raw_upgraded(server.addr(), SslVersion::TLS1_3);
+        let limit = if soak() { 10_000_000 } else { 1_000_000 };
+        for _ in 0..limit {
+            // SAFETY: a valid, connected SSL.
+            let ok = unsafe {
+                SSL_key_update(attacker.ssl().as_ptr(), SSL_KEY_UPDATE_REQUESTED) == 1
+                    && openssl_sys::SSL_do_handshake(attacker.ssl().as_ptr()) == 1
+            };
+            if !ok {
+                break;
+            }
+        }
+        let _ = openssl::error::ErrorStack::get();
+        server.told(&["TLS error", "KeyUpdate"]);
+        drop(attacker);
+        server.recovered();
+    }
+
+    #[test]
+    #[ignore = "pending: the ping flood bound is issue 22 item 2, the proto branch's (control \
+                replies counted against the send bound); enable once merged"]
+    fn ping_flood() {
+        let server = ServerProcess::start(None);
+        let mut attacker = raw_upgraded(server.addr(), SslVersion::TLS1_3);
+        // Masked empty pings, never reading the pongs.
+        let ping = [0x89u8, 0x80, 0, 0, 0, 0];
+        let mut batch = Vec::new();
+        for _ in 0..4096 {
+            batch.extend_from_slice(&ping);
+        }
+        let rounds = if soak() { 10_000 } else { 1_000 };
+        for _ in 0..rounds {
+            if attacker.write_all(&batch).is_err() {
+                break;
+            }
+        }
+        server.told(&["ERROR"]);
+        drop(attacker);
+        server.recovered();
+    }
+
+    #[test]
+    fn fast_sender_that_never_reads() {
+        let server = ServerProcess::start(None);
+        let (sock, writer, sent) = fast_sender_tls(server.addr());
+        server.told(&["SEND", "send queue full"]);
+        // The attacker's writes stall once reading paused (its sending thread blocks).
+        let stalled = stalls(&sent);
+        assert!(stalled < 64 << 20, "the server read {stalled} bytes");
+        server.served();
+        let _ = sock.shutdown(std::net::Shutdown::Both);
+        let _ = writer.join();
+        drop(sock); // closed with our echoes unread: a reset, the server's writes fail
+        server.told(&["ERROR", "Connection reset by peer"]);
+        server.recovered();
+    }
+
+    #[test]
+    fn burst_of_connects() {
+        let server = ServerProcess::start(None);
+        let n = if soak() { 10_000 } else { 2_000 };
+        let done = burst_connects(server.addr(), n);
+        assert_eq!(done, n, "connects completed");
+        server.served();
+        // Thousands of handshakes in progress at once take ~50 KiB each at the peak, which the
+        // allocator keeps for reuse and fragments: measured over ten bursts of 2,000, RSS rose
+        // to ~120 MiB by the third and then stayed within a few MiB. So: three bursts to reach
+        // that level, then two more must need nothing more (a leak of even 1 KiB per
+        // connection would add 4 MiB), and all of it stays far below the unbounded growth
+        // the issue saw.
+        let base = server.base_fds;
+        let burst = |what: &str| {
+            assert_eq!(
+                burst_connects(server.addr(), n),
+                n,
+                "{what}: connects completed"
+            );
+            server.wait_fds(|k| k <= base, "descriptors back to the baseline");
+        };
+        burst("second burst");
+        burst("third burst");
+        let level = server.rss_kib();
+        burst("fourth burst");
+        burst("fifth burst");
+        let after = server.rss_kib();
+        assert!(
+            after <= level + (24 << 10),
+            "RSS grew from {level} KiB to {after} KiB over two more bursts"
+        );
+        assert!(after <= server.base_rss + (256 << 10), "RSS {after} KiB");
+        server.told(&["ERROR", "TLS handshake with client failed"]);
+        server.served();
+    }
+
+    #[test]
+    fn slow_upgrade_gets_408() {
+        let server = ServerProcess::start(Some(500));
+        let mut s = raw_tls(server.addr());
+        s.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        assert!(answer.starts_with(b"HTTP/1.1 408"), "{answer:?}");
+        server.told(&["timed out", "408"]);
+        server.recovered();
+    }
+
+    #[test]
+    fn garbage_after_open() {
+        let server = ServerProcess::start(None);
+        let mut peer = raw_upgraded(server.addr(), SslVersion::TLS1_3);
+        peer.get_mut()
+            .write_all(b"\x17\x03\x03\x00\x20garbage garbage garbage garbage!")
+            .unwrap();
+        let line = server.told(&["TLS error", "open connection"]);
+        assert!(!line.contains("ws://"), "{line}");
+        drop(peer);
+        server.recovered();
+    }
+
+    #[test]
+    fn renegotiation() {
+        let server = ServerProcess::start(None);
+        let peer = raw_upgraded(server.addr(), SslVersion::TLS1_2);
+        // SAFETY: a valid, connected SSL.
+        unsafe {
+            SSL_renegotiate(peer.ssl().as_ptr());
+            openssl_sys::SSL_do_handshake(peer.ssl().as_ptr());
+        }
+        let _ = openssl::error::ErrorStack::get();
+        let line = server.told(&["TLS error", "renegotiate"]);
+        assert!(!line.contains("cipher"), "{line}");
+        drop(peer);
+        server.recovered();
+    }
+
+    /// `fast_sender` over TLS: a thread writes 64 KiB binary frames and never reads, counting
+    /// the bytes it got out; shutting down the returned socket ends it.
+    fn fast_sender_tls(
+        addr: std::net::SocketAddr,
+    ) -> (
+        TcpStream,
+        std::thread::JoinHandle<()>,
+        std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        let mut s = raw_upgraded(addr, SslVersion::TLS1_3);
+        let sock = s.get_ref().try_clone().unwrap();
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = sent.clone();
+        let writer = std::thread::spawn(move || {
+            let mut frame = vec![0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+            frame.resize(14 + 65536, 7);
+            while s.write_all(&frame).is_ok() {
+                counter.fetch_add(frame.len(), std::sync::atomic::Ordering::AcqRel);
+            }
+        });
+        (sock, writer, sent)
+    }
+}

@@ -7,7 +7,7 @@
 
 mod info;
 pub(crate) mod key_update;
-mod load;
+pub(crate) mod load;
 pub(crate) mod verify;
 
 use std::path::Path;
