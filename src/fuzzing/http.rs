@@ -15,7 +15,10 @@ pub fn server_request(data: &[u8]) {
     match http::parse_request(data, MAX_HEAD) {
         Ok(Parsed::Complete(req, len)) => {
             assert!(len <= data.len(), "head length {len} beyond the input");
-            assert!(len <= MAX_HEAD, "head of {len} bytes passed the {MAX_HEAD} limit");
+            assert!(
+                len <= MAX_HEAD,
+                "head of {len} bytes passed the {MAX_HEAD} limit"
+            );
             match http::parse_request(&data[..len], MAX_HEAD) {
                 Ok(Parsed::Complete(_, again)) => assert_eq!(again, len),
                 _ => panic!("a complete head is not complete on its own"),
@@ -37,7 +40,10 @@ pub fn client_response(data: &[u8]) {
     if let Ok(Some((len, proto))) = http::parse_response(data, KEY, &offered, MAX_HEAD) {
         assert!(len <= data.len() && len <= MAX_HEAD, "head length {len}");
         if let Some(p) = proto {
-            assert!(offered.contains(&p), "accepted a subprotocol we did not offer: {p:?}");
+            assert!(
+                offered.contains(&p),
+                "accepted a subprotocol we did not offer: {p:?}"
+            );
         }
     }
 }
