@@ -18,7 +18,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod ffi;
-#[cfg(feature = "fuzzing")]
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod handler;
