@@ -382,6 +382,12 @@ impl Connection {
     /// the queue has drained to half.
     pub fn resume_reading(&self) {
         self.shared.host_paused.store(false, Ordering::Release);
+        self.ask_again();
+    }
+
+    /// Have a connection paused by its handler's `wants_messages` ask again now (a host pause
+    /// stays: the pull queue calls this as the host catches up).
+    pub(crate) fn ask_again(&self) {
         if !self.shared.has_ended() {
             self.shared.worker.submit(Cmd::Resume {
                 conn: self.shared.clone(),
