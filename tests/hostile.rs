@@ -852,31 +852,26 @@ mod process {
         assert_eq!(done, n, "connects completed");
         server.served();
         // Thousands of handshakes in progress at once take ~50 KiB each at the peak, which the
-        // allocator keeps for reuse and fragments: measured over ten bursts of 2,000, RSS rose
-        // to ~120 MiB by the third and then stayed within a few MiB. So: three bursts to reach
-        // that level, then two more must need nothing more (a leak of even 1 KiB per
-        // connection would add 4 MiB), and all of it stays far below the unbounded growth
-        // the issue saw.
+        // allocator keeps for reuse: measured over ten bursts of 2,000, RSS rose to ~120 MiB by
+        // the third and then stayed within a few MiB, but how high depends on how many
+        // handshakes overlap (the machine's load). So the check is a bound that holds for
+        // any overlap (2,000 x 64 KiB over the baseline) after five bursts: what is kept is
+        // reused, not added to. Small leaks are the valgrind runs' job (tests/c_abi.rs).
         let base = server.base_fds;
-        let burst = |what: &str| {
+        for round in 2..=5 {
             assert_eq!(
                 burst_connects(server.addr(), n),
                 n,
-                "{what}: connects completed"
+                "burst {round}: connects completed"
             );
             server.wait_fds(|k| k <= base, "descriptors back to the baseline");
-        };
-        burst("second burst");
-        burst("third burst");
-        let level = server.rss_kib();
-        burst("fourth burst");
-        burst("fifth burst");
-        let after = server.rss_kib();
+        }
+        let rss = server.rss_kib();
+        let bound = server.base_rss + (n as u64) * 64;
         assert!(
-            after <= level + (24 << 10),
-            "RSS grew from {level} KiB to {after} KiB over two more bursts"
+            rss <= bound,
+            "RSS {rss} KiB after five bursts, bound {bound} KiB"
         );
-        assert!(after <= server.base_rss + (256 << 10), "RSS {after} KiB");
         server.told(&["ERROR", "TLS handshake with client failed"]);
         server.served();
     }
