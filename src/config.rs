@@ -28,8 +28,10 @@ pub struct Limits {
     /// What happens to a peer whose send queue is over `send_queue_limit` (a send was refused
     /// with `Backpressure`, and the queue has not drained to half since): `false` (default)
     /// pauses reading its input until the queue drains to half, so a peer that sends fast and
-    /// never reads cannot make the host work without end; `true` closes it with 1008 and a
-    /// `Backpressure` error instead (µWebSockets' `closeOnBackpressureLimit`).
+    /// never reads cannot make the host work without end (with keepalive on, such a peer that
+    /// takes none of our bytes for its interval + timeout is closed with a `Timeout` error);
+    /// `true` closes it with 1008 and a `Backpressure` error instead (µWebSockets'
+    /// `closeOnBackpressureLimit`).
     pub close_on_backpressure: bool,
 }
 

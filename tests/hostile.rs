@@ -258,6 +258,42 @@ fn fast_sender_that_never_reads_is_paused() {
     });
 }
 
+/// With keepalive on, a peer paused for backpressure that takes none of our bytes is closed
+/// after keepalive's interval + timeout (it cannot answer pings we do not read, but it could
+/// take bytes); without it such a peer would hold its descriptor and queue forever.
+#[test]
+fn paused_peer_that_takes_nothing_meets_keepalive() {
+    let (h, srx) = recorder(false);
+    let handler = std::sync::Arc::new(EchoCounting {
+        received: Default::default(),
+        inner: h,
+    });
+    let config = ServerConfig {
+        io_threads: 1,
+        limits: wss::Limits {
+            send_queue_limit: 1 << 20,
+            ..Default::default()
+        },
+        keepalive: Some(wss::Keepalive {
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_millis(300),
+        }),
+        ..Default::default()
+    };
+    let server = local_server(config, handler);
+    let (peer, writer) = fast_sender(server.local_addr());
+    wait_open(&srx);
+    let err = wait_error(&srx);
+    assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
+    assert!(err.message.contains("took none"), "{err}");
+    let (code, _) = wait_close(&srx);
+    assert_eq!(code, 1006);
+    let _ = peer.shutdown(std::net::Shutdown::Both);
+    let _ = writer.join();
+    server.shutdown(WAIT).unwrap();
+    take_errors_each(&srx, |e| assert_eq!(e.kind, ErrorKind::NotConnected, "{e}"));
+}
+
 /// `close_on_backpressure`: the same peer is closed with 1008 and the host told.
 #[test]
 fn close_on_backpressure_closes_with_1008() {

@@ -350,7 +350,16 @@ impl Worker {
         {
             return;
         }
-        let next = if o.paused {
+        let next = if o.paused && o.wake_on_drain {
+            // Paused because the peer does not take what we send: alive while it takes bytes.
+            match pausing::stalled(o, now, ka.interval + ka.timeout) {
+                Some(err) => {
+                    let err = err.with_peer(Some(c.peer));
+                    return self.finish(key, End::err(close_code::ABNORMAL, err));
+                }
+                None => now + ka.timeout,
+            }
+        } else if o.paused {
             // We are not reading, so the peer's answers cannot arrive: not its silence.
             o.ping_sent = None;
             o.last_rx = now;

@@ -3,10 +3,13 @@
 //! was refused with `Backpressure`): a peer that sends fast and never reads would otherwise be
 //! read without end while every answer to it fails. The pause ends by itself once the queue
 //! has drained to half (`pump` calls `wake_if_drained`; no polling), or, with
-//! `Limits::close_on_backpressure`, the peer is closed with 1008 instead.
+//! `Limits::close_on_backpressure`, the peer is closed with 1008 instead. With keepalive on, a
+//! peer paused this way that takes none of our bytes for keepalive's interval + timeout is
+//! closed (`stalled`): it cannot answer pings we do not read, but it can take bytes.
 //! (Pausing because the handler wants no messages, with its retry timer, is in `open`.)
 
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
@@ -64,6 +67,28 @@ pub(super) fn backpressure_end(o: &mut Open, peer: std::net::SocketAddr) -> End 
     End::err(close_code::POLICY, err)
 }
 
+/// Keepalive on a connection paused for backpressure: the error that ends it when its socket
+/// took none of our bytes for `limit`, else `None` (and the progress noted).
+pub(super) fn stalled(o: &mut Open, now: Instant, limit: Duration) -> Option<Error> {
+    let written = o.ws.get_mut().bytes_written();
+    match o.progress {
+        Some((w, since)) if w == written => (now >= since + limit).then(|| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "the peer took none of the {} bytes queued for it for {limit:?} (its reading was paused for backpressure)",
+                    o.conn.shared.buffered.load(Ordering::Acquire)
+                ),
+            )
+            .with_hint("a peer that sends without reading: keepalive closed it")
+        }),
+        _ => {
+            o.progress = Some((written, now));
+            None
+        }
+    }
+}
+
 impl Worker {
     /// After `pump` wrote: a connection paused for backpressure reads again once its queue is
     /// down to half the limit.
@@ -75,6 +100,7 @@ impl Worker {
         if o.wake_on_drain && link.buffered.load(Ordering::Acquire) <= link.queue_limit / 2 {
             link.refused.store(false, Ordering::Release);
             o.wake_on_drain = false;
+            o.progress = None;
             self.again.push(key);
         }
     }
