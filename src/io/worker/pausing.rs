@@ -32,12 +32,10 @@ pub(super) fn hold(link: &Link) -> Option<Hold> {
     if link.host_paused.load(Ordering::Acquire) {
         return Some(Hold::Host);
     }
-    let buffered = link.buffered.load(Ordering::Acquire);
-    if buffered > link.queue_limit {
-        return Some(Hold::Backpressure);
-    }
+    // Only a refused send pauses: a single message larger than the limit is accepted into an
+    // empty queue, and must not stop the connection from reading (a close, say).
     if link.refused.load(Ordering::Acquire) {
-        if buffered > link.queue_limit / 2 {
+        if link.buffered.load(Ordering::Acquire) > link.queue_limit / 2 {
             return Some(Hold::Backpressure);
         }
         link.refused.store(false, Ordering::Release);
