@@ -34,10 +34,17 @@ add_custom_target(wss_cargo ALL
   COMMENT "cargo build --lib (${WSS_CARGO_PROFILE})"
   USES_TERMINAL VERBATIM)
 
-# What a program linking the static library also needs (rustc --print native-static-libs).
-find_package(OpenSSL REQUIRED)
+# What a program linking the static library also needs (rustc --print native-static-libs). With
+# the vendored feature OpenSSL is built from source and linked into libwss (.so and .a alike).
 find_package(Threads REQUIRED)
-set(WSS_STATIC_DEPS OpenSSL::SSL OpenSSL::Crypto Threads::Threads ${CMAKE_DL_LIBS})
+if(WSS_CARGO_FEATURES MATCHES "vendored")
+  set(WSS_VENDORED_OPENSSL ON)
+  set(WSS_STATIC_DEPS Threads::Threads ${CMAKE_DL_LIBS})
+else()
+  set(WSS_VENDORED_OPENSSL OFF)
+  find_package(OpenSSL REQUIRED)
+  set(WSS_STATIC_DEPS OpenSSL::SSL OpenSSL::Crypto Threads::Threads ${CMAKE_DL_LIBS})
+endif()
 if(UNIX AND NOT APPLE)
   list(APPEND WSS_STATIC_DEPS m rt util)
 endif()

@@ -7,6 +7,14 @@ install(FILES "${WSS_LIB_DIR}/${WSS_SONAME}" "${WSS_LIB_DIR}/${_wss_so}" DESTINA
 install(FILES "${WSS_LIB_DIR}/${_wss_a}" DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 set(WSS_CMAKE_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/wss")
+# A vendored build carries OpenSSL inside: its packages ask for no system OpenSSL.
+if(WSS_VENDORED_OPENSSL)
+  set(WSS_NEEDS_OPENSSL OFF)
+  set(WSS_PC_REQUIRES_PRIVATE "")
+else()
+  set(WSS_NEEDS_OPENSSL ON)
+  set(WSS_PC_REQUIRES_PRIVATE "Requires.private: openssl")
+endif()
 configure_package_config_file(cmake/wssConfig.cmake.in "${CMAKE_CURRENT_BINARY_DIR}/wssConfig.cmake"
   INSTALL_DESTINATION "${WSS_CMAKE_DIR}"
   PATH_VARS CMAKE_INSTALL_INCLUDEDIR CMAKE_INSTALL_LIBDIR)

@@ -1,5 +1,5 @@
-// echo_client: connects, sends lines from stdin (or --count N messages of --size S bytes),
-// prints every reply and the negotiated TLS facts. Takes events on its own thread (pull mode).
+// echo_client: connects, sends lines from stdin (or --count N messages of --size S bytes), then
+// --binary N binary messages of --size S bytes, prints every reply and the negotiated TLS facts. Takes events on its own thread (pull mode).
 //
 //   echo_client wss://localhost:8443/ --pfx client.p12 --password secret --ca-dir cas
 //   echo_client ws://127.0.0.1:9000/ --count 100 --size 1024
@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iostream>
 #include <string>
+#include <vector>
 #include <wss/wss.hpp>
 
 #include "report.hpp"
@@ -17,7 +18,7 @@ namespace {
 
 void usage() {
   std::cerr << "usage: echo_client URL [--cert F --key F | --pfx F --password P] [--ca-file F]\n"
-               "                   [--ca-dir D] [--count N --size S]\n";
+               "                   [--ca-dir D] [--count N --size S] [--binary N]\n";
 }
 
 constexpr std::chrono::seconds kReplyWait{30};
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
   }
   const std::string url = argv[1];
   TlsArgs tls_args;
-  long count = -1;
+  long count = -1, binary = 0;
   size_t size = 16;
   try {
     for (int i = 2; i < argc; ++i) {
@@ -69,6 +70,8 @@ int main(int argc, char** argv) {
         count = std::stol(argv[++i]);
       } else if (a == "--size" && i + 1 < argc) {
         size = std::stoul(argv[++i]);
+      } else if (a == "--binary" && i + 1 < argc) {
+        binary = std::stol(argv[++i]);
       } else {
         usage();
         return 2;
@@ -102,9 +105,15 @@ int main(int argc, char** argv) {
         ++replies;
       }
     }
+    const std::vector<uint8_t> bytes(size, 0xA5);
+    for (long n = 0; n < binary; ++n) {
+      conn.send_binary(bytes.data(), bytes.size());
+      if (!await_reply(client, failures)) break;
+      ++replies;
+    }
     std::cout << replies << " replies" << std::endl;
     client.close(wss::close_code::normal, "bye", std::chrono::seconds(5));
-    const bool complete = count < 0 || replies == count;
+    const bool complete = count < 0 || replies == count + binary;
     return failures == 0 && complete ? 0 : 1;
   } catch (const wss::Error& e) {
     report::error(std::cerr, e);

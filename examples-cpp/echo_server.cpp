@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   };
   handlers.on_error = [&](wss::Connection& c, const wss::Error& e) {
     std::lock_guard<std::mutex> lock(out_mu);
-    std::cout << "error on connection " << c.id() << "\n";
+    if (c.id() != 0) std::cout << "error on connection " << c.id() << "\n";
+    else std::cout << "error before a connection opened (TLS or upgrade handshake)\n";
     report::error(std::cout, e);
     std::cout.flush();
   };

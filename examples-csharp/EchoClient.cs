@@ -1,5 +1,5 @@
-// EchoClient: connects, sends lines from stdin (or --count N messages of --size S bytes), prints
-// every reply and the negotiated TLS facts. Takes events in a loop of its own (pull mode,
+// EchoClient: connects, sends lines from stdin (or --count N messages of --size S bytes), then
+// --binary N binary messages of --size S bytes, prints every reply and the negotiated TLS facts. Takes events in a loop of its own (pull mode,
 // ReceiveAsync).
 //
 //   mono EchoClient.exe wss://localhost:8443/ --pfx client.pfx --password secret --ca-dir cas
@@ -19,7 +19,7 @@ namespace WssExamples
         private static void Usage()
         {
             Console.Error.WriteLine("usage: EchoClient URL [--cert F --key F | --pfx F --password P] [--ca-file F]\n" +
-                                    "                  [--ca-dir D] [--count N --size S]");
+                                    "                  [--ca-dir D] [--count N --size S] [--binary N]");
         }
 
         /// <summary>Wait for the next message; report errors. False when the connection ended or timed out.</summary>
@@ -70,7 +70,7 @@ namespace WssExamples
             }
             string url = args[0];
             var tlsArgs = new TlsArgs();
-            long count = -1;
+            long count = -1, binary = 0;
             int size = 16;
             try
             {
@@ -79,6 +79,7 @@ namespace WssExamples
                     if (tlsArgs.Parse(args, ref i)) continue;
                     if (args[i] == "--count" && i + 1 < args.Length) count = long.Parse(args[++i]);
                     else if (args[i] == "--size" && i + 1 < args.Length) size = int.Parse(args[++i]);
+                    else if (args[i] == "--binary" && i + 1 < args.Length) binary = long.Parse(args[++i]);
                     else
                     {
                         Usage();
@@ -124,9 +125,17 @@ namespace WssExamples
                             replies++;
                         }
                     }
+                    byte[] bytes = new byte[size];
+                    for (int b = 0; b < size; b++) bytes[b] = 0xA5;
+                    for (long n = 0; n < binary; n++)
+                    {
+                        client.Send(bytes);
+                        if (!AwaitReply(client, ref failures)) break;
+                        replies++;
+                    }
                     Console.WriteLine(replies + " replies");
                     client.Close(1000, "bye", TimeSpan.FromSeconds(5));
-                    bool complete = count < 0 || replies == count;
+                    bool complete = count < 0 || replies == count + binary;
                     return failures == 0 && complete ? 0 : 1;
                 }
             }

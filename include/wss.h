@@ -79,6 +79,12 @@ extern "C" {
 typedef struct wss_client wss_client;
 
 /**
+ * A reference to a connection's user data taken with `wss_conn_user_data_retain`: while it
+ * lives, the data's release is held back. Free it with `wss_conn_data_ref_free`.
+ */
+typedef struct wss_conn_data_ref wss_conn_data_ref;
+
+/**
  * Opaque error object: one failure with all its detail. Reference-counted and immutable, so it
  * may be read from any thread; `wss_error_copy` gives another reference, `wss_error_free`
  * drops one. Handed to hosts by `wss_error_last`, `on_error` (borrowed for the call: copy it to
@@ -1055,6 +1061,30 @@ WSS_API wss_result wss_conn_set_user_data(uint64_t conn_id, void *data, wss_rele
  * `out` writable.
  */
 WSS_API wss_result wss_conn_get_user_data(uint64_t conn_id, void **out);
+
+/**
+ * The data attached to connection `conn_id`, safely usable outside its callbacks: `*out_data`
+ * gets the pointer and `*out_ref` a reference that holds back its release (which would otherwise
+ * run right after the connection's last callback, racing a `wss_conn_get_user_data` from another
+ * thread) until `wss_conn_data_ref_free`. With no data attached: `*out_data` and `*out_ref` are
+ * NULL and the result is `WSS_OK`. `WSS_ERR_NOT_CONNECTED` for an unknown or ended connection.
+ *
+ * # Safety
+ * `out_data` and `out_ref` writable.
+ */
+WSS_API
+wss_result wss_conn_user_data_retain(uint64_t conn_id,
+                                     void **out_data,
+                                     struct wss_conn_data_ref **out_ref);
+
+/**
+ * Let go of a reference from `wss_conn_user_data_retain`; the data's release runs now if the
+ * connection has ended and no other reference remains. NULL is ignored.
+ *
+ * # Safety
+ * `r` NULL or a reference not freed before.
+ */
+WSS_API void wss_conn_data_ref_free(struct wss_conn_data_ref *r);
 
 /**
  * Get the facts of open connection `conn` (TLS version, cipher, peer certificate, address,

@@ -7,6 +7,8 @@
 #   ./scripts/test.sh           the full test command (CI runs exactly this)
 #   ./scripts/test.sh --soak    also the long runs: 10,000 concurrent wss connections, the
 #                               attacks of tests/hostile.rs at higher intensities
+#   ./scripts/test.sh --dist-vendored   also the self-contained release package (OpenSSL from
+#                               source: several minutes)
 #
 # Ends with one count line per kind of test (Rust tests, C checks inside the C programs, interop
 # cases, the benchmark smoke; later suites add theirs with `count`) and a total, printed also
@@ -18,10 +20,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SOAK=0
+SOAK=0 DIST_VENDORED=0
 for arg in "$@"; do
   case "$arg" in
     --soak) SOAK=1 ;;
+    --dist-vendored) DIST_VENDORED=1 ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +55,7 @@ summary() {
       P += $2; F += $3; S += $4 }
     END {
       # Known kinds in a fixed order, then any other in the order first seen.
-      m = split("rust c interop hostile fuzz cpp csharp soak bench", known, " ")
+      m = split("rust c interop hostile fuzz cpp csharp demo readme dist soak bench", known, " ")
       for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
       for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
@@ -154,6 +157,16 @@ suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F
 suite_counts cpp ./scripts/test-cpp.sh
 # The C# script appends its own line to $WSS_TEST_COUNTS.
 STEP="C# wrapper (Mono)"; log "$STEP"; ./scripts/test-csharp.sh
+STEP="demo"; log "$STEP (scripts/demo.sh, its key lines checked by tests/dist/demo.sh)"
+suite_counts demo tests/dist/demo.sh
+STEP="README samples"; log "$STEP (tests/dist/readme.sh; the Rust ones are doc tests)"
+suite_counts readme tests/dist/readme.sh
+STEP="release package"; log "$STEP (scripts/dist.sh, then tests/dist/package.sh on the tarball)"
+suite_counts dist tests/dist/package.sh
+if [ "$DIST_VENDORED" = 1 ]; then suite_counts dist tests/dist/package-vendored.sh; fi
 STEP="benchmark harness smoke"; log "$STEP (--quick)"
 if ./scripts/bench.sh --quick; then count bench 1 0 0 smoke; else count bench 0 1 0 smoke; false; fi
+STEP="instruction-count smoke"; log "$STEP (benches/instructions.py --quick)"
+if python3 benches/instructions.py --quick --servers wss,wss-cpp --max-ratio 1.02; then count bench 1 0 0 instructions; \
+else count bench 0 1 0 instructions; false; fi
 STEP="done"

@@ -11,6 +11,10 @@ pub struct Limits {
     pub max_message_size: usize,
     /// Largest incoming frame payload (bytes); larger closes with 1009. Default 16 MiB.
     pub max_frame_size: usize,
+    /// Most frames one incoming message may take; more closes with 1009. Default 100,000: a
+    /// 64 MiB message still fits in fragments of 672 bytes, while a peer cannot keep a message
+    /// open with millions of empty continuation frames.
+    pub max_frames_per_message: usize,
     /// Largest HTTP upgrade head (bytes); larger gets 431. Default 16 KiB.
     pub max_header_size: usize,
     /// Most simultaneous connections on a server; more get 503. Default 100,000.
@@ -40,6 +44,7 @@ impl Default for Limits {
         Limits {
             max_message_size: 64 << 20,
             max_frame_size: 16 << 20,
+            max_frames_per_message: 100_000,
             max_header_size: 16 << 10,
             max_connections: 100_000,
             handshake_timeout: Duration::from_secs(10),

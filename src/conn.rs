@@ -10,15 +10,14 @@ use std::time::{Duration, Instant};
 
 use once_cell::sync::{Lazy, OnceCell};
 use parking_lot::{Condvar, Mutex, RwLock};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, Utf8Bytes};
 
 use crate::client::RuntimeLease;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::{Handler, MessageKind};
-use crate::io::{direct, Cmd, WorkerHandle};
+use crate::io::{Cmd, WorkerHandle};
 use crate::pull::UserData;
 use crate::tls::TlsInfo;
+use crate::ws::{direct, OutKind, Outgoing};
 
 /// Close codes a host may send (RFC 6455 section 7.4).
 pub mod close_code {
@@ -336,15 +335,13 @@ impl Connection {
     /// Queue a text message.
     pub fn send_text(&self, text: &str) -> Result<()> {
         self.enqueue(text.len(), || {
-            let bytes = direct::payload(text.as_bytes());
-            // SAFETY: a copy of a `str`, so valid UTF-8.
-            Message::Text(unsafe { Utf8Bytes::from_bytes_unchecked(bytes) })
+            out(OutKind::Text, direct::payload(text.as_bytes()))
         })
     }
 
     /// Queue a binary message.
     pub fn send_binary(&self, data: &[u8]) -> Result<()> {
-        self.enqueue(data.len(), || Message::Binary(direct::payload(data)))
+        self.enqueue(data.len(), || out(OutKind::Binary, direct::payload(data)))
     }
 
     /// Queue a message of `kind`; text must be valid UTF-8.
@@ -364,7 +361,9 @@ impl Connection {
         if payload.len() > 125 {
             return Err(Error::invalid("ping payload must be at most 125 bytes"));
         }
-        self.enqueue(payload.len(), || Message::Ping(payload.to_vec().into()))
+        self.enqueue(payload.len(), || {
+            out(OutKind::Ping, bytes::Bytes::copy_from_slice(payload))
+        })
     }
 
     /// Stop reading this connection's input (TCP backpressure on the peer) until
@@ -411,7 +410,7 @@ impl Connection {
         }
         self.shared.worker.submit(Cmd::Close {
             conn: self.shared.clone(),
-            code: CloseCode::from(code),
+            code,
             reason: reason.to_string(),
         });
         Ok(())
@@ -480,7 +479,7 @@ impl Connection {
     }
 
     /// Reserve `len` bytes of the send queue, then queue the message `make` copies.
-    fn enqueue(&self, len: usize, make: impl FnOnce() -> Message) -> Result<()> {
+    fn enqueue(&self, len: usize, make: impl FnOnce() -> Outgoing) -> Result<()> {
         let s = &self.shared;
         if !s.is_open() {
             return Err(self.not_connected());
@@ -504,6 +503,15 @@ impl Connection {
             len,
         });
         Ok(())
+    }
+}
+
+/// A message to queue, which the negotiated extension may encode.
+fn out(kind: OutKind, payload: bytes::Bytes) -> Outgoing {
+    Outgoing {
+        kind,
+        payload,
+        compress: true,
     }
 }
 

@@ -29,6 +29,7 @@ pub mod pull;
 pub mod server;
 mod stream;
 pub mod tls;
+mod ws;
 
 /// Shared, cheaply cloned byte buffer: message payloads handed to `Handler::on_message_owned`.
 pub use bytes::Bytes;
@@ -50,3 +51,9 @@ pub fn version() -> &'static str {
 pub fn openssl_version() -> &'static str {
     openssl::version::version()
 }
+
+/// The README's Rust samples, compiled by `cargo test --doc` (its other samples:
+/// tests/dist/readme.sh).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeSamples;

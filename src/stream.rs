@@ -18,9 +18,6 @@ pub(crate) struct Tcp {
     sock: TcpStream,
     drained: bool,
     track: bool,
-    /// A frame is being written around tungstenite (see `io::direct`): `Stream`'s `Write` impl
-    /// answers `WouldBlock` until it is out.
-    held: bool,
     /// Bytes the socket has accepted so far (wrapping): whether writing makes progress.
     written: u64,
     /// A read stopped after `NON_DATA_PER_READ` records without application data while more
@@ -35,7 +32,6 @@ impl Tcp {
             sock,
             drained: false,
             track: cfg!(target_os = "linux"),
-            held: false,
             written: 0,
             again: false,
         }
@@ -116,16 +112,10 @@ impl Stream {
         &mut self.inner().sock
     }
 
-    /// Hold (or release) writes through the `Write` impl; [`Stream::write_through`] still writes.
-    pub(crate) fn hold_writes(&mut self, held: bool) {
-        self.inner().held = held;
-    }
-
-    /// Write past a hold: as many TLS records (or bytes) of `buf` as the socket takes.
+    /// Write as many TLS records (or bytes) of `buf` as the socket takes.
     ///
-    /// SSL_write takes at most one record (16 KiB) per call, and tungstenite shifts its whole
-    /// output buffer after every write: for a 1 MiB message that was 32 MiB of memmove. Writing
-    /// as many records as the socket takes in one call avoids that.
+    /// SSL_write takes at most one record (16 KiB) per call; writing as many records as the
+    /// socket takes in one call saves the writer a round per record.
     pub(crate) fn write_through(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),
@@ -237,9 +227,6 @@ extern "C" {
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.inner().held {
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
         self.write_through(buf)
     }
 

@@ -1142,6 +1142,11 @@ fn a_closing_connection_reads_on_but_drops_what_its_handler_does_not_want() {
         other => panic!("unexpected event: {other:?}"),
     });
     assert_eq!(got, 1);
+    // Every message is on the wire before our close can reach the client (a client that gets
+    // the close first reports the rest as undelivered instead of sending them).
+    wait_until("the client has written all its messages", || {
+        client.connection().buffered_amount() == 0
+    });
     // Closing reads on to find the peer's close frame behind its messages; those messages are
     // dropped (the handler still wants none) and reported once, with their count.
     sconn.close(1000, "bye").unwrap();

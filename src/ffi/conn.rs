@@ -13,6 +13,7 @@ use super::handle::{wss_release_fn, HostData};
 use super::result::*;
 use crate::conn::{connection, Connection};
 use crate::error::{Error, ErrorKind, Result};
+use crate::pull::UserData;
 
 fn already_set(id: u64) -> Error {
     Error::new(
@@ -169,6 +170,55 @@ pub unsafe extern "C" fn wss_conn_get_user_data(conn_id: u64, out: *mut *mut c_v
         *o = conn_data(&conn(conn_id)?);
         Ok(())
     })
+}
+
+/// A reference to a connection's user data taken with `wss_conn_user_data_retain`: while it
+/// lives, the data's release is held back. Free it with `wss_conn_data_ref_free`.
+pub struct wss_conn_data_ref {
+    /// Held for its `Drop`: the last clone of the data runs the host's release.
+    _data: UserData,
+}
+
+/// The data attached to connection `conn_id`, safely usable outside its callbacks: `*out_data`
+/// gets the pointer and `*out_ref` a reference that holds back its release (which would otherwise
+/// run right after the connection's last callback, racing a `wss_conn_get_user_data` from another
+/// thread) until `wss_conn_data_ref_free`. With no data attached: `*out_data` and `*out_ref` are
+/// NULL and the result is `WSS_OK`. `WSS_ERR_NOT_CONNECTED` for an unknown or ended connection.
+///
+/// # Safety
+/// `out_data` and `out_ref` writable.
+#[no_mangle]
+pub unsafe extern "C" fn wss_conn_user_data_retain(
+    conn_id: u64,
+    out_data: *mut *mut c_void,
+    out_ref: *mut *mut wss_conn_data_ref,
+) -> wss_result {
+    guard(|| {
+        let od = out_arg(out_data, "out_data")?;
+        let or = out_arg(out_ref, "out_ref")?;
+        *od = std::ptr::null_mut();
+        *or = std::ptr::null_mut();
+        let data = conn(conn_id)?.user_data();
+        let ptr = HostData::ptr_in(data.as_ref());
+        if let (Some(data), false) = (data, ptr.is_null()) {
+            *od = ptr;
+            *or = Box::into_raw(Box::new(wss_conn_data_ref { _data: data }));
+        }
+        Ok(())
+    })
+}
+
+/// Let go of a reference from `wss_conn_user_data_retain`; the data's release runs now if the
+/// connection has ended and no other reference remains. NULL is ignored.
+///
+/// # Safety
+/// `r` NULL or a reference not freed before.
+#[no_mangle]
+pub unsafe extern "C" fn wss_conn_data_ref_free(r: *mut wss_conn_data_ref) {
+    if !r.is_null() {
+        // SAFETY: by contract a reference from `wss_conn_user_data_retain`, freed once.
+        contain(|| drop(unsafe { Box::from_raw(r) }));
+    }
 }
 
 /// The library version, e.g. "0.1.0" (static string).

@@ -1,12 +1,17 @@
 //! Entry points for the fuzz targets in `fuzz/` (cargo feature `fuzzing`; not part of the API).
 //! Each takes arbitrary bytes, runs one parser as the library runs it on untrusted input, and
 //! panics only when an invariant the rest of the library relies on is broken. One file per
-//! area, so each target's entry points sit together. The unit tests replay the seed corpora
+//! area (the frame reader's is the message layer's own, src/ws/fuzzing.rs, re-exported here),
+//! so each target's entry points sit together. The unit tests replay the seed corpora
 //! (fuzz/seeds/TARGET) and every input that once failed (fuzz/regressions/TARGET).
 
 mod http;
 mod tls;
 mod url;
+
+/// The frame reader (src/ws/fuzzing.rs, the message layer's own file).
+#[cfg(feature = "fuzzing")]
+pub use crate::ws::fuzzing::*;
 
 pub use self::http::{client_response, server_request};
 pub use self::tls::{ca_pem, crl, dhparams, pem_identity, pkcs12};

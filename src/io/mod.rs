@@ -2,7 +2,6 @@
 //! non-blocking sockets and woken through a `mio::Waker` when a host thread queues a command.
 //! No async runtime, no thread per connection.
 
-pub(crate) mod direct;
 mod owner;
 mod worker;
 
@@ -17,8 +16,6 @@ use crossbeam_channel::{unbounded, Sender};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Poll, Waker};
 use parking_lot::{Condvar, Mutex};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::Message;
 
 pub(crate) use owner::{Deferral, Owner, ServerSide};
 pub(crate) use worker::{ClientTls, Dial};
@@ -26,6 +23,7 @@ pub(crate) use worker::{ClientTls, Dial};
 use crate::conn::Link;
 use crate::error::{Error, ErrorKind, Result};
 use crate::handler::AcceptDecision;
+use crate::ws::Outgoing;
 
 /// Token of each worker's waker.
 const WAKER: mio::Token = mio::Token(usize::MAX);
@@ -37,13 +35,13 @@ pub(crate) enum Cmd {
     /// Queue a message on a connection.
     Send {
         conn: Arc<Link>,
-        msg: Message,
+        msg: Outgoing,
         len: usize,
     },
     /// Close a connection after its queued messages.
     Close {
         conn: Arc<Link>,
-        code: CloseCode,
+        code: u16,
         reason: String,
     },
     /// Take a freshly accepted socket (server side).

@@ -9,22 +9,15 @@ use std::sync::Arc;
 
 use openssl::ssl::SslContext;
 use parking_lot::{Condvar, Mutex, RwLock};
-use tungstenite::protocol::WebSocketConfig;
 
 use super::WorkerHandle;
 use crate::config::{Keepalive, Limits};
 use crate::handler::Handler;
 
-/// Read chunk per connection: small, because it is allocated for every idle connection too.
-const READ_BUFFER: usize = 2048;
-/// Small messages are batched up to this size before one write (and one TLS record) goes out.
-const WRITE_BATCH: usize = 64 << 10;
-
 /// What every connection of one server or client shares.
 pub(crate) struct Owner {
     pub limits: Limits,
     pub keepalive: Option<Keepalive>,
-    pub ws_config: WebSocketConfig,
     /// Present for servers.
     pub server: Option<ServerSide>,
 }
@@ -35,16 +28,9 @@ impl Owner {
         keepalive: Option<Keepalive>,
         server: Option<ServerSide>,
     ) -> Arc<Self> {
-        let ws_config = WebSocketConfig::default()
-            .read_buffer_size(READ_BUFFER)
-            .write_buffer_size(WRITE_BATCH)
-            .max_write_buffer_size(usize::MAX)
-            .max_message_size(Some(limits.max_message_size))
-            .max_frame_size(Some(limits.max_frame_size));
         Arc::new(Owner {
             limits,
             keepalive,
-            ws_config,
             server,
         })
     }

@@ -108,7 +108,7 @@ impl fmt::Debug for InitOptions {
 }
 
 /// A client name is also a file name: keep it to a safe, portable set.
-fn check_client_name(name: &str) -> Result<()> {
+pub(crate) fn check_client_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
@@ -184,7 +184,10 @@ pub fn init(dir: impl AsRef<Path>, opts: &InitOptions) -> Result<Pki> {
 /// Runs `write` on a fresh folder beside `dir` and renames that folder to `dir` when it
 /// succeeds, or removes it when it fails. `dir` must not exist or be an empty folder.
 /// Returns `write`'s result and the temporary path it wrote under (gone by then).
-fn write_into_place<T>(dir: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<(T, PathBuf)> {
+pub(crate) fn write_into_place<T>(
+    dir: &Path,
+    write: impl FnOnce(&Path) -> Result<T>,
+) -> Result<(T, PathBuf)> {
     let io = |what: String| move |e: std::io::Error| Error::from_io(what, &e);
     if let Ok(meta) = fs::symlink_metadata(dir) {
         let empty = meta.is_dir()
@@ -264,20 +267,8 @@ fn write_pki(dir: &Path, opts: &InitOptions) -> Result<Pki> {
         .fold(CertSpec::server(&cn, &[], &[]), |s, san| s.with_san(san))
         .with_key(opts.key)
         .with_validity(-1, opts.leaf_days);
-    let write_set = |dir: &Path, name: &str, spec: &CertSpec| -> Result<IssuedFiles> {
-        let issued = ca.issue(spec).map_err(issuing(name))?;
-        let files = IssuedFiles {
-            name: name.to_owned(),
-            cert: dir.join(format!("{name}.pem")),
-            key: dir.join(format!("{name}.key")),
-            pfx: dir.join(format!("{name}.p12")),
-            issued,
-        };
-        files.issued.write_pem(&files.cert, &files.key, &[])?;
-        files
-            .issued
-            .write_pfx(&files.pfx, &opts.pfx_password, &[&ca.cert])?;
-        Ok(files)
+    let write_set = |dir: &Path, name: &str, spec: &CertSpec| {
+        write_set(&ca, dir, name, spec, &opts.pfx_password)
     };
     let server = write_set(dir, "server", &server_spec)?;
     let clients_dir = dir.join("clients");
@@ -305,6 +296,34 @@ fn write_pki(dir: &Path, opts: &InitOptions) -> Result<Pki> {
         server,
         clients,
     })
+}
+
+/// Issues `spec` with `ca` and writes `<name>.pem`, `.key` (0600) and `.p12` (0600, with the
+/// root CA, protected by `password`) into `dir`; none of them may exist.
+pub(crate) fn write_set(
+    ca: &Issued,
+    dir: &Path,
+    name: &str,
+    spec: &CertSpec,
+    password: &str,
+) -> Result<IssuedFiles> {
+    let issued = ca.issue(spec).map_err(|e| {
+        Error::from_stack(
+            ErrorKind::Tls,
+            format!("issuing the {name} certificate"),
+            &e,
+        )
+    })?;
+    let files = IssuedFiles {
+        name: name.to_owned(),
+        cert: dir.join(format!("{name}.pem")),
+        key: dir.join(format!("{name}.key")),
+        pfx: dir.join(format!("{name}.p12")),
+        issued,
+    };
+    files.issued.write_pem(&files.cert, &files.key, &[])?;
+    files.issued.write_pfx(&files.pfx, password, &[&ca.cert])?;
+    Ok(files)
 }
 
 impl Pki {

@@ -7,12 +7,15 @@
 //! |---|---|
 //! | `key` | [`KeyKind`]: ECDSA P-256 (default) or RSA-3072 key pairs |
 //! | `spec` | [`CertSpec`]: profile (CA, server, client), names, [`San`]s, validity |
+//! | `inspect` | [`inspect`]: what a PEM, PFX or CA folder holds, and its problems |
 //! | `issue` | [`Issued`]: a certificate with its key, self-signed or issued by a CA (SHA-256) |
 //! | `encode` | PEM chains, plain and encrypted keys, password-protected PFX (PKCS#12) |
-//! | `crl` | CRLs signed by a CA |
+//! | `crl` | CRLs signed by a CA: [`Revocation`] entries with a [`RevocationReason`] |
 //! | `ca_dir` | subject-hash names, hashed CA folders, [`rehash`] |
+//! | `check` | [`check_chain`]: would a peer accept this certificate for a role (offline)? |
 //! | `files` | writing files: never over an existing one, keys owner-only (0600) |
 //! | `init` | [`init`]: a complete throwaway PKI in one folder |
+//! | `folder` | [`PkiFolder`]: an existing PKI folder: add clients, revoke, renew |
 //!
 //! Errors: operations that only call OpenSSL return its [`ErrorStack`](openssl::error::ErrorStack);
 //! operations that check caller input or touch files return the crate's [`Error`](crate::Error)
@@ -53,13 +56,19 @@
 /// cbindgen:ignore
 mod ca_dir;
 /// cbindgen:ignore
+mod check;
+/// cbindgen:ignore
 mod crl;
 /// cbindgen:ignore
 mod encode;
 /// cbindgen:ignore
 mod files;
 /// cbindgen:ignore
+mod folder;
+/// cbindgen:ignore
 mod init;
+/// cbindgen:ignore
+mod inspect;
 /// cbindgen:ignore
 mod issue;
 /// cbindgen:ignore
@@ -72,8 +81,12 @@ mod testing;
 pub use ca_dir::{
     crl_hash, is_hash_name, rehash, subject_hash, write_hashed_ca_dir, HashLink, Rehash,
 };
+pub use check::{check_chain, check_key, load_pem, load_pfx, Checked, Role, Trust};
+pub use crl::{crl_number, Revocation, RevocationReason};
 pub use files::{write_private, write_public};
+pub use folder::{PkiFolder, Revoked, SERVER_NAME};
 pub use init::{init, InitOptions, IssuedFiles, Pki};
+pub use inspect::{inspect, Inspection};
 pub use issue::{Issued, SECONDS_PER_DAY};
 pub use key::KeyKind;
 pub use spec::{parse_sans, CertSpec, San};

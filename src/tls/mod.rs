@@ -647,7 +647,7 @@ extern "C" {
     ) -> std::os::raw::c_int;
 }
 
-fn crl_add(b: &mut X509StoreBuilder, crl: &X509Crl) -> Result<()> {
+pub(crate) fn crl_add(b: &mut X509StoreBuilder, crl: &X509Crl) -> Result<()> {
     use foreign_types::ForeignType;
     // SAFETY: both pointers are valid for the call; X509_STORE_add_crl takes its own reference.
     let rc = unsafe { X509_STORE_add_crl(b.as_ptr(), crl.as_ptr()) };

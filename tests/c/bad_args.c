@@ -208,6 +208,12 @@ static void per_conn_calls_not_connected(uint64_t id) {
         CHECK_ERR(wss_conn_set_user_data(id, &marker[3], count_release), WSS_ERR_NOT_CONNECTED);
         CHECK_ERR(wss_conn_set_user_data(id, NULL, NULL), WSS_ERR_NOT_CONNECTED);
         CHECK_ERR(wss_conn_get_user_data(id, &data), WSS_ERR_NOT_CONNECTED);
+        {
+            wss_conn_data_ref *ref = (wss_conn_data_ref *)&amount;
+            CHECK_ERR(wss_conn_user_data_retain(id, &data, &ref), WSS_ERR_NOT_CONNECTED);
+            CHECK(data == NULL && ref == NULL); /* cleared before the refusal */
+            wss_conn_data_ref_free(NULL);       /* NULL is ignored */
+        }
         CHECK(releases_of(&marker[3]) == 0); /* refused: the host keeps its data */
     }
 }
@@ -276,6 +282,13 @@ static void per_conn_bad_args(uint64_t id) {
         CHECK_ERR(wss_conn_get_user_data(id, NULL), WSS_ERR_INVALID_ARGUMENT);
         CHECK_OK(wss_conn_get_user_data(id, &data));
         CHECK(data == NULL);
+    }
+    /* wss_conn_user_data_retain: NULL out-pointers refused */
+    {
+        void *data = NULL;
+        wss_conn_data_ref *ref = NULL;
+        CHECK_ERR(wss_conn_user_data_retain(id, NULL, &ref), WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_conn_user_data_retain(id, &data, NULL), WSS_ERR_INVALID_ARGUMENT);
     }
 }
 

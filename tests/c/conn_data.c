@@ -8,6 +8,9 @@
  *  2. Pull mode: the data attached after taking WSS_EVENT_OPEN comes with every later event of
  *     the connection (MESSAGE, CLOSE); an event keeps it alive, so its release runs only once
  *     the connection has ended and its last event is freed.
+ *  3. wss_conn_user_data_retain: a reference taken outside the callbacks holds the release back
+ *     past the connection's end and its last event; wss_conn_data_ref_free runs it (there and
+ *     then, being the last reference). No data: NULL pointer and reference; unknown id refused.
  * The data is heap memory its release frees; callbacks read it, so valgrind and
  * AddressSanitizer see any use after an early release.
  */
@@ -269,10 +272,64 @@ out:
     wss_server_free(server);
 }
 
+static void retained(void) {
+    wss_server *server = NULL;
+    wss_client *client = NULL;
+    wss_event *ev;
+    wss_conn_data_ref *ref = NULL;
+    void *ptr = (void *)1;
+    uint16_t port = 0;
+    uint64_t cid = 0;
+    conn_data *cd;
+
+    memset(released, 0, sizeof released);
+    if (!CHECK_OK(plain_server(1, NULL, NULL, NULL, &server, &port))) return;
+    if (!CHECK_OK(plain_client(port, "/", NULL, NULL, NULL, &client, &cid))) goto out;
+    ev = next(NULL, client);
+    CHECK(ev && ev->event_type == WSS_EVENT_OPEN);
+    wss_event_free(ev);
+    /* Nothing attached yet: OK with NULL and no reference. */
+    CHECK_OK(wss_conn_user_data_retain(cid, &ptr, &ref));
+    CHECK(ptr == NULL && ref == NULL);
+    CHECK(wss_conn_user_data_retain(cid, NULL, &ref) == WSS_ERR_INVALID_ARGUMENT);
+    CHECK(wss_conn_user_data_retain(cid, &ptr, NULL) == WSS_ERR_INVALID_ARGUMENT);
+    CHECK(wss_conn_user_data_retain(0xfffffffffffull, &ptr, &ref) == WSS_ERR_NOT_CONNECTED);
+    wss_conn_data_ref_free(NULL);
+
+    cd = data_new(cid, 1);
+    if (!CHECK(cd != NULL) || !CHECK_OK(wss_conn_set_user_data(cid, cd, data_release))) {
+        free(cd);
+        goto out;
+    }
+    if (!CHECK_OK(wss_conn_user_data_retain(cid, &ptr, &ref)) || !CHECK(ptr == cd && ref != NULL))
+        goto out;
+    CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
+    ev = next(NULL, client);
+    CHECK(ev && ev->event_type == WSS_EVENT_CLOSE && ev->conn_user_data == cd);
+    cd->closed = 1;
+    wss_event_free(ev);
+    wss_client_free(client);
+    client = NULL;
+    /* Ended, its last event freed, the client freed: only the reference holds the data. */
+    pthread_mutex_lock(&w.mu);
+    CHECK(released[1] == 0);
+    pthread_mutex_unlock(&w.mu);
+    CHECK(cd->magic == MAGIC);
+    wss_conn_data_ref_free(ref);
+    pthread_mutex_lock(&w.mu);
+    CHECK(released[1] == 1 && bad_magic == 0);
+    pthread_mutex_unlock(&w.mu);
+out:
+    wss_client_free(client);
+    if (server) CHECK_OK(wss_server_close(server, WAIT_MS));
+    wss_server_free(server);
+}
+
 int main(void) {
     waiter_init(&w);
     callback_mode();
     pull_mode();
+    retained();
     waiter_destroy(&w);
     return check_summary();
 }

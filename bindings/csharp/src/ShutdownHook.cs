@@ -10,7 +10,8 @@ namespace Wss
     /// every native thread that ran managed code; the library's I/O threads run as long as an
     /// endpoint lives, and a reachable endpoint is never finalized, so a host that forgot one
     /// Dispose would hang there. Mono raises ProcessExit before that wait; freeing then (never
-    /// blocking: an open connection gets a normal close) lets the threads end. Handles are held
+    /// blocking for long: each endpoint gets a close of at most 100 ms, so its threads run their
+    /// last callbacks before Mono aborts managed threads) lets the threads end. Handles are held
     /// weakly, so an endpoint that became garbage is still finalized as usual.
     /// </summary>
     internal static class ShutdownHook
@@ -18,6 +19,9 @@ namespace Wss
         private static readonly object Gate = new object();
         private static readonly List<WeakReference> Live = new List<WeakReference>();
         private static bool hooked;
+
+        /// <summary>How long each endpoint left open at exit may take to close.</summary>
+        private const uint ExitCloseMs = 100;
 
         /// <summary>Track a native endpoint handle from its creation on.</summary>
         internal static void Track(SafeHandle handle)
@@ -48,10 +52,24 @@ namespace Wss
                 try
                 {
                     var h = w.Target as SafeHandle;
-                    if (h != null)
+                    if (h == null || h.IsClosed)
                     {
-                        h.Dispose();
+                        continue;
                     }
+                    // Close first, briefly: the I/O threads then run the last callbacks and
+                    // release callbacks (managed code) now, before Mono starts aborting the
+                    // threads that run managed code, rather than racing that abort after free.
+                    var server = h as WssServer.Handle;
+                    var client = h as WssClient.Handle;
+                    if (server != null)
+                    {
+                        NativeMethods.wss_server_close(server, ExitCloseMs);
+                    }
+                    else if (client != null)
+                    {
+                        NativeMethods.wss_client_close(client, 1000, null, ExitCloseMs);
+                    }
+                    h.Dispose();
                 }
                 catch (Exception ex)
                 {

@@ -7,15 +7,12 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::WebSocket;
-
 use super::slot::{End, Open, Out, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::close_code;
 use crate::error::{Error, ErrorKind};
 use crate::stream::Stream;
+use crate::ws::{Violation, Writer};
 
 /// What a closing connection still owes.
 pub(super) enum Closing {
@@ -23,16 +20,16 @@ pub(super) enum Closing {
     /// when the close deadline was last (re)armed. It may take longer than `close_timeout` only
     /// while bytes keep moving.
     Queued { written: u64 },
-    /// Our close frame is written (or in tungstenite's buffer): the peer's answer is awaited.
-    /// Nothing more may be sent.
+    /// Our close frame is written (or in the writer): the peer's answer is awaited. Nothing
+    /// more may be sent.
     Sent { code: u16, reason: String },
-    /// The peer closed and tungstenite queued our reply behind what was buffered, but the
-    /// socket is full: the connection ends as `End` once the reply is written.
+    /// The peer closed and our reply is in the writer behind what was there, but the socket is
+    /// full: the connection ends as `End` once the reply is written.
     Replying(End),
 }
 
 impl Closing {
-    /// Our close frame has gone to tungstenite.
+    /// Our close frame has gone to the writer.
     pub(super) fn is_sent(&self) -> bool {
         matches!(self, Closing::Sent { .. })
     }
@@ -63,7 +60,7 @@ impl Worker {
     /// Our close was requested (`Cmd::Close`, or server shutdown): queue it behind the data
     /// already queued; it must go out within `close_timeout`, extended for as long as that data
     /// keeps moving (`close_deadline`). A paused connection reads again: closing reads on.
-    pub(super) fn close_requested(&mut self, key: usize, code: CloseCode, reason: String) {
+    pub(super) fn close_requested(&mut self, key: usize, code: u16, reason: String) {
         let c = &mut self.conns[key];
         let State::Open(o) = &mut c.state else {
             return;
@@ -74,7 +71,7 @@ impl Worker {
         o.queue.push_back(Out::Close(code, reason));
         if o.closing.is_none() {
             o.closing = Some(Closing::Queued {
-                written: o.ws.get_mut().bytes_written(),
+                written: o.stream.bytes_written(),
             });
             let at = Instant::now() + c.owner.limits.close_timeout;
             self.arm(key, TimerKind::Close, at);
@@ -91,12 +88,16 @@ impl Worker {
         let State::Open(o) = &mut c.state else {
             return;
         };
+        if let Some(end) = o.failed.take() {
+            // Our close after a protocol violation could not be written in time.
+            return self.finish(key, end);
+        }
         let end = match o.closing.take() {
             None => return,
             Some(Closing::Replying(end)) => end,
             Some(Closing::Sent { code, reason }) => End::new(code, reason),
             Some(Closing::Queued { written: before }) => {
-                let written = o.ws.get_mut().bytes_written();
+                let written = o.stream.bytes_written();
                 if written != before {
                     o.closing = Some(Closing::Queued { written });
                     return self.arm(key, TimerKind::Close, now + close_timeout);
@@ -123,18 +124,26 @@ impl Worker {
 /// The peer's close frame arrived: no more sends. Returns how the connection ends now, or
 /// `None` when our reply could not be written yet (then `Closing::Replying`; the caller arms
 /// the close deadline).
-pub(super) fn peer_close(o: &mut Open, frame: Option<CloseFrame>) -> Option<End> {
-    let close = match (frame, o.closing.as_ref().and_then(Closing::sent)) {
-        (_, Some((code, reason))) => End::new(code, reason),
-        (Some(f), None) => End::new(u16::from(f.code), f.reason.as_str()),
-        (None, None) => End::new(close_code::NO_STATUS, ""),
+pub(super) fn peer_close(o: &mut Open, code: u16, reason: String) -> Option<End> {
+    let close = match o.closing.as_ref().and_then(Closing::sent) {
+        Some((code, reason)) => End::new(code, reason),
+        None => {
+            // Echo the peer's code and reason (RFC 6455 section 5.5.1), behind what the
+            // writer holds.
+            if code == close_code::NO_STATUS {
+                o.writer
+                    .control(tungstenite::protocol::frame::coding::Control::Close, &[]);
+            } else {
+                o.writer.close(code, &reason);
+            }
+            End::new(code, reason)
+        }
     };
     o.conn.shared.stop_sending();
-    // tungstenite queued our reply behind what is buffered. If the socket is full, finish once
-    // it is written (or the close timeout passes) instead of dropping it: the peer would see
-    // no close frame.
-    match o.ws.flush() {
-        Err(tungstenite::Error::Io(e)) if would_block(&e) => {
+    // If the socket is full, finish once the reply is written (or the close timeout passes)
+    // instead of dropping it: the peer would see no close frame.
+    match flush(&mut o.writer, &mut o.stream) {
+        Err(e) if would_block(&e) => {
             o.closing = Some(Closing::Replying(close));
             None
         }
@@ -142,73 +151,35 @@ pub(super) fn peer_close(o: &mut Open, frame: Option<CloseFrame>) -> Option<End>
     }
 }
 
-/// How a failed read ends the connection: send the matching close code where the protocol allows.
-pub(super) fn protocol_end(
-    e: tungstenite::Error,
-    close_sent: Option<(u16, &str)>,
-    peer: SocketAddr,
-    ws: &mut WebSocket<Stream>,
-) -> End {
-    use tungstenite::error::{CapacityError, ProtocolError};
-    let (code, err) = match e {
-        tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-            return match close_sent {
-                Some((code, reason)) => End::new(code, reason),
-                None => End::new(close_code::NO_STATUS, ""),
-            };
-        }
-        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
-            return match close_sent {
-                Some((code, reason)) => End::new(code, reason),
-                None => End::new(close_code::ABNORMAL, ""),
-            };
-        }
-        tungstenite::Error::Io(io) => {
-            return End::err(
-                close_code::ABNORMAL,
-                Error::from_io("connection failed", &io).with_peer(Some(peer)),
-            );
-        }
-        tungstenite::Error::Capacity(c) => {
-            let msg = match c {
-                CapacityError::MessageTooLong { size, max_size } => {
-                    format!("peer sent a message/frame of {size} bytes (limit {max_size})")
-                }
-                other => format!("peer exceeded a limit: {other}"),
-            };
-            (
-                close_code::TOO_BIG,
-                Error::new(ErrorKind::MessageTooBig, msg).with_hint(
-                    "raise limits.max_message_size / max_frame_size if such messages are expected",
-                ),
-            )
-        }
-        tungstenite::Error::Utf8(detail) => (
-            close_code::INVALID_PAYLOAD,
-            Error::new(
-                ErrorKind::Protocol,
-                format!("peer sent invalid UTF-8 in a text message: {detail}"),
-            ),
-        ),
-        other => (
-            close_code::PROTOCOL_ERROR,
-            Error::new(
-                ErrorKind::Protocol,
-                format!("peer violated the protocol: {other}"),
-            ),
-        ),
-    };
-    if close_sent.is_none() {
-        let reason = match code {
-            close_code::TOO_BIG => "message too big",
-            close_code::INVALID_PAYLOAD => "invalid UTF-8",
-            _ => "protocol error",
-        };
-        let _ = ws.close(Some(CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        }));
-        let _ = ws.flush();
+/// Write what the writer holds to the stream.
+pub(super) fn flush(writer: &mut Writer, stream: &mut Stream) -> std::io::Result<()> {
+    writer.flush(|b| stream.write_through(b))
+}
+
+/// The peer broke the protocol (or a limit): the error for the host, with a hint where one helps.
+pub(super) fn violation_error(v: Violation, peer: SocketAddr) -> Error {
+    let mut e = Error::new(v.kind, v.message).with_peer(Some(peer));
+    if v.code == close_code::TOO_BIG {
+        e = e.with_hint(
+            "raise limits.max_message_size / max_frame_size / max_frames_per_message if such messages are expected",
+        );
     }
-    End::err(code, err.with_peer(Some(peer)))
+    e
+}
+
+/// How the end of the peer's stream (without a close frame from it) ends the connection.
+pub(super) fn eof_end(close_sent: Option<(u16, &str)>) -> End {
+    match close_sent {
+        Some((code, reason)) => End::new(code, reason),
+        None => End::new(close_code::ABNORMAL, ""),
+    }
+}
+
+/// The close reason we send when failing the connection with `code`.
+pub(super) fn fail_reason(code: u16) -> &'static str {
+    match code {
+        close_code::TOO_BIG => "message too big",
+        close_code::INVALID_PAYLOAD => "invalid UTF-8",
+        _ => "protocol error",
+    }
 }

@@ -15,8 +15,6 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 use openssl::ssl::{ErrorCode, Ssl, SslStream};
-use tungstenite::protocol::Role;
-use tungstenite::WebSocket;
 
 use super::slot::{End, Slot, State, TimerKind};
 use super::{would_block, Worker};
@@ -106,7 +104,7 @@ impl Worker {
         match &self.conns[key].state {
             State::Open(o) => {
                 if o.conn.shared.start_close() {
-                    let code = close_code::NORMAL.into();
+                    let code = close_code::NORMAL;
                     self.close_requested(key, code, String::new());
                 }
             }
@@ -353,8 +351,6 @@ impl Worker {
             return;
         };
         let leftover = buf.split_off(len);
-        let ws =
-            WebSocket::from_partially_read(stream, leftover, Role::Client, Some(c.owner.ws_config));
         let link = dial.link;
         let info = ConnInfo {
             id: link.id,
@@ -365,7 +361,7 @@ impl Worker {
             is_client: true,
         };
         link.mark_open(info);
-        self.enter_open(key, ws, link);
+        self.enter_open(key, stream, leftover, link);
     }
 
     /// The connect timeout passed in one of the client states.

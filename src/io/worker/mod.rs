@@ -27,9 +27,6 @@ use crossbeam_channel::{Receiver, TryRecvError};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll, Token};
 use slab::Slab;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::Message;
 
 use super::{Cmd, Owner, WorkerHandle, CURRENT, LISTENER, WAKER};
 use crate::conn::{self, close_code, Connection, Link};
@@ -146,12 +143,8 @@ impl Worker {
         .with_hint("the connection was closed with 1011; other connections are unaffected");
         let ending = catch_unwind(AssertUnwindSafe(|| {
             if let State::Open(o) = &mut self.conns[key].state {
-                let frame = CloseFrame {
-                    code: CloseCode::from(close_code::INTERNAL),
-                    reason: "internal error".into(),
-                };
-                let _ = o.ws.close(Some(frame));
-                let _ = o.ws.flush();
+                o.writer.close(close_code::INTERNAL, "internal error");
+                let _ = closing::flush(&mut o.writer, &mut o.stream);
             }
             self.finish(key, End::err(close_code::INTERNAL, err));
         }));
@@ -159,7 +152,7 @@ impl Worker {
             // The close callbacks panicked too: drop the connection without further calls.
             if let Some(mut c) = self.conns.try_remove(key) {
                 if let State::Open(o) = &mut c.state {
-                    let _ = self.poll.registry().deregister(o.ws.get_mut().tcp());
+                    let _ = self.poll.registry().deregister(o.stream.tcp());
                     conn::unregister(c.id);
                     o.conn.shared.buffered.fetch_sub(o.held(), Ordering::AcqRel);
                     o.conn.shared.mark_closed(close_code::INTERNAL, "");
@@ -300,7 +293,7 @@ impl Worker {
                     // The send passed the open check just before the connection ended: too late
                     // to deliver, so say so (this may follow on_close).
                     conn.buffered.fetch_sub(len, Ordering::AcqRel);
-                    if matches!(msg, Message::Text(_) | Message::Binary(_)) {
+                    if msg.is_data() {
                         let e = Error::new(
                             ErrorKind::NotConnected,
                             format!("a {len}-byte message was not delivered: the connection closed while it was being queued"),
@@ -380,7 +373,7 @@ impl Worker {
             match &self.conns[k].state {
                 State::Open(o) => {
                     o.conn.shared.stop_sending();
-                    self.close_requested(k, CloseCode::from(code), "server shutting down".into());
+                    self.close_requested(k, code, "server shutting down".into());
                 }
                 _ => self.finish(k, End::new(close_code::ABNORMAL, "server shutting down")),
             }
@@ -428,7 +421,7 @@ impl Worker {
                 if readable && !o.closing.as_ref().is_some_and(|c| c.replying()) {
                     self.read_messages(key);
                 }
-                if writable && self.conns.contains(key) {
+                if writable && self.conns.contains(key) && !self.awaits_commands(key) {
                     self.pump(key);
                 }
             }
@@ -490,7 +483,7 @@ impl Worker {
             | State::WriteRequest { stream, .. }
             | State::ReadResponse { stream, .. }
             | State::Drain(stream) => Some(stream),
-            State::Open(o) => Some(o.ws.get_mut()),
+            State::Open(o) => Some(&mut o.stream),
             State::Resolving(_) | State::Gone => None,
         };
         if let Some(s) = stream {
@@ -534,14 +527,16 @@ impl Worker {
         // (`command`, no key).
         conn.shared.buffered.fetch_sub(o.held(), Ordering::AcqRel);
         conn.shared.mark_ending();
-        let interrupted = o.direct.as_ref().map_or(0, |d| d.len);
-        let (count, bytes) = o.queue.iter().fold(
-            (usize::from(o.direct.is_some()), interrupted),
-            |(n, b), out| match out {
-                Out::Msg(Message::Text(_) | Message::Binary(_), len) => (n + 1, b + len),
-                _ => (n, b),
-            },
-        );
+        // A message the writer had started (a large one, or a batch) counts as undelivered
+        // when the socket had not taken all of it.
+        let started = usize::from(o.unflushed > 0 && !o.writer.is_idle());
+        let (count, bytes) =
+            o.queue
+                .iter()
+                .fold((started, started * o.unflushed), |(n, b), out| match out {
+                    Out::Msg(m, len) if m.is_data() => (n + 1, b + len),
+                    _ => (n, b),
+                });
         let callbacks = catch_unwind(AssertUnwindSafe(|| {
             if let Some(e) = &end.error {
                 handler.on_error(Some(conn), e);

@@ -6,19 +6,18 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tungstenite::protocol::frame::CloseFrame;
-use tungstenite::{Message, WebSocket};
+use tungstenite::protocol::frame::coding::Control;
 
-use super::closing::{protocol_end, Closing};
+use super::closing::{self, eof_end, flush, peer_close, violation_error, Closing};
 use super::pausing::{self, Hold};
 use super::slot::{End, Open, Out, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::{self, close_code, Connection, Link};
 use crate::error::{Error, ErrorKind};
 use crate::handler::MessageKind;
-use crate::io::direct::{DirectSend, DIRECT_MIN};
 use crate::stream::Stream;
 use crate::tls;
+use crate::ws::{self, direct::DIRECT_MIN, Event, OutKind, Reader, Role, Writer};
 
 /// Messages read from one connection before others get a turn.
 const READ_BUDGET: usize = 64;
@@ -38,9 +37,27 @@ impl Worker {
     /// the connection, tell the host, start keepalive, and read the frames that came with the
     /// handshake (in its leftover or OpenSSL's read-ahead, where no readiness event would
     /// announce them).
-    pub(super) fn enter_open(&mut self, key: usize, ws: WebSocket<Stream>, link: Arc<Link>) {
+    pub(super) fn enter_open(
+        &mut self,
+        key: usize,
+        stream: Stream,
+        leftover: Vec<u8>,
+        link: Arc<Link>,
+    ) {
         let c = &mut self.conns[key];
-        let open = Open::new(ws, Connection { shared: link }, PAUSE_RETRY_MIN);
+        let role = if c.owner.server.is_some() {
+            Role::Server
+        } else {
+            Role::Client
+        };
+        let reader = Reader::new(role, ws::Limits::from(&c.owner.limits), leftover);
+        let open = Open::new(
+            stream,
+            reader,
+            Writer::new(role),
+            Connection { shared: link },
+            PAUSE_RETRY_MIN,
+        );
         c.state = State::Open(Box::new(open));
         c.timers[TimerKind::Handshake as usize] = None;
         let State::Open(o) = &mut c.state else {
@@ -60,7 +77,7 @@ impl Worker {
     }
 
     /// `Cmd::Send`: queue a message and pump once the command queue is drained.
-    pub(super) fn queue_send(&mut self, key: usize, msg: Message, len: usize) {
+    pub(super) fn queue_send(&mut self, key: usize, msg: ws::Outgoing, len: usize) {
         if let State::Open(o) = &mut self.conns[key].state {
             o.queue.push_back(Out::Msg(msg, len));
             self.mark_dirty(key);
@@ -87,10 +104,16 @@ impl Worker {
 
     pub(super) fn read_messages(&mut self, key: usize) {
         let c = &mut self.conns[key];
+        let peer = c.peer;
+        let limit = c.owner.limits.send_queue_limit;
         let State::Open(o) = &mut c.state else {
             return;
         };
         let o = &mut **o;
+        if o.failed.is_some() || o.flooded {
+            // Failed: nothing more is processed. Flooded: the peer reads again first.
+            return;
+        }
         let conn = &o.conn;
         let mut received = false;
         let mut end = None;
@@ -132,43 +155,95 @@ impl Worker {
                 }
                 break;
             }
-            match o.ws.read() {
-                Ok(msg) => {
-                    received = true;
-                    budget -= 1;
-                    match msg {
-                        Message::Text(_) | Message::Binary(_) if !wanted => {
-                            o.discarded.0 += 1;
-                            o.discarded.1 += msg.len();
+            let event = match o.reader.next(o.ext.as_deref_mut()) {
+                Ok(Some(event)) => event,
+                Ok(None) => match o.reader.read_from(&mut o.stream) {
+                    Ok(0) => {
+                        end = Some(eof_end(o.closing.as_ref().and_then(Closing::sent)));
+                        break;
+                    }
+                    Ok(_) => continue,
+                    Err(e) if would_block(&e) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let err = Error::from_io("connection failed", &e).with_peer(Some(peer));
+                        end = Some(End::err(close_code::ABNORMAL, err));
+                        break;
+                    }
+                },
+                Err(v) => {
+                    let code = v.code;
+                    let err = violation_error(v, peer);
+                    match o.closing.as_ref().and_then(Closing::sent) {
+                        // Our close is out already: the connection ends here.
+                        Some(_) => end = Some(End::err(code, err)),
+                        None => {
+                            // Fail the connection (RFC 6455 section 7.1.7), but after the
+                            // messages the host queued before this arrived (they may still be
+                            // in the command channel: the close is queued at the next pump).
+                            conn.shared.stop_sending();
+                            o.queue.retain(|out| matches!(out, Out::Msg(..)));
+                            o.closing = None;
+                            o.failed = Some(End::err(code, err));
                         }
-                        Message::Text(t) => {
-                            conn.shared
-                                .handler
-                                .on_message_owned(conn, MessageKind::Text, t.into())
-                        }
-                        Message::Binary(b) => {
-                            conn.shared
-                                .handler
-                                .on_message_owned(conn, MessageKind::Binary, b)
-                        }
-                        Message::Ping(_) => {}
-                        Message::Pong(p) => {
-                            o.ping_sent = None;
-                            conn.shared.handler.on_pong(conn, &p);
-                        }
-                        Message::Close(frame) => {
-                            // Ends now, or once our reply is written.
-                            end = super::closing::peer_close(o, frame);
-                            replying = end.is_none();
-                            break;
-                        }
-                        Message::Frame(_) => {}
+                    }
+                    break;
+                }
+            };
+            received = true;
+            budget -= 1;
+            match event {
+                Event::Message { .. } if !wanted => {
+                    if let Event::Message { data, .. } = event {
+                        o.discarded.0 += 1;
+                        o.discarded.1 += data.len();
                     }
                 }
-                Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
-                Err(e) => {
-                    let sent = o.closing.as_ref().and_then(Closing::sent);
-                    end = Some(protocol_end(e, sent, c.peer, &mut o.ws));
+                Event::Message { text, data, .. } => {
+                    let kind = if text {
+                        MessageKind::Text
+                    } else {
+                        MessageKind::Binary
+                    };
+                    conn.shared.handler.on_message_owned(conn, kind, data)
+                }
+                Event::Ping(p) => {
+                    // Answer the latest ping only (RFC 6455 section 5.5.3) once the writer is
+                    // idle; count what a reply to each would hold against the queue limit.
+                    if o.closing.is_none() && !o.blocked && !o.writer.batch_full() {
+                        // The socket takes our output: answer this one now (counted in the
+                        // buffered amount until it is written).
+                        o.writer.control(Control::Pong, &p);
+                        o.unflushed += p.len() + 2;
+                        conn.shared
+                            .buffered
+                            .fetch_add(p.len() + 2, Ordering::AcqRel);
+                    } else if o.closing.is_none() {
+                        o.owed += p.len() + 2;
+                        o.pong = Some(p);
+                        if o.owed + o.held() > limit && !o.writer.is_idle() {
+                            o.flooded = true;
+                            if std::mem::replace(&mut o.flood_told, true) {
+                                break;
+                            }
+                            let err = Error::new(
+                                ErrorKind::Backpressure,
+                                format!("the peer sends pings faster than it reads our answers (over the {limit}-byte send queue limit): reading it is paused until it catches up"),
+                            )
+                            .with_peer(Some(peer));
+                            conn.shared.handler.on_error(Some(conn), &err);
+                            break;
+                        }
+                    }
+                }
+                Event::Pong(p) => {
+                    o.ping_sent = None;
+                    conn.shared.handler.on_pong(conn, &p);
+                }
+                Event::Close { code, reason } => {
+                    // Ends now, or once our reply is written.
+                    end = peer_close(o, code, reason);
+                    replying = end.is_none();
                     break;
                 }
             }
@@ -177,13 +252,19 @@ impl Worker {
             o.last_rx = Instant::now();
             o.ping_sent = None;
         }
-        if replying {
-            let at = Instant::now() + c.owner.limits.close_timeout;
-            self.arm(key, TimerKind::Close, at);
-        }
         let read = (READ_BUDGET - budget) as u32;
+        let failed = o.failed.is_some();
+        let close_timeout = c.owner.limits.close_timeout;
+        if replying {
+            self.arm(key, TimerKind::Close, Instant::now() + close_timeout);
+        }
         match end {
             Some(end) => self.finish(key, end),
+            None if failed => {
+                // Pumped after the command channel is drained (see `Open::failed`).
+                self.arm(key, TimerKind::Close, Instant::now() + close_timeout);
+                self.mark_dirty(key);
+            }
             None => {
                 self.moved(key, read);
                 self.pump(key);
@@ -191,7 +272,20 @@ impl Worker {
         }
     }
 
-    /// Move queued messages into the protocol buffer and flush, until the socket is full.
+    /// The peer broke the protocol and our close is not queued yet: it must wait for the sends
+    /// still in the command channel (the dirty pass after the commands pumps it).
+    pub(super) fn awaits_commands(&self, key: usize) -> bool {
+        match &self.conns[key].state {
+            State::Open(o) => {
+                o.failed.is_some()
+                    && o.closing.is_none()
+                    && !o.queue.iter().any(|out| matches!(out, Out::Close(..)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Move queued messages into the writer and write, until the socket is full.
     pub(super) fn pump(&mut self, key: usize) {
         let Some(c) = self.conns.get_mut(key) else {
             return;
@@ -206,82 +300,92 @@ impl Worker {
             Some(Closing::Sent { .. }) => sent = true,
             _ => {}
         }
+        if let Some(end) = &o.failed {
+            if !sent && !o.queue.iter().any(|out| matches!(out, Out::Close(..))) {
+                // The host's messages from before the violation are queued now: our close
+                // goes behind them.
+                o.queue
+                    .push_back(Out::Close(end.code, closing::fail_reason(end.code).into()));
+            }
+        }
         let mut failed = None;
         let mut written = 0u32;
+        let mut resumed = false;
         loop {
-            match finish_direct(&mut o.direct, &o.conn, &mut o.ws) {
-                Ok(()) => {}
-                Err(e) if would_block(&e) => break,
-                Err(e) => {
-                    failed = Some(tungstenite::Error::Io(e));
+            // Write what the writer holds first, so the socket is the only queue that can be
+            // full.
+            match flush(&mut o.writer, &mut o.stream) {
+                Ok(()) => {
+                    settle(&mut o.unflushed, &o.conn);
+                    o.owed = 0;
+                    o.blocked = false;
+                    resumed |= std::mem::take(&mut o.flooded);
+                }
+                Err(e) if would_block(&e) => {
+                    o.blocked = true;
                     break;
                 }
-            }
-            // Flush what is buffered first, so the socket is the only queue that can be full.
-            match o.ws.flush() {
-                Ok(()) => settle(&mut o.unflushed, &o.conn),
-                Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
                 Err(e) => {
                     failed = Some(e);
                     break;
                 }
             }
+            if sent && o.failed.is_some() {
+                // Our close after a violation is out: done.
+                break;
+            }
             let mut wrote = false;
+            if let Some(p) = o.pong.take() {
+                if !sent {
+                    answer(o, &p);
+                    wrote = true;
+                }
+            }
             // After our close frame nothing more may be sent: messages that raced with the close
             // stay queued and are reported as undelivered when the connection finishes.
-            while !sent {
+            while !sent && !o.writer.batch_full() {
                 let Some(out) = o.queue.pop_front() else {
                     break;
                 };
-                wrote = true;
-                let r = match out {
-                    Out::Msg(msg, len) if len >= DIRECT_MIN && is_data(&msg) => {
-                        // Large: written around tungstenite, once its buffer is out.
-                        match o.ws.flush() {
-                            Ok(()) => settle(&mut o.unflushed, &o.conn),
-                            Err(e) => {
-                                o.queue.push_front(Out::Msg(msg, len));
-                                match e {
-                                    tungstenite::Error::Io(e) if would_block(&e) => {}
-                                    e => failed = Some(e),
-                                }
-                                break;
-                            }
-                        }
-                        let masked = c.owner.server.is_none();
-                        o.direct = Some(Box::new(direct_send(msg, len, masked)));
-                        o.ws.get_mut().hold_writes(true);
+                match out {
+                    Out::Msg(msg, len) if len >= DIRECT_MIN && !o.writer.is_idle() => {
+                        // Large: written from its payload once the writer is empty.
+                        o.queue.push_front(Out::Msg(msg, len));
                         break;
                     }
                     Out::Msg(msg, len) => {
-                        o.unflushed += len;
+                        wrote = true;
                         written += 1;
-                        o.ws.write(msg)
+                        o.unflushed += len;
+                        let r = match msg.kind {
+                            OutKind::Ping => {
+                                o.writer.control(Control::Ping, &msg.payload);
+                                Ok(())
+                            }
+                            kind => o.writer.message(
+                                kind == OutKind::Text,
+                                msg.payload,
+                                msg.compress,
+                                o.ext.as_deref_mut(),
+                            ),
+                        };
+                        if let Err(e) = r {
+                            failed = Some(std::io::Error::other(e.message));
+                            break;
+                        }
                     }
                     Out::Close(code, reason) => {
-                        let r = o.ws.close(Some(CloseFrame {
-                            code,
-                            reason: reason.as_str().into(),
-                        }));
-                        o.closing = Some(Closing::Sent {
-                            code: u16::from(code),
-                            reason,
-                        });
+                        wrote = true;
+                        o.writer.close(code, &reason);
+                        o.closing = Some(Closing::Sent { code, reason });
                         sent = true;
-                        // Now the peer's answer is awaited, within close_timeout.
-                        let at = Instant::now() + c.owner.limits.close_timeout;
-                        c.timers[TimerKind::Close as usize] = Some(at);
-                        self.timers
-                            .push(std::cmp::Reverse((at, key, c.id, TimerKind::Close)));
-                        r
-                    }
-                };
-                match r {
-                    Ok(()) => {}
-                    Err(tungstenite::Error::Io(e)) if would_block(&e) => break,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
+                        if o.failed.is_none() {
+                            // Now the peer's answer is awaited, within close_timeout.
+                            let at = Instant::now() + c.owner.limits.close_timeout;
+                            c.timers[TimerKind::Close as usize] = Some(at);
+                            self.timers
+                                .push(std::cmp::Reverse((at, key, c.id, TimerKind::Close)));
+                        }
                     }
                 }
             }
@@ -289,28 +393,26 @@ impl Worker {
                 break;
             }
         }
+        let done_failing = o.failed.is_some() && sent && o.writer.is_idle();
         if let Some(e) = failed {
-            let end = match e {
-                tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed => {
-                    match o.closing.as_ref().and_then(Closing::sent) {
-                        Some((code, reason)) => End::new(code, reason),
-                        None => End::new(close_code::NORMAL, ""),
-                    }
-                }
-                tungstenite::Error::Io(io) => End::err(
+            let end = match o.failed.take() {
+                Some(end) => end,
+                None => End::err(
                     close_code::ABNORMAL,
-                    Error::from_io("sending failed", &io).with_peer(Some(c.peer)),
-                ),
-                other => End::err(
-                    close_code::ABNORMAL,
-                    Error::new(ErrorKind::Protocol, format!("sending failed: {other}"))
-                        .with_peer(Some(c.peer)),
+                    Error::from_io("sending failed", &e).with_peer(Some(c.peer)),
                 ),
             };
             self.finish(key, end);
+        } else if done_failing {
+            if let Some(end) = o.failed.take() {
+                self.finish(key, end);
+            }
         } else {
             if written > 0 {
                 self.moved(key, written);
+            }
+            if resumed {
+                self.again.push(key);
             }
             self.wake_if_drained(key);
         }
@@ -322,12 +424,8 @@ impl Worker {
         let State::Open(o) = &mut self.conns[key].state else {
             return;
         };
-        let r = match finish_direct(&mut o.direct, &o.conn, &mut o.ws) {
-            Ok(()) => o.ws.flush(),
-            Err(e) => Err(tungstenite::Error::Io(e)),
-        };
-        match r {
-            Err(tungstenite::Error::Io(e)) if would_block(&e) => {}
+        match flush(&mut o.writer, &mut o.stream) {
+            Err(e) if would_block(&e) => {}
             _ => {
                 if let Some(end) = o.closing.take().and_then(Closing::into_reply) {
                     self.finish(key, end);
@@ -359,7 +457,7 @@ impl Worker {
                 }
                 None => now + ka.timeout,
             }
-        } else if o.paused {
+        } else if o.paused || o.flooded {
             // We are not reading, so the peer's answers cannot arrive: not its silence.
             o.ping_sent = None;
             o.last_rx = now;
@@ -376,8 +474,14 @@ impl Worker {
             sent + ka.timeout
         } else if now >= o.last_rx + ka.interval {
             o.ping_sent = Some(now);
-            o.queue
-                .push_back(Out::Msg(Message::Ping(Vec::new().into()), 0));
+            o.queue.push_back(Out::Msg(
+                ws::Outgoing {
+                    kind: OutKind::Ping,
+                    payload: bytes::Bytes::new(),
+                    compress: false,
+                },
+                0,
+            ));
             self.arm(key, TimerKind::Keepalive, now + ka.timeout);
             return self.pump(key);
         } else {
@@ -395,7 +499,7 @@ impl Worker {
         if o.kept || o.msgs < BUSY_MESSAGES {
             return;
         }
-        if let Some(ssl) = o.ws.get_ref().ssl() {
+        if let Some(ssl) = o.stream.ssl() {
             tls::keep_buffers(ssl, true);
             o.kept = true;
             self.sweep_at
@@ -413,7 +517,7 @@ impl Worker {
             };
             let idle = std::mem::take(&mut o.msgs) == 0;
             if o.kept && idle {
-                if let Some(ssl) = o.ws.get_ref().ssl() {
+                if let Some(ssl) = o.stream.ssl() {
                     tls::keep_buffers(ssl, false);
                 }
                 o.kept = false;
@@ -424,46 +528,21 @@ impl Worker {
     }
 }
 
-/// Everything handed to tungstenite is on the socket: it no longer counts as buffered.
+/// Hand the pong for ping payload `p` to the writer: counted in the buffered amount (and so
+/// against the queue limit) until it is written.
+fn answer(o: &mut Open, p: &[u8]) {
+    o.writer.control(Control::Pong, p);
+    o.unflushed += p.len() + 2;
+    o.conn
+        .shared
+        .buffered
+        .fetch_add(p.len() + 2, Ordering::AcqRel);
+}
+
+/// Everything handed to the writer is on the socket: it no longer counts as buffered.
 fn settle(unflushed: &mut usize, conn: &Connection) {
     if *unflushed > 0 {
         conn.shared.buffered.fetch_sub(*unflushed, Ordering::AcqRel);
         *unflushed = 0;
     }
-}
-
-fn is_data(msg: &Message) -> bool {
-    matches!(msg, Message::Text(_) | Message::Binary(_))
-}
-
-/// Start writing a large data message around tungstenite (see `io::direct`).
-fn direct_send(msg: Message, len: usize, masked: bool) -> DirectSend {
-    let mask = masked.then(|| {
-        let mut m = [0u8; 4];
-        // RFC 6455 wants an unpredictable key; should the RNG fail, any key is still valid.
-        let _ = openssl::rand::rand_bytes(&mut m);
-        m
-    });
-    match msg {
-        Message::Text(t) => DirectSend::new(1, t.into(), mask, len),
-        Message::Binary(b) => DirectSend::new(2, b, mask, len),
-        _ => unreachable!("only data messages are sent directly"),
-    }
-}
-
-/// Write the rest of a direct frame, if one is in progress; then tungstenite may write again.
-fn finish_direct(
-    direct: &mut Option<Box<DirectSend>>,
-    conn: &Connection,
-    ws: &mut WebSocket<Stream>,
-) -> std::io::Result<()> {
-    let Some(d) = direct else {
-        return Ok(());
-    };
-    let stream = ws.get_mut();
-    d.write(|b| stream.write_through(b))?;
-    stream.hold_writes(false);
-    conn.shared.buffered.fetch_sub(d.len, Ordering::AcqRel);
-    *direct = None;
-    Ok(())
 }

@@ -11,9 +11,6 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
-
 use super::slot::{End, Open, State};
 use super::Worker;
 use crate::conn::{close_code, Link};
@@ -57,18 +54,15 @@ pub(super) fn backpressure_end(o: &mut Open, peer: std::net::SocketAddr) -> End 
     )
     .with_peer(Some(peer))
     .with_hint("a peer that sends without reading; turn close_on_backpressure off to pause reading it instead");
-    let _ = o.ws.close(Some(CloseFrame {
-        code: CloseCode::from(close_code::POLICY),
-        reason: "backpressure limit".into(),
-    }));
-    let _ = o.ws.flush();
+    o.writer.close(close_code::POLICY, "backpressure limit");
+    let _ = super::closing::flush(&mut o.writer, &mut o.stream);
     End::err(close_code::POLICY, err)
 }
 
 /// Keepalive on a connection paused for backpressure: the error that ends it when its socket
 /// took none of our bytes for `limit`, else `None` (and the progress noted).
 pub(super) fn stalled(o: &mut Open, now: Instant, limit: Duration) -> Option<Error> {
-    let written = o.ws.get_mut().bytes_written();
+    let written = o.stream.bytes_written();
     match o.progress {
         Some((w, since)) if w == written => (now >= since + limit).then(|| {
             Error::new(

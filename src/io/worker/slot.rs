@@ -19,12 +19,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use mio::net::TcpStream;
 use openssl::ssl::SslStream;
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::{Message, WebSocket};
 
-use super::super::direct::DirectSend;
 use super::super::Owner;
 use super::closing::Closing;
 use super::dial::Dial;
@@ -32,6 +30,7 @@ use super::upgrade::{PendingOpen, Upgrade};
 use crate::conn::Connection;
 use crate::error::Error;
 use crate::stream::{Stream, Tcp};
+use crate::ws::{MessageExtension, Outgoing, Reader, Writer};
 
 /// What a connection's timer is for. Each connection has at most one armed timer of each
 /// kind: arming again moves it, and an entry whose kind is no longer armed at that instant (its
@@ -148,7 +147,7 @@ impl State {
             | State::WriteRequest { stream, .. }
             | State::ReadResponse { stream, .. }
             | State::Drain(stream) => Some(stream.inner()),
-            State::Open(o) => Some(o.ws.get_mut().inner()),
+            State::Open(o) => Some(o.stream.inner()),
             State::Resolving(_) | State::Connecting(..) | State::Gone => None,
         }
     }
@@ -168,20 +167,38 @@ impl State {
 
 /// What is queued for the wire.
 pub(super) enum Out {
-    Msg(Message, usize),
-    Close(CloseCode, String),
+    Msg(Outgoing, usize),
+    Close(u16, String),
 }
 
 /// An open WebSocket: the protocol, the host's handle, the send queue, keepalive and reading
 /// state, and (once set) what its close still owes.
 pub(super) struct Open {
-    pub ws: WebSocket<Stream>,
+    pub stream: Stream,
+    /// The message layer: frames in, frames out, and the extension negotiated for both.
+    pub reader: Reader,
+    pub writer: Writer,
+    pub ext: Option<Box<dyn MessageExtension>>,
     pub conn: Connection,
     pub queue: VecDeque<Out>,
-    /// Bytes handed to tungstenite since the last complete flush.
+    /// Bytes of data messages handed to the writer since it was last idle.
     pub unflushed: usize,
-    /// A large message being written around tungstenite; everything else waits for it.
-    pub direct: Option<Box<DirectSend>>,
+    /// The pong owed for the latest ping while the socket is full, not yet handed to the
+    /// writer: it goes once the writer is idle, so a peer that pings without reading costs one
+    /// pong, not one per ping (RFC 6455 section 5.5.3 allows answering only the latest).
+    pub pong: Option<Bytes>,
+    /// Pong bytes owed while the socket was full (what answering every ping would hold),
+    /// counted with queued data against `send_queue_limit`.
+    pub owed: usize,
+    /// The last write found the socket full (pongs are then coalesced into `pong`).
+    pub blocked: bool,
+    /// Reading stopped because `owed` passed the limit; resumes when the writer is idle.
+    pub flooded: bool,
+    /// The host was told about a ping flood (once per connection).
+    pub flood_told: bool,
+    /// The peer broke the protocol: how the connection ends once our close frame (queued
+    /// behind the messages the host sent before) is written. Nothing more is read.
+    pub failed: Option<End>,
     pub last_rx: Instant,
     pub ping_sent: Option<Instant>,
     /// Messages read or written since the last buffer sweep.
@@ -208,13 +225,27 @@ pub(super) struct Open {
 }
 
 impl Open {
-    pub(super) fn new(ws: WebSocket<Stream>, conn: Connection, pause_min: Duration) -> Self {
+    pub(super) fn new(
+        stream: Stream,
+        reader: Reader,
+        writer: Writer,
+        conn: Connection,
+        pause_min: Duration,
+    ) -> Self {
         Open {
-            ws,
+            stream,
+            reader,
+            writer,
+            ext: None,
             conn,
             queue: VecDeque::new(),
             unflushed: 0,
-            direct: None,
+            pong: None,
+            owed: 0,
+            blocked: false,
+            flooded: false,
+            flood_told: false,
+            failed: None,
             last_rx: Instant::now(),
             ping_sent: None,
             msgs: 0,
@@ -229,15 +260,15 @@ impl Open {
         }
     }
 
-    /// Bytes this worker holds for the host's buffered amount: in tungstenite's buffer, in a
-    /// direct frame, and queued.
+    /// Bytes this worker holds for the host's buffered amount: handed to the writer and not
+    /// yet written, and queued.
     pub(super) fn held(&self) -> usize {
         let queued: usize = self
             .queue
             .iter()
             .map(|o| if let Out::Msg(_, l) = o { *l } else { 0 })
             .sum();
-        self.unflushed + self.direct.as_ref().map_or(0, |d| d.len) + queued
+        self.unflushed + queued
     }
 }
 

@@ -9,9 +9,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tungstenite::protocol::Role;
-use tungstenite::WebSocket;
-
 use super::slot::{End, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::{close_code, ConnInfo, Link};
@@ -363,12 +360,6 @@ impl Worker {
                     handler,
                     info,
                 } = *p;
-                let ws = WebSocket::from_partially_read(
-                    stream,
-                    leftover,
-                    Role::Server,
-                    Some(c.owner.ws_config),
-                );
                 let link = Link::new(
                     info,
                     self.handle.clone(),
@@ -376,7 +367,7 @@ impl Worker {
                     key,
                     c.owner.limits.send_queue_limit,
                 );
-                self.enter_open(key, ws, link);
+                self.enter_open(key, stream, leftover, link);
             }
         }
     }

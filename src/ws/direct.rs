@@ -1,21 +1,20 @@
-//! Large messages written straight from their payload instead of through tungstenite.
+//! Large messages written straight from their payload instead of through the batch buffer.
 //!
-//! tungstenite formats every frame into its output buffer: one extra pass over the payload, and a
-//! buffer that keeps the capacity of the largest message a connection ever sent. For messages of
-//! [`DIRECT_MIN`] bytes or more the worker writes the frame itself: the header and the start of
-//! the payload go out as one record from a small scratch buffer, the rest straight from the
-//! message (unmasked, server side) or masked chunk by chunk through the scratch (client side).
-//!
-//! While such a frame is partly written, writes through `Stream`'s `Write` impl (tungstenite's
-//! pongs and close replies) answer `WouldBlock`, so nothing lands inside the frame; tungstenite
-//! keeps them buffered and the worker flushes them once the frame is out.
+//! Formatting a frame into a batch buffer costs one extra pass over the payload and leaves the
+//! buffer with the capacity of the largest message a connection ever sent. For messages of
+//! [`DIRECT_MIN`] bytes or more the writer writes the frame from the payload: the header and the
+//! start of the payload go out as one record from a small scratch buffer, the rest straight from
+//! the message (unmasked, server side) or masked chunk by chunk through the scratch (client
+//! side). Frames the writer formats meanwhile (pongs, close replies) wait until it is out.
 
 use std::io;
 
+use bytes::Bytes;
 use parking_lot::Mutex;
-use tungstenite::Bytes;
 
-/// Messages at least this large skip tungstenite's frame buffer.
+use super::mask::apply_mask;
+
+/// Messages at least this large skip the writer's batch buffer.
 pub(crate) const DIRECT_MIN: usize = 64 << 10;
 /// Scratch chunk: one TLS record's worth of plaintext.
 const CHUNK: usize = 16 << 10;
@@ -67,6 +66,7 @@ fn recycle(payload: Bytes) {
 }
 
 /// One data frame being written.
+#[derive(Debug)]
 pub(crate) struct DirectSend {
     payload: Bytes,
     /// Client frames are masked (RFC 6455 section 5.3).
@@ -78,13 +78,11 @@ pub(crate) struct DirectSend {
     sent: usize,
     /// Payload bytes the current scratch covers (added to `pos` once it is written).
     covers: usize,
-    /// Host-visible size (for the buffered-amount accounting).
-    pub len: usize,
 }
 
 impl DirectSend {
     /// A final (FIN) frame with `opcode` (1 text, 2 binary) carrying `payload`.
-    pub(crate) fn new(opcode: u8, payload: Bytes, mask: Option<[u8; 4]>, len: usize) -> Self {
+    pub(crate) fn new(opcode: u8, payload: Bytes, mask: Option<[u8; 4]>) -> Self {
         let mut head = Vec::with_capacity(CHUNK);
         head.push(0x80 | opcode);
         let mask_bit = if mask.is_some() { 0x80 } else { 0 };
@@ -108,7 +106,6 @@ impl DirectSend {
             scratch: head,
             sent: 0,
             covers: 0,
-            len,
         };
         d.fill();
         d
@@ -122,9 +119,7 @@ impl DirectSend {
         self.scratch
             .extend_from_slice(&self.payload[start..start + take]);
         if let Some(m) = self.mask {
-            for (i, b) in self.scratch[at..].iter_mut().enumerate() {
-                *b ^= m[(start + i) & 3];
-            }
+            apply_mask(&mut self.scratch[at..], m, start);
         }
         self.covers = take;
     }
@@ -209,7 +204,7 @@ mod tests {
         for n in [DIRECT_MIN, 70_000, (1 << 20) + 3] {
             for step in [1 << 20, 16 << 10, 1000] {
                 let p = payload(n);
-                let mut d = DirectSend::new(2, p.clone(), None, n);
+                let mut d = DirectSend::new(2, p.clone(), None);
                 let ours = frame_bytes(&mut d, step);
                 let mut theirs = Vec::new();
                 tungstenite::protocol::frame::Frame::message(
@@ -231,7 +226,7 @@ mod tests {
         let n = 100_003;
         let p = payload(n);
         let mask = [0x12, 0x34, 0x56, 0x78];
-        let mut d = DirectSend::new(1, p.clone(), Some(mask), n);
+        let mut d = DirectSend::new(1, p.clone(), Some(mask));
         let out = frame_bytes(&mut d, 5000);
         assert_eq!(&out[..2], &[0x81, 0x80 | 127]);
         assert_eq!(&out[2..10], &(n as u64).to_be_bytes());
@@ -247,7 +242,7 @@ mod tests {
     #[test]
     fn sixteen_bit_lengths() {
         let p = payload(65_535);
-        let mut d = DirectSend::new(2, p.clone(), None, p.len());
+        let mut d = DirectSend::new(2, p.clone(), None);
         let out = frame_bytes(&mut d, 4096);
         assert_eq!(&out[..4], &[0x82, 126, 0xff, 0xff]);
         assert_eq!(&out[4..], &p[..]);
@@ -257,7 +252,7 @@ mod tests {
     fn sent_payload_buffers_are_reused() {
         let first = super::payload(&vec![1u8; 200_000]);
         let at = first.as_ptr();
-        let mut d = DirectSend::new(2, first, None, 200_000);
+        let mut d = DirectSend::new(2, first, None);
         frame_bytes(&mut d, 1 << 20);
         // The next large send copies into the same allocation instead of a fresh one.
         let second = super::payload(&vec![2u8; 150_000]);

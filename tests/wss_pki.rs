@@ -1,0 +1,1138 @@
+//! The `wss-pki` tool end to end: every command and every bad input, run as the built binary;
+//! the certificates it makes accepted by the library (a real mutual-TLS echo), by `openssl
+//! verify`, by Python `ssl` and by Node `tls`, and refused for the right reason once expired or
+//! revoked. One PKI (`shared()`) serves the tests that only read; the others make their own.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use openssl::x509::X509;
+
+mod common;
+use common::{recorder, until, wait_msg, wait_open, Ev, Events, WAIT};
+use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig, TlsConfig, VerifyMode};
+
+const BIN: &str = env!("CARGO_BIN_EXE_wss-pki");
+const PASSWORD: &str = "tool test password";
+
+/// A fresh folder under cargo's per-target temp dir, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "wss-pki-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// What one run of the tool printed, and its exit status.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the tool with `args`, stdin not a terminal, and `env` (no inherited password).
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("WSS_PKI_PASSWORD")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = cmd.output().expect("running wss-pki");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the tool with the test password in `WSS_PKI_PASSWORD`.
+fn run(args: &[&str]) -> Run {
+    run_env(args, &[("WSS_PKI_PASSWORD", PASSWORD)])
+}
+
+/// Runs the tool and asserts it succeeded.
+fn ok(args: &[&str]) -> Run {
+    let r = run(args);
+    assert_eq!(r.code, 0, "wss-pki {args:?} failed: {r:#?}");
+    r
+}
+
+/// Asserts `r` failed with `code` and an stderr message containing `needle`.
+fn failed(r: &Run, code: i32, needle: &str) {
+    assert_eq!(r.code, code, "{r:#?}");
+    assert!(
+        r.stderr.contains(needle),
+        "stderr lacks {needle:?}: {}",
+        r.stderr
+    );
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file under `dir` (relative paths, sorted), to show nothing else was written.
+fn listing(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            }
+            out.push(p.strip_prefix(base).unwrap().display().to_string());
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn cert(p: &Path) -> X509 {
+    X509::from_pem(&fs::read(p).unwrap()).unwrap()
+}
+
+/// `openssl verify` with `args`; `None` if the CLI is not installed (the step is skipped).
+fn openssl_verify(args: &[&str]) -> Option<Output> {
+    match Command::new("openssl").arg("verify").args(args).output() {
+        Ok(o) => Some(o),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("openssl CLI not found: skipping openssl verify {args:?}");
+            None
+        }
+        Err(e) => panic!("openssl: {e}"),
+    }
+}
+
+/// One PKI for the tests that only read it: server for localhost/127.0.0.1/::1, clients
+/// `alice` (from init) and `bob` (add-client), `old` (add-client --expired).
+struct Shared {
+    dir: PathBuf,
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("wss-pki-shared");
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let dir = root.join(format!("pki-{}", std::process::id()));
+        ok(&[
+            "init",
+            s(&dir),
+            "--san",
+            "localhost,127.0.0.1",
+            "--san",
+            "::1",
+            "--client",
+            "alice",
+        ]);
+        ok(&["add-client", s(&dir), "bob"]);
+        ok(&["add-client", s(&dir), "old", "--expired"]);
+        Shared { dir }
+    })
+}
+
+#[test]
+fn init_writes_the_layout_with_private_keys() {
+    let dir = &shared().dir;
+    let hash = format!("{:08x}", cert(&dir.join("ca.pem")).subject_name_hash());
+    let mut expected: Vec<String> = [
+        "ca.pem",
+        "ca.key",
+        "ca.crl.pem",
+        "ca-hashed",
+        &format!("ca-hashed/{hash}.0"),
+        &format!("ca-hashed/{hash}.r0"),
+        "server.pem",
+        "server.key",
+        "server.p12",
+        "clients",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain(["alice", "bob", "old"].iter().flat_map(|n| {
+        ["pem", "key", "p12"]
+            .iter()
+            .map(move |e| format!("clients/{n}.{e}"))
+    }))
+    .collect();
+    expected.sort();
+    assert_eq!(listing(dir), expected);
+    #[cfg(unix)]
+    for f in listing(dir) {
+        let p = dir.join(&f);
+        if f.ends_with(".key") || f.ends_with(".p12") {
+            assert_eq!(mode(&p), 0o600, "{f}");
+        } else if p.is_file() {
+            assert_eq!(mode(&p) & 0o022, 0, "{f} is writable by others");
+        }
+    }
+    let server = cert(&dir.join("server.pem"));
+    let sans: Vec<String> = server
+        .subject_alt_names()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            g.dnsname()
+                .map(str::to_owned)
+                .or_else(|| g.ipaddress().map(|b| format!("{b:?}")))
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sans.len(), 3, "{sans:?}");
+    assert_eq!(sans[0], "localhost");
+}
+
+#[test]
+fn openssl_verify_accepts_with_the_ca_file_and_the_hashed_folder() {
+    let dir = &shared().dir;
+    let ca = dir.join("ca.pem");
+    let hashed = dir.join("ca-hashed");
+    let leaves = ["server.pem", "clients/alice.pem", "clients/bob.pem"].map(|f| dir.join(f));
+    for leaf in &leaves {
+        for how in [["-CAfile", s(&ca)], ["-CApath", s(&hashed)]] {
+            let Some(out) = openssl_verify(&[how[0], how[1], s(leaf)]) else {
+                return;
+            };
+            assert!(
+                out.status.success(),
+                "{leaf:?} {how:?}: {}",
+                String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    // The CRL in the hashed folder is found and checked; it revokes nothing yet.
+    let Some(out) = openssl_verify(&["-crl_check", "-CApath", s(&hashed), s(&leaves[1])]) else {
+        return;
+    };
+    assert!(out.status.success(), "{out:?}");
+    // The expired client is refused with X509 error 10.
+    let Some(out) = openssl_verify(&["-CAfile", s(&ca), s(&dir.join("clients/old.pem"))]) else {
+        return;
+    };
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("error 10 "), "{text}");
+}
+
+#[test]
+fn init_refuses_bad_input_and_leaves_nothing() {
+    let tmp = Scratch::new("init-bad");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    let cases: &[(&[&str], &str)] = &[
+        (&["init", d], "--san is required"),
+        (&["init", d, "--san", "exa mple"], "bad subjectAltName"),
+        (
+            &["init", d, "--san", "localhost", "--client", "../x"],
+            "bad client name",
+        ),
+        (
+            &[
+                "init",
+                d,
+                "--san",
+                "localhost",
+                "--client",
+                "a",
+                "--client",
+                "a",
+            ],
+            "listed twice",
+        ),
+        (
+            &["init", d, "--san", "localhost", "--key", "dsa"],
+            "--key is ecdsa or rsa",
+        ),
+        (
+            &["init", d, "--san", "localhost", "--days", "0"],
+            "--days needs a whole number",
+        ),
+        (
+            &["init", d, "--san", "localhost", "--ca-days", "x"],
+            "--ca-days needs",
+        ),
+        (
+            &["init", d, "--san", "localhost", "--bogus"],
+            "unknown option --bogus",
+        ),
+        (&["init", d, "--san"], "--san needs a value"),
+        (&["init"], "missing arguments"),
+        (
+            &["init", d, "extra", "--san", "localhost"],
+            "unexpected argument \"extra\"",
+        ),
+        (
+            &[
+                "init",
+                d,
+                "--san",
+                "localhost",
+                "--days",
+                "1",
+                "--days",
+                "2",
+            ],
+            "given twice",
+        ),
+        (
+            &[
+                "init",
+                d,
+                "--san",
+                "localhost",
+                "--password",
+                "a",
+                "--password-file",
+                "f",
+            ],
+            "either --password or --password-file",
+        ),
+        (
+            &[
+                "init",
+                d,
+                "--san",
+                "localhost",
+                "--password-file",
+                "/nonexistent/pw",
+            ],
+            "cannot read the password file",
+        ),
+        (&["nonsense"], "unknown command"),
+    ];
+    for (args, needle) in cases {
+        failed(&run(args), 2, needle);
+    }
+    // No password, not on a terminal: a clear error, not a default.
+    failed(
+        &run_env(&["init", d, "--san", "localhost"], &[]),
+        2,
+        "no password",
+    );
+    failed(
+        &run_env(
+            &["init", d, "--san", "localhost"],
+            &[("WSS_PKI_PASSWORD", "")],
+        ),
+        2,
+        "no password",
+    );
+    assert!(listing(tmp.path()).is_empty(), "{:?}", listing(tmp.path()));
+
+    // An existing folder with files in it is never written into.
+    fs::create_dir(&dir).unwrap();
+    fs::write(dir.join("keep.txt"), "mine").unwrap();
+    failed(
+        &run(&["init", d, "--san", "localhost"]),
+        2,
+        "not an empty folder",
+    );
+    assert_eq!(listing(&dir), ["keep.txt"]);
+    assert_eq!(fs::read_to_string(dir.join("keep.txt")).unwrap(), "mine");
+
+    // An unwritable parent: an I/O error naming the path, nothing left.
+    #[cfg(unix)]
+    if unsafe { libc::geteuid() } != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        let locked = tmp.join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
+        let r = run(&["init", s(&locked.join("pki")), "--san", "localhost"]);
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+        failed(&r, 2, "locked");
+        assert!(listing(&locked).is_empty());
+    }
+    // A parent that is a file.
+    let file = tmp.join("file");
+    fs::write(&file, "x").unwrap();
+    failed(
+        &run(&["init", s(&file.join("pki")), "--san", "localhost"]),
+        2,
+        "error",
+    );
+}
+
+#[test]
+fn passwords_come_from_a_file_flag_or_the_environment() {
+    let tmp = Scratch::new("passwords");
+    let pw_file = tmp.join("pw.txt");
+    fs::write(&pw_file, "from the file\nsecond line ignored\n").unwrap();
+    let a = tmp.join("a");
+    let r = run_env(
+        &[
+            "init",
+            s(&a),
+            "--san",
+            "localhost",
+            "--password-file",
+            s(&pw_file),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let pfx = fs::read(a.join("server.p12")).unwrap();
+    assert!(wss::pki::Issued::from_pfx(&pfx, "from the file").is_ok());
+    assert!(wss::pki::Issued::from_pfx(&pfx, PASSWORD).is_err());
+
+    // --password works and warns that others can see it.
+    let b = tmp.join("b");
+    let r = run_env(
+        &["init", s(&b), "--san", "localhost", "--password", "flag pw"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:#?}");
+    assert!(r.stderr.contains("visible to other users"), "{}", r.stderr);
+    let pfx = fs::read(b.join("server.p12")).unwrap();
+    assert!(wss::pki::Issued::from_pfx(&pfx, "flag pw").is_ok());
+
+    let empty = tmp.join("empty.txt");
+    fs::write(&empty, "\n").unwrap();
+    failed(
+        &run_env(
+            &[
+                "init",
+                s(&tmp.join("c")),
+                "--san",
+                "x",
+                "--password-file",
+                s(&empty),
+            ],
+            &[],
+        ),
+        2,
+        "first line is empty",
+    );
+}
+
+#[test]
+fn add_client_issues_from_the_folder_ca_and_refuses_bad_input() {
+    let tmp = Scratch::new("add-client");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&["init", d, "--san", "localhost", "--key", "rsa"]);
+    assert!(!dir.join("clients").exists());
+    let r = ok(&["add-client", d, "carol", "--days", "30"]);
+    assert!(r.stdout.contains("carol"), "{}", r.stdout);
+    let carol = cert(&dir.join("clients/carol.pem"));
+    let ca = cert(&dir.join("ca.pem"));
+    assert_eq!(ca.issued(&carol), openssl::x509::X509VerifyResult::OK);
+    assert_eq!(
+        carol.public_key().unwrap().bits(),
+        3072,
+        "the CA's key kind"
+    );
+    let days = openssl::asn1::Asn1Time::days_from_now(0)
+        .unwrap()
+        .diff(carol.not_after())
+        .unwrap()
+        .days;
+    assert!((29..=30).contains(&days), "{days}");
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.join("clients/carol.key")), 0o600);
+
+    let before = listing(&dir);
+    let nope = tmp.join("nope");
+    let cases: &[(&[&str], &str)] = &[
+        (&["add-client", d, "carol"], "was issued already"),
+        (&["add-client", d, "server"], "cannot be named \"server\""),
+        (&["add-client", d, "a/b"], "bad client name"),
+        (&["add-client", d], "missing arguments"),
+        (
+            &["add-client", d, "x", "--expired", "--days", "3"],
+            "do not go together",
+        ),
+        (&["add-client", s(&nope), "x"], "not a PKI folder"),
+    ];
+    for (args, needle) in cases {
+        failed(&run(args), 2, needle);
+    }
+    failed(
+        &run_env(&["add-client", d, "dave"], &[("WSS_PKI_PASSWORD", "wrong")]),
+        2,
+        "does not open",
+    );
+    failed(&run_env(&["add-client", d, "dave"], &[]), 2, "no password");
+    assert_eq!(
+        listing(&dir),
+        before,
+        "nothing written by a refused add-client"
+    );
+
+    // A broken CA key is reported, not half-used.
+    fs::remove_file(dir.join("ca.key")).unwrap();
+    failed(&run(&["add-client", d, "erin"]), 2, "ca.key");
+    assert!(!dir.join("clients/erin.pem").exists());
+}
+
+#[test]
+fn help_and_version() {
+    let r = run(&["--help"]);
+    assert_eq!(r.code, 0);
+    for c in [
+        "init",
+        "add-client",
+        "rehash",
+        "revoke",
+        "renew",
+        "inspect",
+        "check",
+    ] {
+        assert!(r.stdout.contains(c), "{}", r.stdout);
+        let h = run(&[c, "--help"]);
+        assert_eq!(h.code, 0, "{h:#?}");
+        assert!(
+            h.stdout.starts_with(&format!("Usage: wss-pki {c}")),
+            "{}",
+            h.stdout
+        );
+    }
+    assert!(run(&["add-client", "--help"])
+        .stdout
+        .contains("TESTING AID"));
+    let v = run(&["--version"]);
+    assert_eq!(v.code, 0);
+    assert!(v
+        .stdout
+        .starts_with(&format!("wss-pki {}", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(run(&[]).code, 2, "no command is a usage error");
+}
+
+#[test]
+fn check_explains_with_the_library_codes_and_hints() {
+    let dir = &shared().dir;
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_owned();
+    let (ca, hashed) = (p("ca.pem"), p("ca-hashed"));
+    let (server, alice, old) = (
+        p("server.pem"),
+        p("clients/alice.pem"),
+        p("clients/old.pem"),
+    );
+    #[rustfmt::skip]
+    let cases: &[(&[&str], i32, &[&str])] = &[
+        (&["--cert", &server, "--ca-file", &ca, "--host", "localhost"], 0, &["OK:", "CN=localhost", "CN=wss root CA"]),
+        (&["--cert", &server, "--ca-dir", &hashed, "--host", "127.0.0.1"], 0, &["OK:", "revocation checked"]),
+        (&["--cert", &server, "--ca-dir", &hashed, "--host", "::1"], 0, &["OK:"]),
+        (&["--cert", &server, "--key", &p("server.key"), "--ca-file", &ca], 0, &["key belongs"]),
+        (&["--pfx", &p("clients/alice.p12"), "--ca-dir", &hashed, "--client"], 0, &["OK:", "clientAuth"]),
+        (&["--cert", &server, "--ca-file", &ca, "--host", "other.example"], 1, &["X509 verify error 62", "hint: the certificate's names do not match"]),
+        (&["--cert", &server, "--ca-file", &ca, "--host", "10.0.0.1"], 1, &["X509 verify error 64", "IP SAN"]),
+        (&["--cert", &alice, "--ca-file", &ca], 1, &["X509 verify error 26", "unsuitable certificate purpose", "code -4"]),
+        (&["--cert", &server, "--ca-file", &ca, "--client"], 1, &["X509 verify error 26"]),
+        (&["--cert", &old, "--ca-file", &ca, "--client"], 1, &["X509 verify error 10", "depth 0, subject CN=old", "hint: the peer's certificate has expired"]),
+        (&["--cert", &alice, "--ca-file", &server, "--client"], 1, &["X509 verify error 20", "hint: the issuer"]),
+        (&["--cert", &alice, "--key", &p("clients/bob.key"), "--ca-file", &ca, "--client"], 1, &["does not belong", "key values mismatch"]),
+    ];
+    for (args, code, needles) in cases {
+        let mut all = vec!["check"];
+        all.extend_from_slice(args);
+        let r = run(&all);
+        assert_eq!(r.code, *code, "{args:?}: {r:#?}");
+        for n in *needles {
+            assert!(r.stdout.contains(n), "{args:?}: no {n:?} in {}", r.stdout);
+        }
+    }
+    let bad: &[(&[&str], &str)] = &[
+        (&["check", "--ca-file", &ca], "one of --cert or --pfx"),
+        (&["check", "--cert", &server], "--ca-file or --ca-dir"),
+        (
+            &[
+                "check",
+                "--cert",
+                &alice,
+                "--ca-file",
+                &ca,
+                "--client",
+                "--host",
+                "x",
+            ],
+            "does not go with --client",
+        ),
+        (
+            &[
+                "check",
+                "--pfx",
+                &p("server.p12"),
+                "--key",
+                "k",
+                "--ca-file",
+                &ca,
+            ],
+            "--key goes with --cert",
+        ),
+        (
+            &["check", "--cert", &p("ca.key"), "--ca-file", &ca],
+            "no certificate found",
+        ),
+        (
+            &["check", "--cert", &p("nope.pem"), "--ca-file", &ca],
+            "nope.pem",
+        ),
+        (
+            &["check", "--cert", &server, "--ca-dir", &p("clients/nope")],
+            "CA folder",
+        ),
+        (
+            &["check", "--cert", &server, "--ca-file", &ca, "--crl", &ca],
+            "CRL",
+        ),
+    ];
+    for (args, needle) in bad {
+        failed(&run(args), 2, needle);
+    }
+    let wrong = run_env(
+        &["check", "--pfx", &p("server.p12"), "--ca-file", &ca],
+        &[("WSS_PKI_PASSWORD", "wrong")],
+    );
+    failed(&wrong, 2, "the PFX password is wrong");
+}
+
+#[test]
+fn revoke_and_renew_rewrite_the_folder() {
+    let tmp = Scratch::new("revoke");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&[
+        "init",
+        d,
+        "--san",
+        "localhost,127.0.0.1",
+        "--client",
+        "a",
+        "--client",
+        "b",
+    ]);
+    let hash = format!("{:08x}", cert(&dir.join("ca.pem")).subject_name_hash());
+    let r0 = dir.join(format!("ca-hashed/{hash}.r0"));
+    let r = ok(&["revoke", d, "a", "--reason", "keyCompromise"]);
+    assert!(r.stdout.contains("Revoked a"), "{}", r.stdout);
+    ok(&["revoke", d, "b"]);
+    let crl_pem = fs::read(dir.join("ca.crl.pem")).unwrap();
+    assert_eq!(crl_pem, fs::read(&r0).unwrap(), "both copies rewritten");
+    let crl = openssl::x509::X509Crl::from_pem(&crl_pem).unwrap();
+    let entries = wss::pki::Revocation::read_all(&crl).unwrap();
+    let serial = |n: &str| {
+        cert(&dir.join(format!("clients/{n}.pem")))
+            .serial_number()
+            .to_bn()
+            .unwrap()
+    };
+    let find = |n: &str| entries.iter().find(|e| e.serial == serial(n)).unwrap();
+    assert_eq!(entries.len(), 2, "the first entry is kept");
+    assert_eq!(
+        find("a").reason,
+        Some(wss::pki::RevocationReason::KeyCompromise)
+    );
+    assert_eq!(find("b").reason, None);
+    assert!(crl
+        .verify(&cert(&dir.join("ca.pem")).public_key().unwrap())
+        .unwrap());
+
+    if let Some(out) = openssl_verify(&[
+        "-crl_check",
+        "-CApath",
+        s(&dir.join("ca-hashed")),
+        s(&dir.join("clients/a.pem")),
+    ]) {
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("error 23 "), "{text}");
+    }
+    let crl_path = dir.join("ca.crl.pem");
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/b.pem")),
+        "--ca-file",
+        s(&dir.join("ca.pem")),
+        "--crl",
+        s(&crl_path),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 1);
+    assert!(
+        checked.stdout.contains("X509 verify error 23"),
+        "{}",
+        checked.stdout
+    );
+
+    let before = listing(&dir);
+    failed(&run(&["revoke", d, "a"]), 2, "revoked already");
+    failed(
+        &run(&["revoke", d, "zed"]),
+        2,
+        "no certificate named \"zed\" in",
+    );
+    failed(
+        &run(&["revoke", d, "b", "--reason", "boredom"]),
+        2,
+        "unknown revocation reason",
+    );
+    failed(
+        &run(&["revoke", s(&tmp.join("nope")), "a"]),
+        2,
+        "not a PKI folder",
+    );
+    assert_eq!(listing(&dir), before);
+
+    // renew: same names, new key, new expiry; the old files replaced, nothing else.
+    let old = cert(&dir.join("server.pem"));
+    let old_key = fs::read(dir.join("server.key")).unwrap();
+    failed(
+        &run_env(&["renew", d, "server"], &[("WSS_PKI_PASSWORD", "wrong")]),
+        2,
+        "does not open",
+    );
+    failed(&run(&["renew", d, "nobody"]), 2, "no certificate named");
+    assert_eq!(
+        fs::read(dir.join("server.key")).unwrap(),
+        old_key,
+        "a refused renew changes nothing"
+    );
+    let r = ok(&["renew", d, "server", "--days", "30"]);
+    assert!(r.stdout.contains("Renewed server"), "{}", r.stdout);
+    assert_eq!(listing(&dir), before, "no file added or left behind");
+    let new = cert(&dir.join("server.pem"));
+    assert_ne!(
+        new.serial_number().to_bn().unwrap(),
+        old.serial_number().to_bn().unwrap()
+    );
+    assert_ne!(fs::read(dir.join("server.key")).unwrap(), old_key);
+    assert!(new.not_after() < old.not_after(), "30 days instead of 397");
+    let names = |c: &X509| -> Vec<String> {
+        c.subject_alt_names()
+            .unwrap()
+            .iter()
+            .map(|g| format!("{:?}{:?}", g.dnsname(), g.ipaddress()))
+            .collect()
+    };
+    assert_eq!(names(&new), names(&old));
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.join("server.key")), 0o600);
+    let pfx = fs::read(dir.join("server.p12")).unwrap();
+    let (id, _) = wss::pki::Issued::from_pfx(&pfx, PASSWORD).unwrap();
+    assert_eq!(id.cert.to_der().unwrap(), new.to_der().unwrap());
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("server.pem")),
+        "--key",
+        s(&dir.join("server.key")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--host",
+        "127.0.0.1",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+    // A revoked client renewed gets a new serial, which the CRL does not list.
+    ok(&["renew", d, "a"]);
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/a.pem")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+}
+
+#[test]
+fn rehash_names_a_folder_like_openssl_rehash() {
+    let tmp = Scratch::new("rehash");
+    let src = &shared().dir;
+    let cas = tmp.join("cas");
+    fs::create_dir(&cas).unwrap();
+    fs::copy(src.join("ca.pem"), cas.join("root.pem")).unwrap();
+    fs::copy(src.join("ca.crl.pem"), cas.join("root.crl")).unwrap();
+    // Skipped by rehash, ignored by CA-folder loading (which refuses a .pem that is no certificate).
+    fs::write(cas.join("junk.crl"), "not a CRL").unwrap();
+    let r = ok(&["rehash", s(&cas)]);
+    let hash = format!("{:08x}", cert(&src.join("ca.pem")).subject_name_hash());
+    assert!(
+        r.stdout.contains(&format!("{hash}.0 -> root.pem")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(&format!("{hash}.r0 -> root.crl")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("skipped junk.crl"), "{}", r.stdout);
+    assert!(cas.join(format!("{hash}.0")).exists());
+    let checked = run(&[
+        "check",
+        "--cert",
+        s(&src.join("clients/bob.pem")),
+        "--ca-dir",
+        s(&cas),
+        "--client",
+    ]);
+    assert_eq!(checked.code, 0, "{checked:#?}");
+    failed(&run(&["rehash", s(&tmp.join("missing"))]), 2, "missing");
+    failed(&run(&["rehash"]), 2, "missing arguments");
+}
+
+#[test]
+fn inspect_describes_files_and_folders_and_flags_problems() {
+    let dir = &shared().dir;
+    let tmp = Scratch::new("inspect");
+    let read = |f: &str| fs::read(dir.join(f)).unwrap();
+    let good = tmp.join("chain.pem");
+    fs::write(
+        &good,
+        [read("server.pem"), read("ca.pem"), read("server.key")].concat(),
+    )
+    .unwrap();
+    let bad = tmp.join("bad.pem");
+    fs::write(
+        &bad,
+        [read("ca.pem"), read("server.pem"), read("clients/bob.key")].concat(),
+    )
+    .unwrap();
+    let r = ok(&["inspect", s(&good)]);
+    for n in [
+        "2 certificate(s), 1 private key(s)",
+        "certificate [0]: CN=localhost",
+        "issuer:  CN=wss root CA",
+        "SANs:    DNS:localhost, IP:127.0.0.1",
+        "extended key usage: serverAuth",
+        "basic constraints: CA, path length 0",
+        "key usage: keyCertSign, cRLSign",
+        "key:     ECDSA P-256",
+        "chain order: OK",
+        "matches certificate [0]",
+        "No problems found.",
+    ] {
+        assert!(r.stdout.contains(n), "no {n:?} in {}", r.stdout);
+    }
+    let r = ok(&["inspect", s(&bad)]);
+    assert!(
+        r.stdout
+            .contains("PROBLEM: chain order: [1] did not issue [0]"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("PROBLEM: the private key matches none"),
+        "{}",
+        r.stdout
+    );
+    let r = ok(&["inspect", s(&dir.join("clients/old.p12"))]);
+    assert!(
+        r.stdout
+            .contains("PFX/PKCS#12 with 2 certificate(s) and a private key"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("PROBLEM: [0] expired"), "{}", r.stdout);
+    let r = ok(&["inspect", s(&dir.join("ca.crl.pem"))]);
+    assert!(r.stdout.contains("revokes nothing"), "{}", r.stdout);
+
+    // A folder: hash names checked, missing links reported.
+    let cas = tmp.join("cas");
+    fs::create_dir(&cas).unwrap();
+    let hash = format!("{:08x}", cert(&dir.join("ca.pem")).subject_name_hash());
+    fs::write(cas.join("00000000.0"), read("ca.pem")).unwrap();
+    fs::write(cas.join("other.pem"), read("server.pem")).unwrap();
+    let r = ok(&["inspect", s(&cas)]);
+    assert!(
+        r.stdout
+            .contains(&format!("its hash is {hash}: name it {hash}.0")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("other.pem has no"), "{}", r.stdout);
+    let r = ok(&["inspect", s(&dir.join("ca-hashed"))]);
+    assert!(
+        r.stdout.contains("hash name OK") && r.stdout.contains("No problems"),
+        "{}",
+        r.stdout
+    );
+
+    let junk = tmp.join("junk.txt");
+    fs::write(&junk, "hello").unwrap();
+    failed(
+        &run(&["inspect", s(&junk)]),
+        2,
+        "not a certificate, key, CRL or PFX",
+    );
+    failed(&run(&["inspect", s(&tmp.join("missing"))]), 2, "missing");
+    let pfx = dir.join("server.p12");
+    failed(&run_env(&["inspect", s(&pfx)], &[]), 2, "no password");
+    failed(
+        &run_env(&["inspect", s(&pfx)], &[("WSS_PKI_PASSWORD", "wrong")]),
+        2,
+        "cannot open the PFX",
+    );
+}
+
+/// A wss echo server with the PKI's server PFX and hashed CA folder, requiring client certificates.
+fn pki_server(dir: &Path) -> (Server, Events) {
+    let mut tls = TlsConfig::new();
+    tls.load_pfx_file(dir.join("server.p12"), PASSWORD)
+        .unwrap()
+        .load_ca_dir(dir.join("ca-hashed"))
+        .unwrap()
+        .set_verify_mode(VerifyMode::Required);
+    let (h, rx) = recorder(true);
+    let config = ServerConfig {
+        tls: Some(tls),
+        ..Default::default()
+    };
+    (Server::bind("127.0.0.1:0", config, h).unwrap(), rx)
+}
+
+/// Connects to `server` as `host` with client `name`'s PFX, trusting the PKI's CA file.
+fn pki_connect(
+    dir: &Path,
+    server: &Server,
+    host: &str,
+    name: &str,
+) -> wss::Result<(Client, Events)> {
+    let mut tls = TlsConfig::new();
+    tls.load_pfx_file(dir.join(format!("clients/{name}.p12")), PASSWORD)?
+        .load_ca_file(dir.join("ca.pem"))?;
+    let (h, rx) = recorder(false);
+    let config = ClientConfig {
+        tls: Some(tls),
+        connect_timeout: WAIT,
+        ..Default::default()
+    };
+    let url = format!("wss://{host}:{}/echo", server.port());
+    Client::connect(&url, &config, h).map(|c| (c, rx))
+}
+
+/// The server's error for a connection it refused during the TLS handshake.
+fn refused(server_rx: &Events) -> wss::Error {
+    until(server_rx, |e| match e {
+        Ev::Error(None, err) => Some(err.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_library_accepts_its_certificates_and_refuses_expired_and_revoked_ones() {
+    let tmp = Scratch::new("library");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&[
+        "init",
+        d,
+        "--san",
+        "localhost,127.0.0.1",
+        "--client",
+        "alice",
+        "--client",
+        "victim",
+    ]);
+    ok(&["add-client", d, "old", "--expired"]);
+    let (server, srx) = pki_server(&dir);
+    for host in ["localhost", "127.0.0.1"] {
+        let (client, crx) = pki_connect(&dir, &server, host, "alice").unwrap();
+        wait_open(&crx);
+        let conn = client.connection();
+        conn.send_text("hello").unwrap();
+        assert_eq!(wait_msg(&crx), (MessageKind::Text, b"hello".to_vec()));
+        conn.send_binary(&[0, 255]).unwrap();
+        assert_eq!(wait_msg(&crx), (MessageKind::Binary, vec![0, 255]));
+        let sconn = wait_open(&srx);
+        let peer = sconn
+            .info()
+            .tls
+            .as_ref()
+            .unwrap()
+            .peer_certificate
+            .clone()
+            .unwrap();
+        assert!(
+            peer.verified && peer.subject.contains("CN=alice"),
+            "{peer:?}"
+        );
+    }
+    // The victim is accepted before it is revoked.
+    let (_victim, vrx) = pki_connect(&dir, &server, "localhost", "victim").unwrap();
+    wait_open(&vrx);
+    wait_open(&srx);
+
+    // Expired: refused by the server with X509 error 10, as `check` predicted.
+    assert!(pki_connect(&dir, &server, "localhost", "old").is_err());
+    let err = refused(&srx);
+    let v = err.verify.as_ref().unwrap_or_else(|| panic!("{err}"));
+    assert_eq!((v.code, v.depth), (10, 0), "{err}");
+    assert!(v.subject.contains("CN=old"), "{err}");
+    let predicted = run(&[
+        "check",
+        "--cert",
+        s(&dir.join("clients/old.pem")),
+        "--ca-dir",
+        s(&dir.join("ca-hashed")),
+        "--client",
+    ]);
+    assert!(
+        predicted
+            .stdout
+            .contains(&format!("X509 verify error 10: {}", v.text)),
+        "{}",
+        predicted.stdout
+    );
+    assert!(
+        predicted.stdout.contains(err.hint.as_deref().unwrap()),
+        "same hint: {}",
+        predicted.stdout
+    );
+    server.shutdown(WAIT).unwrap();
+
+    // Revoked: once the server loads the rewritten hashed folder, X509 error 23.
+    ok(&["revoke", d, "victim", "--reason", "keyCompromise"]);
+    let (server, srx) = pki_server(&dir);
+    assert!(pki_connect(&dir, &server, "localhost", "victim").is_err());
+    let err = refused(&srx);
+    assert_eq!(err.verify.as_ref().map(|v| v.code), Some(23), "{err}");
+    let (_alice, arx) = pki_connect(&dir, &server, "localhost", "alice").unwrap();
+    wait_open(&arx);
+    wait_open(&srx);
+    server.shutdown(WAIT).unwrap();
+}
+
+/// Runs `program` with `args`; `None` (skipped, with a note) if it is not installed.
+fn run_tool(program: &str, args: &[&str]) -> Option<Output> {
+    match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(o) => Some(o),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("{program} not found: skipping");
+            None
+        }
+        Err(e) => panic!("{program}: {e}"),
+    }
+}
+
+const PYTHON_TLS: &str = r#"
+import socket, ssl, sys, threading
+d, host = sys.argv[1], sys.argv[2]
+srv = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+srv.load_cert_chain(d + "/server.pem", d + "/server.key")
+srv.verify_mode = ssl.CERT_REQUIRED
+srv.load_verify_locations(capath=d + "/ca-hashed")
+cli = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+cli.load_verify_locations(cafile=d + "/ca.pem")
+cli.load_cert_chain(d + "/clients/alice.pem", d + "/clients/alice.key")
+a, b = socket.socketpair()
+a.settimeout(30); b.settimeout(30)
+seen = {}
+def serve():
+    with srv.wrap_socket(a, server_side=True) as s:
+        seen["client"] = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+        s.sendall(s.recv(5))
+t = threading.Thread(target=serve)
+t.start()
+with cli.wrap_socket(b, server_hostname=host) as c:
+    c.sendall(b"hello")
+    echoed = c.recv(5).decode()
+    server_cn = dict(x[0] for x in c.getpeercert()["subject"])["commonName"]
+t.join()
+print("OK", echoed, server_cn, seen["client"])
+"#;
+
+#[test]
+fn python_ssl_accepts_the_certificates() {
+    let dir = &shared().dir;
+    for host in ["localhost", "127.0.0.1"] {
+        let Some(out) = run_tool("python3", &["-c", PYTHON_TLS, s(dir), host]) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{host}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.trim(), "OK hello localhost alice", "{host}");
+    }
+}
+
+const NODE_TLS: &str = r#"
+const tls = require("tls"), fs = require("fs");
+const [d, host, pw] = process.argv.slice(1);
+setTimeout(() => { console.error("timed out"); process.exit(3); }, 30000).unref();
+const srv = tls.createServer({
+  pfx: fs.readFileSync(d + "/server.p12"), passphrase: pw,
+  ca: fs.readFileSync(d + "/ca.pem"), requestCert: true, rejectUnauthorized: true,
+}, (s) => {
+  const cn = s.getPeerCertificate().subject.CN;
+  s.on("data", (x) => s.end(x + " " + cn));
+});
+srv.listen(0, "127.0.0.1", () => {
+  const c = tls.connect({
+    port: srv.address().port, host: "127.0.0.1", servername: host === "127.0.0.1" ? undefined : host,
+    checkServerIdentity: (_, cert) => tls.checkServerIdentity(host, cert),
+    ca: fs.readFileSync(d + "/ca.pem"),
+    pfx: fs.readFileSync(d + "/clients/alice.p12"), passphrase: pw,
+  }, () => c.write("hello"));
+  let got = "";
+  c.on("data", (x) => { got += x; });
+  c.on("end", () => { console.log("OK " + got + " " + c.getPeerCertificate().subject.CN); srv.close(); });
+  c.on("error", (e) => { console.error(e.message); process.exit(1); });
+});
+"#;
+
+#[test]
+fn node_tls_accepts_the_certificates() {
+    let dir = &shared().dir;
+    for host in ["localhost", "127.0.0.1"] {
+        let Some(out) = run_tool("node", &["-e", NODE_TLS, s(dir), host, PASSWORD]) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{host}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(text.trim(), "OK hello alice localhost", "{host}");
+    }
+}
