@@ -36,6 +36,7 @@ const TOPICS: &[Topic] = &[
             || n == "wss_ping"
             || n.starts_with("wss_conn_")
             || n.starts_with("WSS_MESSAGE_")
+            || n.starts_with("WSS_SEND_")
             || n == "wss_message_kind"
             || n.starts_with("WSS_CLOSE_")
     }),

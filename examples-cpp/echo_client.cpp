@@ -3,6 +3,7 @@
 //
 //   echo_client wss://localhost:8443/ --pfx client.p12 --password secret --ca-dir cas
 //   echo_client ws://127.0.0.1:9000/ --count 100 --size 1024
+//   echo_client ws://127.0.0.1:9000/ --deflate     (offers permessage-deflate)
 //
 // A failed connect (e.g. a TLS handshake) prints the full detail and exits with status 1.
 #include <chrono>
@@ -18,7 +19,7 @@ namespace {
 
 void usage() {
   std::cerr << "usage: echo_client URL [--cert F --key F | --pfx F --password P] [--ca-file F]\n"
-               "                   [--ca-dir D] [--count N --size S] [--binary N]\n";
+               "                   [--ca-dir D] [--count N --size S] [--binary N] [--deflate]\n";
 }
 
 constexpr std::chrono::seconds kReplyWait{30};
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
   TlsArgs tls_args;
   long count = -1, binary = 0;
   size_t size = 16;
+  bool deflate = false;
   try {
     for (int i = 2; i < argc; ++i) {
       const std::string a = argv[i];
@@ -72,6 +74,8 @@ int main(int argc, char** argv) {
         size = std::stoul(argv[++i]);
       } else if (a == "--binary" && i + 1 < argc) {
         binary = std::stol(argv[++i]);
+      } else if (a == "--deflate") {
+        deflate = true;
       } else {
         usage();
         return 2;
@@ -86,9 +90,12 @@ int main(int argc, char** argv) {
   int failures = 0;
   try {
     wss::TlsConfig tls = tls_args.config();
-    wss::Client client = wss::Client::connect_pull(url, &tls);
+    wss::Options options;
+    options.deflate(deflate);
+    wss::Client client = wss::Client::connect_pull(url, &tls, &options);
     wss::Connection conn = client.connection();
-    std::cout << "connected: " << report::tls_facts(conn.info()) << std::endl;
+    const auto info = conn.info();
+    std::cout << "connected: " << report::tls_facts(info) << report::compression(info) << std::endl;
     long replies = 0;
     if (count >= 0) {
       const std::string payload(size, 'x');

@@ -2,6 +2,7 @@
 //
 //   echo_server --port 8443 --pfx server.p12 --password secret --ca-dir cas --require-client-cert
 //   echo_server --port 0 --plain          (prints the port it got)
+//   echo_server --port 0 --plain --deflate (accepts permessage-deflate)
 //
 // Prints each connection's TLS version, cipher and client certificate subject; stops cleanly
 // (closing every connection with 1001) on SIGINT or SIGTERM.
@@ -18,7 +19,7 @@ namespace {
 void usage() {
   std::cerr << "usage: echo_server [--port N] [--plain] [--cert F --key F | --pfx F --password P]\n"
                "                   [--ca-file F] [--ca-dir D] [--crl F] [--require-client-cert]\n"
-               "                   [--io-threads N]\n";
+               "                   [--io-threads N] [--deflate]\n";
 }
 }  // namespace
 
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   int port = 8443;
   bool plain = false;
   unsigned io_threads = 0;
+  bool deflate = false;
   TlsArgs tls_args;
   try {
     for (int i = 1; i < argc; ++i) {
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
         plain = true;
       } else if (a == "--io-threads" && i + 1 < argc) {
         io_threads = static_cast<unsigned>(std::stoul(argv[++i]));
+      } else if (a == "--deflate") {
+        deflate = true;
       } else {
         usage();
         return 2;
@@ -56,7 +60,7 @@ int main(int argc, char** argv) {
     const auto info = c.info();
     std::lock_guard<std::mutex> lock(out_mu);
     std::cout << "open " << c.id() << " from " << info.remote_address << " " << info.path << ": "
-              << report::tls_facts(info) << std::endl;
+              << report::tls_facts(info) << report::compression(info) << std::endl;
   };
   handlers.on_message = [](wss::Connection& c, const wss::Message& m) { c.send(m.kind, m.data, m.size); };
   handlers.on_close = [&](wss::Connection& c, uint16_t code, std::string_view reason) {
@@ -73,7 +77,7 @@ int main(int argc, char** argv) {
 
   try {
     wss::Options options;
-    options.io_threads(io_threads);
+    options.io_threads(io_threads).deflate(deflate);
     wss::TlsConfig tls = tls_args.config();
     wss::Server server =
         wss::Server::listen("0.0.0.0:" + std::to_string(port), handlers, plain ? nullptr : &tls, &options);

@@ -22,6 +22,11 @@ inline std::string tls_facts(const wss::ConnectionInfo& info) {
   return s;
 }
 
+/// ", permessage-deflate; ..." when the connection compresses, else nothing.
+inline std::string compression(const wss::ConnectionInfo& info) {
+  return info.extensions ? ", " + *info.extensions : std::string();
+}
+
 /// Every detail of a failure, one fact per line.
 inline void error(std::ostream& out, const wss::Error& e) {
   out << "error: " << e.what() << "\n";

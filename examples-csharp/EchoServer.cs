@@ -68,7 +68,8 @@ namespace WssExamples
                     server.Closed += (s, e) => output.WriteLine("close " + e.Connection.Id + ": " + e.Code + " " + e.Reason);
                     server.Error += (s, e) =>
                     {
-                        output.WriteLine("error on connection " + (e.Connection != null ? e.Connection.Id : 0));
+                        if (e.Connection != null && e.Connection.Id != 0) output.WriteLine("error on connection " + e.Connection.Id);
+                        else output.WriteLine("error before a connection opened (TLS or upgrade handshake)");
                         Report.Error(output, e.Error);
                     };
                     server.CallbackException += (s, e) => Console.Error.WriteLine("a " + e.EventName + " handler threw: " + e.Exception);

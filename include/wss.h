@@ -855,6 +855,66 @@ wss_result wss_options_add_header(struct wss_options *opts,
  */
 WSS_API wss_result wss_options_add_subprotocol(struct wss_options *opts, const char *protocol);
 
+/**
+ * permessage-deflate (RFC 7692): `on` 1 lets a client offer it and a server accept it, 0 (the
+ * default) does not. Off by default because a connection that compresses keeps ~420 KiB of
+ * zlib state between messages with context takeover (see
+ * `wss_options_set_deflate_no_context_takeover`), and compression over TLS mixes secrets with
+ * attacker-chosen data (CRIME/BREACH): send such messages with `WSS_SEND_NO_COMPRESS`.
+ * `wss_conn_info_get` tells what a connection agreed on.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_deflate(struct wss_options *opts, uint8_t on);
+
+/**
+ * permessage-deflate: messages shorter than `bytes` go uncompressed (default 64).
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_deflate_threshold(struct wss_options *opts, uint64_t bytes);
+
+/**
+ * permessage-deflate without context takeover: `server` 1 has the server compress each message
+ * on its own, `client` 1 the client (each 0 or 1; default 0, 0). A server asks it of clients, a
+ * client of servers; the side that compresses without it frees its zlib state after every
+ * message (idle connections then hold none), for a worse ratio on small, similar messages.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API
+wss_result wss_options_set_deflate_no_context_takeover(struct wss_options *opts,
+                                                       uint8_t server,
+                                                       uint8_t client);
+
+/**
+ * permessage-deflate: the largest LZ77 windows (base-2 log, 8 to 15; default 15, 15) the server
+ * and the client compress with. 8 compresses with 9 (zlib's smallest raw window), which a peer
+ * inflating with 8 reads correctly.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API
+wss_result wss_options_set_deflate_max_window_bits(struct wss_options *opts,
+                                                   uint8_t server,
+                                                   uint8_t client);
+
+/**
+ * permessage-deflate: zlib compression `level` (1 fastest to 9 smallest; default 6) and
+ * `mem_level` (1 to 9; default 8: the compressor's hash table grows with it).
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API
+wss_result wss_options_set_deflate_level(struct wss_options *opts,
+                                         uint8_t level,
+                                         uint8_t mem_level);
+
 /* ==== Connections (by id, from any thread) ==================================================== */
 
 /**
@@ -913,6 +973,11 @@ WSS_API wss_result wss_options_add_subprotocol(struct wss_options *opts, const c
 typedef int32_t wss_message_kind;
 
 /**
+ * `wss_send_ex` flags: bits or-ed together (other bits are refused).
+ */
+typedef uint32_t wss_send_flags;
+
+/**
  * Facts about an open connection, from `wss_conn_info_get`; free with `wss_conn_info_free`.
  * Optional strings are NULL when absent. Filled by the library: members beyond `struct_size`
  * do not exist in the running library.
@@ -966,6 +1031,13 @@ typedef struct wss_conn_info {
    * The peer's certificate, or NULL if none was presented (or plain ws).
    */
   const struct wss_peer_cert *peer_certificate;
+  /**
+   * The negotiated extensions as a `Sec-WebSocket-Extensions` value, e.g.
+   * "permessage-deflate; server_max_window_bits=10" (parameters at their defaults left
+   * out), or NULL when messages go uncompressed. Added after ABI 1.0: read it only when
+   * `struct_size` covers it.
+   */
+  const char *extensions;
 } wss_conn_info;
 
 /**
@@ -979,6 +1051,12 @@ typedef struct wss_conn_info {
 #define WSS_MESSAGE_BINARY 2
 
 /**
+ * Send the message as it is, even where permessage-deflate was negotiated: data already
+ * compressed, or secrets next to attacker-chosen text (CRIME/BREACH).
+ */
+#define WSS_SEND_NO_COMPRESS 1
+
+/**
  * Queue a message (`WSS_MESSAGE_TEXT`: must be UTF-8; `WSS_MESSAGE_BINARY`). The data is copied;
  * `data` may be NULL when `len` is 0. Returns `WSS_ERR_BACKPRESSURE` when the send queue is full.
  *
@@ -990,6 +1068,20 @@ wss_result wss_send(uint64_t conn_id,
                     const uint8_t *data,
                     size_t len,
                     wss_message_kind kind);
+
+/**
+ * `wss_send` with `flags` (`WSS_SEND_NO_COMPRESS`, or 0 for what `wss_send` does); unknown
+ * flag bits give `WSS_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `data` must hold `len` bytes.
+ */
+WSS_API
+wss_result wss_send_ex(uint64_t conn_id,
+                       const uint8_t *data,
+                       size_t len,
+                       wss_message_kind kind,
+                       wss_send_flags flags);
 
 /**
  * Queue a NUL-terminated UTF-8 text message.

@@ -105,7 +105,7 @@ start_server() { # ARGS...: the C++ echo_server; sets $port
 # Shows the server's new lines once one of them matches REGEX (30 s deadline).
 server_lines() { # REGEX
   for _ in $(seq 300); do
-    tail -n +$((seen + 1)) "$tmp/server.out" | grep -q -- "$1" && break
+    grep -q -- "$1" <<<"$(tail -n +$((seen + 1)) "$tmp/server.out")" && break
     sleep 0.1
   done
   tail -n +$((seen + 1)) "$tmp/server.out" > "$tmp/server.new"
@@ -147,9 +147,9 @@ fail_run() { # VERIFIER LABEL COLOUR CLIENT_FN ARGS...
 }
 told() { # FILE: "X509 verify N (text)" if the side verified and failed, else the OpenSSL alert
   local v
-  v=$(sed -n 's/^  verify:  \([0-9]*\) \(.*\) at depth .*/X509 verify \1 (\2)/p' "$1" | head -n1)
+  v=$(sed -n 's/^  verify:  \([0-9]*\) \(.*\) at depth .*/X509 verify \1 (\2)/p; T; q' "$1")
   [ -n "$v" ] && { echo "$v"; return; }
-  sed -n 's/^  openssl: SSL routines: \(.*alert[^(]*\).*/\1/p' "$1" | head -n1 | sed 's/ *$//'
+  sed -n 's/^  openssl: SSL routines: \(.*alert[^(]*[^ (]\).*/\1/p; T; q' "$1"
 }
 
 # ---- the PKI ----------------------------------------------------------------------------------

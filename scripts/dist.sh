@@ -41,7 +41,7 @@ PKGS=(pkg-config gcc g++ cmake binutils mono-devel nuget)
 if [ "$VENDORED" = 1 ]; then PKGS+=(perl make); else PKGS+=(libssl-dev); fi
 apt_needs "${PKGS[@]}"
 
-version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p; T; q' Cargo.toml)
 [ -n "$version" ] || { echo "no version in Cargo.toml" >&2; exit 1; }
 name="wss-$version-linux-x64"
 features=()

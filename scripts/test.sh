@@ -55,7 +55,7 @@ summary() {
       P += $2; F += $3; S += $4 }
     END {
       # Known kinds in a fixed order, then any other in the order first seen.
-      m = split("rust c interop hostile fuzz cpp csharp demo readme dist soak bench", known, " ")
+      m = split("rust c interop browser hostile fuzz cpp csharp demo readme dist soak bench", known, " ")
       for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
       for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
@@ -70,14 +70,15 @@ summary() {
 trap summary EXIT
 
 # Counts from `cargo test` output: one line per test binary, by kind (tests/interop.rs is the
-# interop suite, tests/hostile.rs the attacks on a server, everything else Rust tests). A binary that died without a result line (a
+# interop suite, tests/browser.rs the browser one, tests/hostile.rs the attacks on a server,
+# everything else Rust tests). A binary that died without a result line (a
 # crash) counts as one failure.
 count_cargo_output() { # FILE DEFAULT_KIND
   awk -v def="$2" '
     function flush() { if (cur != "" && !seen) printf "%s 0 1 0 %s(no-result)\n", kind, cur; seen = 0 }
     /^ *Running / || /^ *Doc-tests / {
       flush(); cur = ($1 == "Doc-tests") ? "doctests" : ($2 == "unittests" ? $3 : $2)
-      kind = (cur == "tests/interop.rs") ? "interop" : (cur == "tests/hostile.rs") ? "hostile" : def
+      kind = (cur == "tests/interop.rs") ? "interop" : (cur == "tests/browser.rs") ? "browser" : (cur == "tests/hostile.rs") ? "hostile" : def
       next
     }
     /^test result:/ {
@@ -92,9 +93,9 @@ count_cargo_output() { # FILE DEFAULT_KIND
 
 # ---- dependencies --------------------------------------------------------------------------
 # Build: pkg-config + libssl-dev. C ABI tests: gcc/g++ and valgrind. Interop: python3-pip, node.
-# Benchmark smoke: websocketpp, asio, boost headers, libwebsockets.
+# Benchmark smoke: websocketpp, asio, boost headers, libwebsockets. Browser test: chromium.
 APT_PKGS=(pkg-config libssl-dev gcc g++ valgrind openssl
-          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev)
+          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev chromium)
 # Node and pip may come from elsewhere than Debian's packages: accept any working ones.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || APT_PKGS+=(python3-pip)
@@ -105,8 +106,8 @@ if ! python3 -c 'import websockets' 2>/dev/null; then
     || python3 -m pip install -q --user websockets 2>/dev/null \
     || python3 -m pip install -q --break-system-packages websockets
 fi
-if [ ! -d tests/interop/node_modules/ws ]; then
-  log "installing Node ws (pinned by tests/interop/package-lock.json)"
+if [ ! -d tests/interop/node_modules/ws ] || [ ! -d tests/interop/node_modules/playwright-core ]; then
+  log "installing Node ws and playwright-core (pinned by tests/interop/package-lock.json)"
   (cd tests/interop && npm ci --silent --no-audit --no-fund)
 fi
 
@@ -143,7 +144,7 @@ STEP="C++ wrapper"; log "$STEP (g++, clang++, ASan+UBSan builds + ctest)"
 suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F S" line
   local out rc
   set +e
-  out=$("$2" 2>&1 | tee /dev/stderr | grep "^wss-test-count $1 ")
+  out=$("$2" 2>&1 | tee -a /dev/stderr | grep "^wss-test-count $1 ")
   rc=${PIPESTATUS[0]}
   set -e
   if [ -n "$out" ]; then

@@ -229,11 +229,16 @@ impl Client {
         } else {
             None
         };
+        config.deflate.validate()?;
+        let mut headers = config.headers.clone();
+        if let Some(offer) = http::deflate_offer(&config.deflate) {
+            headers.push(offer);
+        }
         let (request, key) = http::client_request(
             &url.host_header(),
             &url.resource,
             &config.subprotocols,
-            &config.headers,
+            &headers,
         );
         let (rt, lease) = runtime()?;
         let worker = if will_wait && in_io_thread() {
@@ -254,6 +259,7 @@ impl Client {
             subprotocol: None,
             tls: None,
             is_client: true,
+            deflate: None,
         };
         let link = Link::connecting(
             provisional,
@@ -275,6 +281,7 @@ impl Client {
             request,
             key,
             subprotocols: config.subprotocols.clone(),
+            deflate: config.deflate,
             max_header_size: config.limits.max_header_size,
             tls,
             deadline,

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::tls::TlsConfig;
+pub use crate::ws::deflate::{Deflate, DeflateParams};
 
 /// Limits that protect an endpoint from slow, large or hostile peers.
 #[derive(Debug, Clone)]
@@ -83,6 +84,8 @@ pub struct ServerConfig {
     /// websocketpp); the kernel caps it (Linux: `net.core.somaxconn`, 4096 since 5.4). Unix
     /// only; elsewhere the socket keeps the platform default (128).
     pub listen_backlog: u32,
+    /// permessage-deflate: accept clients' offers (off by default, see [`Deflate`]).
+    pub deflate: Deflate,
 }
 
 impl Default for ServerConfig {
@@ -94,6 +97,7 @@ impl Default for ServerConfig {
             keepalive: None,
             hsts: true,
             listen_backlog: 4096,
+            deflate: Deflate::default(),
         }
     }
 }
@@ -113,6 +117,8 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Keepalive pings; `None` = off.
     pub keepalive: Option<Keepalive>,
+    /// permessage-deflate: offer it to the server (off by default, see [`Deflate`]).
+    pub deflate: Deflate,
 }
 
 impl Default for ClientConfig {
@@ -124,6 +130,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             keepalive: None,
+            deflate: Deflate::default(),
         }
     }
 }

@@ -17,6 +17,7 @@ use crate::handler::{Handler, MessageKind};
 use crate::io::{Cmd, WorkerHandle};
 use crate::pull::UserData;
 use crate::tls::TlsInfo;
+use crate::ws::deflate::DeflateParams;
 use crate::ws::{direct, OutKind, Outgoing};
 
 /// Close codes a host may send (RFC 6455 section 7.4).
@@ -63,6 +64,8 @@ pub struct ConnInfo {
     pub tls: Option<TlsInfo>,
     /// True for the client side of a connection.
     pub is_client: bool,
+    /// permessage-deflate as negotiated at the upgrade; `None`: messages go uncompressed.
+    pub deflate: Option<DeflateParams>,
 }
 
 /// Where a connection is, as host threads see it (`Link::lifecycle`). The I/O thread's own
@@ -356,6 +359,26 @@ impl Connection {
         }
     }
 
+    /// Queue a message of `kind` that goes uncompressed even where permessage-deflate was
+    /// negotiated: data already compressed, or secrets next to attacker-chosen text (which a
+    /// shared compressor would let an observer guess from the sizes, as in CRIME/BREACH).
+    /// Text must be valid UTF-8. Without compression it is [`Connection::send`].
+    pub fn send_uncompressed(&self, kind: MessageKind, data: &[u8]) -> Result<()> {
+        let kind = match kind {
+            MessageKind::Binary => OutKind::Binary,
+            MessageKind::Text => {
+                std::str::from_utf8(data)
+                    .map_err(|e| Error::invalid(format!("text message is not valid UTF-8: {e}")))?;
+                OutKind::Text
+            }
+        };
+        self.enqueue(data.len(), || Outgoing {
+            kind,
+            payload: direct::payload(data),
+            compress: false,
+        })
+    }
+
     /// Queue a ping (payload at most 125 bytes); the answer arrives as `on_pong`.
     pub fn ping(&self, payload: &[u8]) -> Result<()> {
         if payload.len() > 125 {
@@ -530,6 +553,7 @@ static UNKNOWN: Lazy<ConnInfo> = Lazy::new(|| ConnInfo {
     subprotocol: None,
     tls: None,
     is_client: false,
+    deflate: None,
 });
 
 const SHARDS: usize = 16;

@@ -7,6 +7,7 @@ use tungstenite::handshake::client::generate_key;
 use tungstenite::handshake::derive_accept_key;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::ws::deflate::{negotiate, Deflate, DeflateParams};
 
 /// Most headers accepted in one request or response.
 const MAX_HEADERS: usize = 64;
@@ -153,6 +154,37 @@ pub(crate) fn check_upgrade(req: &Request) -> std::result::Result<String, Refusa
     }
 }
 
+/// The server's permessage-deflate negotiation for `req` (RFC 7692): `Ok(None)` when `cfg` is
+/// off or no offer is acceptable (answer without the header), else the agreed parameters and
+/// the `Sec-WebSocket-Extensions` value to answer with. A header that does not parse at all is
+/// a malformed request: 400 (as Node `ws` and Python `websockets` answer). With `cfg` off the
+/// header is not looked at, as before compression existed.
+pub(crate) fn deflate_answer(
+    req: &Request,
+    cfg: &Deflate,
+) -> std::result::Result<Option<(DeflateParams, String)>, Refusal> {
+    if !cfg.enabled {
+        return Ok(None);
+    }
+    let lines: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    negotiate::answer(&lines, cfg).map_err(|_| Refusal::new(400, "Bad Request"))
+}
+
+/// The client's `Sec-WebSocket-Extensions` request header for `cfg`, if compression is on.
+pub(crate) fn deflate_offer(cfg: &Deflate) -> Option<(String, String)> {
+    cfg.enabled.then(|| {
+        (
+            "Sec-WebSocket-Extensions".to_string(),
+            negotiate::offer(cfg),
+        )
+    })
+}
+
 /// Whether `k` is the base64 encoding of 16 bytes (RFC 6455 section 4.1): 22 significant
 /// characters, the last carrying only 2 bits, then "==".
 fn valid_key(k: &str) -> bool {
@@ -235,13 +267,26 @@ pub(crate) fn client_request(
     (r.into_bytes(), key)
 }
 
-/// Parse the server's answer. `Ok(None)`: need more bytes. `Ok(Some((len, subprotocol)))`: upgraded.
+/// A server's accepted upgrade, as the client checked it.
+#[derive(Debug)]
+pub(crate) struct Upgraded {
+    /// Length of the response head in the buffer.
+    pub len: usize,
+    /// The subprotocol the server chose.
+    pub subprotocol: Option<String>,
+    /// permessage-deflate as agreed, when we offered it and the server accepted.
+    pub deflate: Option<DeflateParams>,
+}
+
+/// Parse the server's answer. `Ok(None)`: need more bytes. `deflate`: what we offered (the
+/// server's extension answer is checked against it; with it off, any extension fails).
 pub(crate) fn parse_response(
     buf: &[u8],
     key: &str,
     offered: &[String],
+    deflate: &Deflate,
     max: usize,
-) -> Result<Option<(usize, Option<String>)>> {
+) -> Result<Option<Upgraded>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
     let n = match resp.parse(buf) {
@@ -306,12 +351,26 @@ pub(crate) fn parse_response(
             "server response lacks 'Connection: Upgrade'",
         ));
     }
-    if let Some(ext) = get("Sec-WebSocket-Extensions").filter(|e| !e.is_empty()) {
-        return Err(Error::new(
-            ErrorKind::Handshake,
-            format!("server enabled extensions we did not offer: {ext}"),
-        ));
-    }
+    let ext_lines: Vec<String> = resp
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+        .map(|h| String::from_utf8_lossy(h.value).into_owned())
+        .collect();
+    let deflate = if deflate.enabled {
+        let lines: Vec<&str> = ext_lines.iter().map(String::as_str).collect();
+        negotiate::check_answer(&lines, deflate)
+            .map_err(|why| Error::new(ErrorKind::Handshake, why))?
+    } else {
+        let all = ext_lines.join(", ");
+        if !all.trim().is_empty() {
+            return Err(Error::new(
+                ErrorKind::Handshake,
+                format!("server enabled extensions we did not offer: {all}"),
+            ));
+        }
+        None
+    };
     if !get("Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(Error::new(
             ErrorKind::Handshake,
@@ -327,7 +386,11 @@ pub(crate) fn parse_response(
             ));
         }
     }
-    Ok(Some((n, proto)))
+    Ok(Some(Upgraded {
+        len: n,
+        subprotocol: proto,
+        deflate,
+    }))
 }
 
 #[cfg(test)]
@@ -388,31 +451,76 @@ mod tests {
     fn accept_key_roundtrip() {
         let (_, key) = client_request("h", "/", &[], &[]);
         let resp = String::from_utf8(switching_response(&key, Some("p"), &[])).unwrap();
-        let (n, proto) = parse_response(resp.as_bytes(), &key, &["p".into()], 8192)
+        let off = Deflate::default();
+        let up = parse_response(resp.as_bytes(), &key, &["p".into()], &off, 8192)
             .unwrap()
             .unwrap();
-        assert_eq!(n, resp.len());
-        assert_eq!(proto.as_deref(), Some("p"));
+        assert_eq!(up.len, resp.len());
+        assert_eq!(up.subprotocol.as_deref(), Some("p"));
+        assert_eq!(up.deflate, None);
         assert!(parse_response(
             resp.as_bytes(),
             "AAAAAAAAAAAAAAAAAAAAAA==",
             &["p".into()],
+            &off,
             8192
         )
         .is_err());
         let no_conn = resp.replace("Connection: Upgrade\r\n", "");
-        assert!(parse_response(no_conn.as_bytes(), &key, &["p".into()], 8192).is_err());
+        assert!(parse_response(no_conn.as_bytes(), &key, &["p".into()], &off, 8192).is_err());
         let ext = resp.replace(
             "\r\n\r\n",
             "\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
         );
-        assert!(parse_response(ext.as_bytes(), &key, &["p".into()], 8192).is_err());
+        assert!(parse_response(ext.as_bytes(), &key, &["p".into()], &off, 8192).is_err());
         let refused = refusal_response(&Refusal::new(404, "Not Found"), true);
-        let e = parse_response(&refused, &key, &[], 8192).unwrap_err();
+        let e = parse_response(&refused, &key, &[], &off, 8192).unwrap_err();
         assert_eq!(e.http_status, Some(404));
         assert!(String::from_utf8(refused)
             .unwrap()
             .contains("Strict-Transport-Security"));
+    }
+
+    #[test]
+    fn deflate_is_negotiated_only_when_on() {
+        let offer = "GET / HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Extensions: x-foo\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+        let r = req(offer);
+        // Off: the header is not looked at; on: the offer is answered.
+        assert_eq!(deflate_answer(&r, &Deflate::default()).unwrap(), None);
+        let (params, answer) = deflate_answer(&r, &Deflate::on()).unwrap().unwrap();
+        assert_eq!(answer, "permessage-deflate");
+        assert_eq!(params.client_max_window_bits, 15);
+        let broken = req(
+            "GET / HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Extensions: permessage-deflate;\r\n\r\n",
+        );
+        assert_eq!(
+            deflate_answer(&broken, &Deflate::on()).unwrap_err().status,
+            400
+        );
+        assert_eq!(deflate_offer(&Deflate::default()), None);
+        let (name, value) = deflate_offer(&Deflate::on()).unwrap();
+        assert_eq!(name, "Sec-WebSocket-Extensions");
+
+        // The client: our offer, the server's answer (split over two header lines) accepted;
+        // an answer for an extension we did not offer fails the connection.
+        let (_, key) = client_request("h", "/", &[], &[(name, value)]);
+        let head = String::from_utf8(switching_response(&key, None, &[])).unwrap();
+        let with = |ext: &str| head.replace("\r\n\r\n", &format!("\r\n{ext}\r\n\r\n"));
+        let ok = with("Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\nSec-WebSocket-Extensions: ");
+        let up = parse_response(ok.as_bytes(), &key, &[], &Deflate::on(), 8192)
+            .unwrap()
+            .unwrap();
+        assert_eq!(up.deflate.unwrap().server_max_window_bits, 10);
+        let plain = parse_response(head.as_bytes(), &key, &[], &Deflate::on(), 8192)
+            .unwrap()
+            .unwrap();
+        assert_eq!(plain.deflate, None, "a server may decline");
+        let other = with("Sec-WebSocket-Extensions: x-foo");
+        let e = parse_response(other.as_bytes(), &key, &[], &Deflate::on(), 8192).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Handshake);
+        assert!(e.message.contains("did not offer"), "{e:?}");
+        let bits = with("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits");
+        assert!(parse_response(bits.as_bytes(), &key, &[], &Deflate::on(), 8192).is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod ws;
 /// Shared, cheaply cloned byte buffer: message payloads handed to `Handler::on_message_owned`.
 pub use bytes::Bytes;
 pub use client::{Client, WsUrl};
-pub use config::{ClientConfig, Keepalive, Limits, ServerConfig};
+pub use config::{ClientConfig, Deflate, DeflateParams, Keepalive, Limits, ServerConfig};
 pub use conn::{connection, ConnInfo, Connection};
 pub use error::{Error, ErrorDetail, ErrorKind, OpenSslError, Result, VerifyFailure};
 pub use handler::{AcceptDecision, Handler, MessageKind, UpgradeRequest};

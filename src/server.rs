@@ -44,6 +44,7 @@ impl Server {
             })?
             .next()
             .ok_or_else(|| Error::invalid("the bind address resolved to nothing"))?;
+        config.deflate.validate()?;
         let ssl = match &config.tls {
             Some(tls) => Some(tls.server_context()?),
             None => None,
@@ -52,7 +53,7 @@ impl Server {
             .tls
             .as_ref()
             .is_some_and(|t| t.server_verifies_peer());
-        let side = ServerSide::new(ssl, verify_peer, config.hsts, handler);
+        let side = ServerSide::new(ssl, verify_peer, config.hsts, config.deflate, handler);
         let ep = Owner::new(config.limits.clone(), config.keepalive, Some(side));
         let listener = mio::net::TcpListener::bind(addr).map_err(|e| {
             Error::from_io(format!("cannot listen on {addr}"), &e)

@@ -833,7 +833,8 @@ fn rust_layout() -> Vec<String> {
             cipher,
             alpn,
             server_name,
-            peer_certificate
+            peer_certificate,
+            extensions
         ]
     );
     v
@@ -992,4 +993,19 @@ fn limits_valgrind() {
 #[test]
 fn limits_asan() {
     run_asan("limits");
+}
+
+#[test]
+fn deflate() {
+    run_native("deflate");
+}
+
+#[test]
+fn deflate_valgrind() {
+    run_valgrind("deflate");
+}
+
+#[test]
+fn deflate_asan() {
+    run_asan("deflate");
 }

@@ -700,3 +700,135 @@ fn messages_at_the_limit_still_echo() {
     client.close(1000, "", WAIT).unwrap();
     server.shutdown(WAIT).unwrap();
 }
+
+// ---- permessage-deflate (RFC 7692) --------------------------------------------------------------
+
+/// The parameter combinations both peers support, as `--deflate` specs (tests/interop/
+/// deflate_opts.*): defaults and each parameter alone; each test adds all four together with
+/// the smallest windows its peer takes (below).
+const DEFLATE_SPECS: [&str; 5] = [
+    "on",
+    "server_no_context_takeover",
+    "client_no_context_takeover",
+    "server_max_window_bits=10",
+    "client_max_window_bits=9",
+];
+
+/// All four parameters with 8-bit windows (Node `ws` takes 8 on both sides).
+const ALL_FOUR_8: &str =
+    "server_no_context_takeover,client_no_context_takeover,server_max_window_bits=8,client_max_window_bits=8";
+/// Python `websockets` never compresses with an 8-bit window (zlib refuses it): its client
+/// factory takes `client_max_window_bits` 9..=15, its server factory `server_max_window_bits`
+/// 9..=15; the window it only inflates with may be 8.
+const PY_CLIENT_ALL_FOUR: &str =
+    "server_no_context_takeover,client_no_context_takeover,server_max_window_bits=8,client_max_window_bits=9";
+const PY_SERVER_ALL_FOUR: &str =
+    "server_no_context_takeover,client_no_context_takeover,server_max_window_bits=9,client_max_window_bits=8";
+
+/// A foreign client offering `spec` echoes every size (and 16 MiB, in 3 fragments each)
+/// through our server with compression on; the answer must accept permessage-deflate.
+fn foreign_client_deflate(
+    start: fn(&str, &[String]) -> Peer,
+    script: &str,
+    who: &str,
+    all_four: &str,
+) {
+    for spec in DEFLATE_SPECS.into_iter().chain([all_four]) {
+        let (h, srx) = recorder(true);
+        let config = ServerConfig {
+            deflate: wss::Deflate::on(),
+            ..Default::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config, h).unwrap();
+        let mut args = client_args(Sec::Plain, server.port(), false);
+        args.extend(["--deflate", spec, "--fragments", "3"].map(String::from));
+        if spec == "on" {
+            args.push("--big".to_string());
+        }
+        let summary = start(script, &args).summary(true);
+        assert!(
+            summary.contains("\"extensions\":\"permessage-deflate"),
+            "{spec}: {summary}"
+        );
+        assert_json(&summary, "close_reason", &format!("\"{who} done\""));
+        check_server_side(&srx, Sec::Plain, &format!("{who} done"));
+        server.shutdown(WAIT).unwrap();
+    }
+}
+
+#[test]
+fn python_client_deflate_to_our_server() {
+    foreign_client_deflate(Peer::python, "py_client.py", "py", PY_CLIENT_ALL_FOUR);
+}
+
+#[test]
+fn node_client_deflate_to_our_server() {
+    foreign_client_deflate(Peer::node, "node_client.js", "node", ALL_FOUR_8);
+}
+
+/// Our client with each of our settings against a foreign server accepting `spec`.
+fn our_client_deflate(start: fn(&str, &[String]) -> Peer, script: &str, all_four: &str) {
+    let ours = [
+        wss::Deflate::on(),
+        wss::Deflate::on().no_context_takeover(),
+        wss::Deflate {
+            server_max_window_bits: 9,
+            client_max_window_bits: 10,
+            ..wss::Deflate::on()
+        },
+    ];
+    for spec in DEFLATE_SPECS.into_iter().chain([all_four]) {
+        for deflate in ours {
+            let mut args = server_args(Sec::Plain);
+            args.extend(["--deflate".to_string(), spec.to_string()]);
+            let mut peer = start(script, &args);
+            let port = peer.port();
+            let config = ClientConfig {
+                deflate,
+                ..client_config(Sec::Plain, false)
+            };
+            let (ch, crx) = recorder(false);
+            let url = format!("ws://127.0.0.1:{port}/echo");
+            if script == "node_server.js"
+                && spec == "server_max_window_bits=10"
+                && deflate.server_max_window_bits < 10
+            {
+                // ws declines an offer asking for a smaller server window than its own
+                // serverMaxWindowBits (lib/permessage-deflate.js, acceptAsServer), and a server
+                // with no acceptable offer answers 400 rather than going uncompressed.
+                let e = Client::connect(&url, &config, ch).unwrap_err();
+                assert_eq!(e.http_status, Some(400), "{e:?}");
+                drop(peer);
+                continue;
+            }
+            let client = Client::connect(&url, &config, ch)
+                .unwrap_or_else(|e| panic!("{spec} {deflate:?}: {e:?}\n{}", peer.report()));
+            let conn = wait_open(&crx);
+            peer.expect("OPEN ");
+            let ext = peer.expect("EXT ");
+            assert!(ext.starts_with("permessage-deflate"), "{spec}: {ext}");
+            for (i, n) in SIZES.iter().enumerate() {
+                let bin = payload(*n, i as u8);
+                conn.send_binary(&bin).unwrap();
+                assert_eq!(wait_msg(&crx), (MessageKind::Binary, bin));
+                let t = text(*n);
+                conn.send_text(&t).unwrap();
+                assert_eq!(wait_msg(&crx), (MessageKind::Text, t.into_bytes()));
+            }
+            client.close(1000, "done", WAIT).unwrap();
+            assert_eq!(wait_close(&crx), (1000, "done".to_string()));
+            let (status, _) = peer.finish();
+            assert!(status.success(), "{}", peer.report());
+        }
+    }
+}
+
+#[test]
+fn our_client_deflate_to_python_server() {
+    our_client_deflate(Peer::python, "py_server.py", PY_SERVER_ALL_FOUR);
+}
+
+#[test]
+fn our_client_deflate_to_node_server() {
+    our_client_deflate(Peer::node, "node_server.js", ALL_FOUR_8);
+}

@@ -10,32 +10,9 @@ use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
+use common::raw::{close_body, frame, frames, read_to_end};
 use common::*;
 use wss::{ErrorKind, Limits, Server, ServerConfig};
-
-const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const MASK: [u8; 4] = [0xa1, 0x0b, 0x5c, 0x77];
-
-/// A masked client frame.
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mut f = vec![first];
-    match payload.len() {
-        n if n < 126 => f.push(0x80 | n as u8),
-        n => {
-            f.push(0x80 | 126);
-            f.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-    }
-    f.extend_from_slice(&MASK);
-    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
-    f
-}
-
-fn close_body(code: u16, reason: &[u8]) -> Vec<u8> {
-    let mut b = code.to_be_bytes().to_vec();
-    b.extend_from_slice(reason);
-    b
-}
 
 /// A raw connection upgraded to WebSocket (the 101 head read).
 fn raw_ws(port: u16) -> TcpStream {
@@ -74,84 +51,15 @@ fn small_window(port: u16) -> TcpStream {
 }
 
 /// Upgrade a raw connection to WebSocket (the 101 head read).
-fn upgrade(mut s: TcpStream) -> TcpStream {
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.set_nodelay(true).unwrap();
-    let req = format!(
-        "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            s.read(&mut b).unwrap(),
-            1,
-            "the server closed during the upgrade"
-        );
-        head.push(b[0]);
-    }
-    assert!(head.starts_with(b"HTTP/1.1 101"));
+fn upgrade(s: TcpStream) -> TcpStream {
+    let (s, head) = raw::upgrade_stream(s, "");
+    assert!(head.starts_with("HTTP/1.1 101"), "no 101: {head}");
     s
-}
-
-/// Everything the server sends until it closes (a reset counts as closed).
-fn read_to_end(s: &mut TcpStream) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if matches!(e.kind(), IoKind::WouldBlock | IoKind::TimedOut) => {
-                panic!("the server did not close within {WAIT:?}; got {out:x?}")
-            }
-            Err(e) if e.kind() == IoKind::Interrupted => {}
-            Err(_) => return out,
-        }
-    }
-}
-
-/// The server's (unmasked) frames: (first byte, payload).
-fn frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    let mut out = Vec::new();
-    while bytes.len() >= 2 {
-        let (hdr, len) = match bytes[1] & 0x7f {
-            126 => (4, u16::from_be_bytes([bytes[2], bytes[3]]) as usize),
-            127 => (
-                10,
-                u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize,
-            ),
-            n => (2, n as usize),
-        };
-        assert!(bytes.len() >= hdr + len, "truncated frame in {bytes:x?}");
-        out.push((bytes[0], bytes[hdr..hdr + len].to_vec()));
-        bytes = &bytes[hdr + len..];
-    }
-    assert!(bytes.is_empty(), "trailing bytes {bytes:x?}");
-    out
 }
 
 /// The length of the complete frames at the start of `bytes`, if it ends on a frame boundary.
 fn complete_frames(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while at + 2 <= bytes.len() {
-        let b = &bytes[at..];
-        let (hdr, len) = match b[1] & 0x7f {
-            126 if b.len() >= 4 => (4, u16::from_be_bytes([b[2], b[3]]) as usize),
-            127 if b.len() >= 10 => (
-                10,
-                u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
-            ),
-            126 | 127 => return None,
-            n => (2, n as usize),
-        };
-        if b.len() < hdr + len {
-            return None;
-        }
-        at += hdr + len;
-    }
-    (at == bytes.len()).then_some(at)
+    (raw::parse(bytes).1 == 0).then_some(bytes.len())
 }
 
 /// One violation: the bytes, the close code, and words the host's error must contain.

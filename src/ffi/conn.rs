@@ -50,6 +50,34 @@ pub unsafe extern "C" fn wss_send(
     })
 }
 
+/// `wss_send` with `flags` (`WSS_SEND_NO_COMPRESS`, or 0 for what `wss_send` does); unknown
+/// flag bits give `WSS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `data` must hold `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn wss_send_ex(
+    conn_id: u64,
+    data: *const u8,
+    len: usize,
+    kind: wss_message_kind,
+    flags: wss_send_flags,
+) -> wss_result {
+    guard(|| {
+        let kind = message_kind_from_c(kind)?;
+        if flags & !WSS_SEND_NO_COMPRESS != 0 {
+            return Err(Error::invalid(format!("unknown send flags {flags:#x}")));
+        }
+        let data = bytes_arg(data, len, "data")?;
+        let conn = conn(conn_id)?;
+        if flags & WSS_SEND_NO_COMPRESS != 0 {
+            conn.send_uncompressed(kind, data)
+        } else {
+            conn.send(kind, data)
+        }
+    })
+}
+
 /// Queue a NUL-terminated UTF-8 text message.
 ///
 /// # Safety

@@ -66,6 +66,11 @@ pub struct wss_conn_info {
     pub server_name: *const c_char,
     /// The peer's certificate, or NULL if none was presented (or plain ws).
     pub peer_certificate: *const wss_peer_cert,
+    /// The negotiated extensions as a `Sec-WebSocket-Extensions` value, e.g.
+    /// "permessage-deflate; server_max_window_bits=10" (parameters at their defaults left
+    /// out), or NULL when messages go uncompressed. Added after ABI 1.0: read it only when
+    /// `struct_size` covers it.
+    pub extensions: *const c_char,
 }
 
 /// `s` as a C string; an interior NUL (impossible in C input, possible in Rust text) becomes a
@@ -155,6 +160,7 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
         peer_certificate: peer
             .as_ref()
             .map_or(ptr::null(), |p| &p.cert as *const wss_peer_cert),
+        extensions: s.opt(i.deflate.map(|d| d.to_string()).as_deref()),
     };
     Box::new(CConnInfo {
         info,

@@ -1,4 +1,5 @@
-//! `wss_options`: endpoint settings (limits, threads, keepalive, client headers/subprotocols).
+//! `wss_options`: endpoint settings (limits, threads, keepalive, client headers/subprotocols,
+//! permessage-deflate).
 //! One builder for servers and clients; each uses the settings that apply to it.
 
 use std::os::raw::c_char;
@@ -8,7 +9,7 @@ use parking_lot::Mutex;
 
 use super::guard::*;
 use super::result::*;
-use crate::config::{ClientConfig, Keepalive, ServerConfig};
+use crate::config::{ClientConfig, Deflate, Keepalive, ServerConfig};
 use crate::error::{Error, Result};
 use crate::http;
 
@@ -40,6 +41,18 @@ impl wss_options {
         f(&mut self.server.lock().limits);
         f(&mut self.client.lock().limits);
     }
+
+    fn deflate(&self, f: impl Fn(&mut Deflate)) {
+        f(&mut self.server.lock().deflate);
+        f(&mut self.client.lock().deflate);
+    }
+}
+
+fn window_bits(v: u8, what: &str) -> Result<u8> {
+    if !(8..=15).contains(&v) {
+        return Err(Error::invalid(format!("{what} must be 8 to 15, not {v}")));
+    }
+    Ok(v)
 }
 
 fn with(opts: *mut wss_options, f: impl FnOnce(&wss_options) -> Result<()>) -> wss_result {
@@ -405,6 +418,111 @@ pub unsafe extern "C" fn wss_options_add_subprotocol(
             return Err(Error::invalid(format!("invalid subprotocol '{p}'")));
         }
         o.client.lock().subprotocols.push(p.to_string());
+        Ok(())
+    })
+}
+
+/// permessage-deflate (RFC 7692): `on` 1 lets a client offer it and a server accept it, 0 (the
+/// default) does not. Off by default because a connection that compresses keeps ~420 KiB of
+/// zlib state between messages with context takeover (see
+/// `wss_options_set_deflate_no_context_takeover`), and compression over TLS mixes secrets with
+/// attacker-chosen data (CRIME/BREACH): send such messages with `WSS_SEND_NO_COMPRESS`.
+/// `wss_conn_info_get` tells what a connection agreed on.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_deflate(opts: *mut wss_options, on: u8) -> wss_result {
+    with(opts, |o| {
+        let on = flag(on, "on")?;
+        o.deflate(|d| d.enabled = on);
+        Ok(())
+    })
+}
+
+/// permessage-deflate: messages shorter than `bytes` go uncompressed (default 64).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_deflate_threshold(
+    opts: *mut wss_options,
+    bytes: u64,
+) -> wss_result {
+    with(opts, |o| {
+        let v = usize::try_from(bytes).map_err(|_| Error::invalid("threshold is too large"))?;
+        o.deflate(|d| d.threshold = v);
+        Ok(())
+    })
+}
+
+/// permessage-deflate without context takeover: `server` 1 has the server compress each message
+/// on its own, `client` 1 the client (each 0 or 1; default 0, 0). A server asks it of clients, a
+/// client of servers; the side that compresses without it frees its zlib state after every
+/// message (idle connections then hold none), for a worse ratio on small, similar messages.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_deflate_no_context_takeover(
+    opts: *mut wss_options,
+    server: u8,
+    client: u8,
+) -> wss_result {
+    with(opts, |o| {
+        let (s, c) = (flag(server, "server")?, flag(client, "client")?);
+        o.deflate(|d| {
+            d.server_no_context_takeover = s;
+            d.client_no_context_takeover = c;
+        });
+        Ok(())
+    })
+}
+
+/// permessage-deflate: the largest LZ77 windows (base-2 log, 8 to 15; default 15, 15) the server
+/// and the client compress with. 8 compresses with 9 (zlib's smallest raw window), which a peer
+/// inflating with 8 reads correctly.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_deflate_max_window_bits(
+    opts: *mut wss_options,
+    server: u8,
+    client: u8,
+) -> wss_result {
+    with(opts, |o| {
+        let s = window_bits(server, "server window bits")?;
+        let c = window_bits(client, "client window bits")?;
+        o.deflate(|d| {
+            d.server_max_window_bits = s;
+            d.client_max_window_bits = c;
+        });
+        Ok(())
+    })
+}
+
+/// permessage-deflate: zlib compression `level` (1 fastest to 9 smallest; default 6) and
+/// `mem_level` (1 to 9; default 8: the compressor's hash table grows with it).
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_deflate_level(
+    opts: *mut wss_options,
+    level: u8,
+    mem_level: u8,
+) -> wss_result {
+    with(opts, |o| {
+        for (v, what) in [(level, "level"), (mem_level, "mem_level")] {
+            if !(1..=9).contains(&v) {
+                return Err(Error::invalid(format!("{what} must be 1 to 9, not {v}")));
+            }
+        }
+        o.deflate(|d| {
+            d.level = level;
+            d.mem_level = mem_level;
+        });
         Ok(())
     })
 }

@@ -52,6 +52,12 @@ pub const WSS_MESSAGE_TEXT: wss_message_kind = 1;
 /// Binary data.
 pub const WSS_MESSAGE_BINARY: wss_message_kind = 2;
 
+/// `wss_send_ex` flags: bits or-ed together (other bits are refused).
+pub type wss_send_flags = u32;
+/// Send the message as it is, even where permessage-deflate was negotiated: data already
+/// compressed, or secrets next to attacker-chosen text (CRIME/BREACH).
+pub const WSS_SEND_NO_COMPRESS: wss_send_flags = 1;
+
 /// How the peer's certificate is requested and checked.
 pub type wss_verify_mode = i32;
 /// Role default: clients verify the server; servers do not ask for client certificates.

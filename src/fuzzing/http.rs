@@ -1,6 +1,7 @@
 //! The HTTP upgrade in both roles: the server parsing a request head, the client a response.
 
 use crate::http::{self, Parsed};
+use crate::ws::deflate::Deflate;
 
 /// The `Sec-WebSocket-Key` of RFC 6455's example; the seed corpus answers it, so the fuzzer
 /// starts from a response that passes.
@@ -34,15 +35,26 @@ pub fn server_request(data: &[u8]) {
 }
 
 /// Client role: parse `data` as the answer to our upgrade request with key `KEY`, offering the
-/// subprotocols "chat" and "echo" (as `ReadResponse` does).
+/// subprotocols "chat" and "echo", with and without permessage-deflate (as `ReadResponse`
+/// does). What passes names only what we offered.
 pub fn client_response(data: &[u8]) {
     let offered = ["chat".to_string(), "echo".to_string()];
-    if let Ok(Some((len, proto))) = http::parse_response(data, KEY, &offered, MAX_HEAD) {
-        assert!(len <= data.len() && len <= MAX_HEAD, "head length {len}");
-        if let Some(p) = proto {
+    for deflate in [Deflate::default(), Deflate::on()] {
+        if let Ok(Some(up)) = http::parse_response(data, KEY, &offered, &deflate, MAX_HEAD) {
             assert!(
-                offered.contains(&p),
-                "accepted a subprotocol we did not offer: {p:?}"
+                up.len <= data.len() && up.len <= MAX_HEAD,
+                "head length {}",
+                up.len
+            );
+            if let Some(p) = &up.subprotocol {
+                assert!(
+                    offered.contains(p),
+                    "accepted a subprotocol we did not offer: {p:?}"
+                );
+            }
+            assert!(
+                deflate.enabled || up.deflate.is_none(),
+                "deflate agreed without an offer"
             );
         }
     }

@@ -77,8 +77,18 @@ mod tests {
         ));
         let resp = read("http_response/101");
         let offered = ["chat".to_string()];
-        let parsed = crate::http::parse_response(&resp, "dGhlIHNhbXBsZSBub25jZQ==", &offered, 4096);
-        assert!(matches!(parsed, Ok(Some((_, Some(_))))), "{parsed:?}");
+        let deflate = crate::ws::deflate::Deflate::default();
+        let parsed = crate::http::parse_response(
+            &resp,
+            "dGhlIHNhbXBsZSBub25jZQ==",
+            &offered,
+            &deflate,
+            4096,
+        );
+        assert!(
+            matches!(&parsed, Ok(Some(up)) if up.subprotocol.is_some()),
+            "{parsed:?}"
+        );
         assert!(crate::tls::load::pfx_identity(&read("pkcs12/wss"), "wss", "seed").is_ok());
         assert!(crate::tls::load::crls(&read("crl/der"), "seed").is_ok());
     }

@@ -41,6 +41,8 @@ pub(crate) struct ServerSide {
     pub ssl: Option<SslContext>,
     pub verify_peer: bool,
     pub hsts: bool,
+    /// permessage-deflate settings (answered at each upgrade).
+    pub deflate: crate::config::Deflate,
     /// Serves every path while `routes` is empty; receives errors that happen before routing.
     pub default_handler: Arc<dyn Handler>,
     pub routes: RwLock<HashMap<String, Arc<dyn Handler>>>,
@@ -70,12 +72,14 @@ impl ServerSide {
         ssl: Option<SslContext>,
         verify_peer: bool,
         hsts: bool,
+        deflate: crate::config::Deflate,
         default_handler: Arc<dyn Handler>,
     ) -> Self {
         ServerSide {
             ssl,
             verify_peer,
             hsts,
+            deflate,
             default_handler,
             routes: RwLock::new(HashMap::new()),
             active: AtomicUsize::new(0),

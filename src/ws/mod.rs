@@ -6,6 +6,7 @@
 //! machine above it is ours, because tungstenite's own refuses RSV1 (no permessage-deflate),
 //! checks UTF-8 only when a message completes, and buffers writes without a bound.
 
+pub mod deflate;
 pub(crate) mod direct;
 pub(crate) mod ext;
 #[cfg(feature = "fuzzing")]

@@ -75,7 +75,11 @@ impl Writer {
             if used {
                 self.frame(OpCode::Data(data), true, true, &encoded);
             }
-            self.encoded = encoded;
+            // Reused for the next message, unless a large one grew it: idle connections keep
+            // no more than a batch's worth.
+            if encoded.capacity() <= WRITE_BATCH {
+                self.encoded = encoded;
+            }
             if used || r.is_err() {
                 return r.map(|_| ());
             }

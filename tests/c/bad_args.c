@@ -195,6 +195,8 @@ static void per_conn_calls_not_connected(uint64_t id) {
     wss_conn_info *info = (wss_conn_info *)&amount;
     CHECK_ERR(wss_send(id, (const uint8_t *)"x", 1, WSS_MESSAGE_BINARY), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_send(id, NULL, 0, WSS_MESSAGE_TEXT), WSS_ERR_NOT_CONNECTED);
+    CHECK_ERR(wss_send_ex(id, (const uint8_t *)"x", 1, WSS_MESSAGE_BINARY, WSS_SEND_NO_COMPRESS),
+              WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_send_text(id, "x"), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_close_conn(id, 1000, NULL), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_close_conn(id, 4000, "r"), WSS_ERR_NOT_CONNECTED);
@@ -240,6 +242,20 @@ static void per_conn_bad_args(uint64_t id) {
     CHECK_OK(wss_send(id, (const uint8_t *)BAD_UTF8, 2, WSS_MESSAGE_BINARY));
     CHECK_OK(wss_send(id, NULL, 0, WSS_MESSAGE_BINARY));
 
+    /* wss_send_ex: as wss_send, and flag bits other than WSS_SEND_NO_COMPRESS refused */
+    for (i = 0; i < sizeof bad_kinds / sizeof bad_kinds[0]; i++)
+        CHECK_ERR(wss_send_ex(id, (const uint8_t *)"x", 1, bad_kinds[i], 0),
+                  WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_send_ex(id, NULL, 5, WSS_MESSAGE_BINARY, 0), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_send_ex(id, (const uint8_t *)BAD_UTF8, 2, WSS_MESSAGE_TEXT, WSS_SEND_NO_COMPRESS),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_send_ex(id, (const uint8_t *)"x", 1, WSS_MESSAGE_BINARY, 2),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_send_ex(id, (const uint8_t *)"x", 1, WSS_MESSAGE_BINARY, UINT32_MAX),
+              WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_send_ex(id, (const uint8_t *)"x", 1, WSS_MESSAGE_TEXT, WSS_SEND_NO_COMPRESS));
+    CHECK_OK(wss_send_ex(id, NULL, 0, WSS_MESSAGE_BINARY, 0));
+
     /* wss_send_text */
     CHECK_ERR(wss_send_text(id, NULL), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_send_text(id, BAD_UTF8), WSS_ERR_INVALID_ARGUMENT);
@@ -273,6 +289,7 @@ static void per_conn_bad_args(uint64_t id) {
         CHECK(info->struct_size == sizeof *info);
         CHECK(info->is_client == 0 || info->is_client == 1);
         CHECK(info->resumed == 0 || info->resumed == 1);
+        CHECK(info->extensions == NULL); /* no compression was negotiated */
     }
     wss_conn_info_free(info);
 
@@ -460,6 +477,28 @@ static void options(void) {
     CHECK_ERR(wss_options_set_accept_events(o, 2), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_accept_events(o, 1));
     CHECK_OK(wss_options_set_accept_events(o, 0));
+    CHECK_ERR(wss_options_set_deflate(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate(o, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_deflate(o, 1));
+    CHECK_OK(wss_options_set_deflate(o, 0));
+    CHECK_ERR(wss_options_set_deflate_threshold(NULL, 64), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_deflate_threshold(o, 0));
+    CHECK_OK(wss_options_set_deflate_threshold(o, 64));
+    CHECK_ERR(wss_options_set_deflate_no_context_takeover(NULL, 1, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_no_context_takeover(o, 2, 0), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_no_context_takeover(o, 0, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_deflate_no_context_takeover(o, 1, 0));
+    CHECK_ERR(wss_options_set_deflate_max_window_bits(NULL, 15, 15), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_max_window_bits(o, 7, 15), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_max_window_bits(o, 15, 16), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_max_window_bits(o, 0, 255), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_deflate_max_window_bits(o, 8, 15));
+    CHECK_ERR(wss_options_set_deflate_level(NULL, 6, 8), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_level(o, 0, 8), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_level(o, 10, 8), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_level(o, 6, 0), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_deflate_level(o, 6, 10), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_deflate_level(o, 1, 1));
 
     CHECK_ERR(wss_options_add_header(NULL, "X-A", "1"), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_add_header(o, NULL, "1"), WSS_ERR_INVALID_ARGUMENT);

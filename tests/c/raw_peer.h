@@ -95,9 +95,9 @@ static inline int raw_read_exact(int fd, unsigned char *buf, size_t n, unsigned 
     return 1;
 }
 
-/* Read one frame from the server (unmasked) and return its opcode (payload skipped, at most
- * 125 bytes for control frames; data frames of any length), or -1. */
-static inline int raw_read_frame(int fd, unsigned ms) {
+/* Read one frame from the server (unmasked) and return its first byte (FIN, RSV1-3, opcode;
+ * payload skipped, of any length), or -1. */
+static inline int raw_read_frame_first(int fd, unsigned ms) {
     unsigned char h[2], ext[8], skip[4096];
     uint64_t len;
     int i;
@@ -115,7 +115,13 @@ static inline int raw_read_frame(int fd, unsigned ms) {
         if (!raw_read_exact(fd, skip, n, ms)) return -1;
         len -= n;
     }
-    return h[0] & 0x0f;
+    return h[0];
+}
+
+/* Read one frame from the server and return its opcode, or -1. */
+static inline int raw_read_frame(int fd, unsigned ms) {
+    int first = raw_read_frame_first(fd, ms);
+    return first < 0 ? -1 : first & 0x0f;
 }
 
 #endif /* WSS_TEST_RAW_PEER_H */

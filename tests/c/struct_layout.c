@@ -108,6 +108,7 @@ int main(void) {
     OFF(wss_conn_info, alpn);
     OFF(wss_conn_info, server_name);
     OFF(wss_conn_info, peer_certificate);
+    OFF(wss_conn_info, extensions);
 
     /* Fixed-width types only: the scalar typedefs are exactly 4 bytes. */
     CHECK(sizeof(wss_result) == 4 && sizeof(wss_message_kind) == 4);

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod raw;
 
 use std::collections::VecDeque;
 use std::ops::Deref;

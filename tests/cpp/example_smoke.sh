@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of examples-cpp as separate processes: echo_server + echo_client (stdin lines and
-# --count/--size), refused client certificates (wss: expired, and revoked by --crl; full detail,
+# --count/--size; permessage-deflate with --deflate on both), refused client certificates (wss: expired, and revoked by --crl; full detail,
 # non-zero exit), chat, and a
 # clean stop on SIGINT/SIGTERM. Usage: example_smoke.sh ws|wss BIN_DIR PKI_DIR
 set -euo pipefail
@@ -38,7 +38,7 @@ read_port() { # fd pattern
   echo "${BASH_REMATCH[1]}"
 }
 
-start echo_server 3 "$bin/echo_server" --port 0 --io-threads 2 "${server_tls[@]}"
+start echo_server 3 "$bin/echo_server" --port 0 --io-threads 2 --deflate "${server_tls[@]}"
 server_pid=${pids[-1]}
 port=$(read_port 3 "listening on port")
 cat <&3 > "$work/echo_server.out" &   # keep draining the server's output
@@ -52,6 +52,11 @@ grep -q '^2 replies$' "$work/lines.out" || fail "reply count"
 "$bin/echo_client" "$url" "${client_tls[@]}" --count 20 --size 70000 > "$work/count.out" 2>&1 \
   || fail "echo_client --count failed"
 grep -q '^20 replies$' "$work/count.out" || fail "reply count for --count"
+grep -q 'permessage-deflate' "$work/count.out" && fail "compression without --deflate on the client"
+"$bin/echo_client" "$url" "${client_tls[@]}" --deflate --count 5 --size 70000 > "$work/deflate.out" 2>&1 \
+  || fail "echo_client --deflate failed"
+grep -q '^connected: .*, permessage-deflate' "$work/deflate.out" || fail "no permessage-deflate negotiated"
+grep -q '^5 replies$' "$work/deflate.out" || fail "reply count for --deflate"
 if [ "$mode" = wss ]; then
   grep -q 'connected: TLSv1\.[23]' "$work/lines.out" || fail "client did not print the TLS version"
   if "$bin/echo_client" "$url" "${bad_client_tls[@]}" --count 1 > "$work/bad.out" 2>&1; then

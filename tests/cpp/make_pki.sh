@@ -73,5 +73,5 @@ openssl ca -batch -config ca.cnf -gencrl -out crl.pem 2>/dev/null
 # Only the hashed name (no .pem), so the folder is read through its OpenSSL -CApath layout.
 cp ca.pem "cadir/$(openssl x509 -hash -noout -in ca.pem).0"
 rm -f ./*.csr
-ls cadir | grep -q '^[0-9a-f]\{8\}\.0$' || { echo "make_pki.sh: no hashed name in cadir" >&2; exit 1; }
+grep -q '^[0-9a-f]\{8\}\.0$' <<<"$(ls cadir)" || { echo "make_pki.sh: no hashed name in cadir" >&2; exit 1; }
 echo "test PKI in $PWD"

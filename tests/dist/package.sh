@@ -21,7 +21,7 @@ checkout="$(cd "$(dirname "$0")/../.." && pwd)"
 case "${1:-}" in
   ""|--vendored)
     flavour=linux-x64${1:+-vendored}
-    version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p' "$checkout/Cargo.toml" | head -n1)
+    version=$(sed -n 's/^version = "\([0-9.]*\)"$/\1/p; T; q' "$checkout/Cargo.toml")
     if ! "$checkout/scripts/dist.sh" ${1:+"$1"}; then
       echo "FAIL scripts/dist.sh ${1:-}"
       echo "wss-test-count dist 0 1 0"
@@ -58,7 +58,7 @@ start() { # OUT SED_EXPR COMMAND...
   server_pid=$!
   port=""
   for _ in $(seq 600); do
-    port=$(sed -n "$expr" "$out" | head -n1)
+    port=$(sed -n "$expr; T; q" "$out")
     [ -n "$port" ] && return 0
     kill -0 "$server_pid" 2>/dev/null || { cat "$out"; return 1; }
     sleep 0.1
@@ -88,7 +88,7 @@ layout() {
   done
   [ "$(readlink "$pkg/lib/libwss.so.1")" = "libwss.so.$version" ] || { echo "libwss.so.1 link"; return 1; }
   [ "$(readlink "$pkg/lib/libwss.so")" = "libwss.so.1" ] || { echo "libwss.so link"; return 1; }
-  readelf -d "$pkg/lib/libwss.so.$version" | grep -q 'SONAME.*\[libwss\.so\.1\]' || { echo "SONAME"; return 1; }
+  grep -q 'SONAME.*\[libwss\.so\.1\]' <<<"$(readelf -d "$pkg/lib/libwss.so.$version")" || { echo "SONAME"; return 1; }
   grep -q "lib/libwss.so.$version\$" "$pkg/MANIFEST" || { echo "MANIFEST lacks the library"; return 1; }
 }
 check layout layout
@@ -107,17 +107,21 @@ stripped() { # every shipped ELF file without debug info, pointing to FILE.debug
   local f
   for f in "$pkg/lib/libwss.so.$version" "$pkg"/bin/*; do
     case "$f" in *.debug) continue ;; esac
-    if readelf -S "$f" | grep -q '\.debug_info'; then echo "not stripped: $f"; return 1; fi
-    readelf --string-dump=.gnu_debuglink "$f" | grep -q "$(basename "$f").debug" \
+    if grep -q '\.debug_info' <<<"$(readelf -S "$f")"; then echo "not stripped: $f"; return 1; fi
+    grep -q "$(basename "$f").debug" <<<"$(readelf --string-dump=.gnu_debuglink "$f")" \
       || { echo "no debuglink: $f"; return 1; }
-    readelf -S "$f.debug" | grep -q '\.debug_info' || { echo "no debug info in $f.debug"; return 1; }
+    grep -q '\.debug_info' <<<"$(readelf -S "$f.debug")" || { echo "no debug info in $f.debug"; return 1; }
   done
-  if readelf -S "$pkg/lib/libwss.a" 2>/dev/null | grep -q '\.debug_info'; then echo "libwss.a keeps debug info"; return 1; fi
+  if grep -q '\.debug_info' <<<"$(readelf -S "$pkg/lib/libwss.a" 2>/dev/null)"; then echo "libwss.a keeps debug info"; return 1; fi
 }
 check stripped stripped
 nupkg_layout() {
-  unzip -l "$pkg/nuget/Wss.$version.nupkg" | grep -q ' lib/netstandard2.0/Wss.dll$' &&
-    unzip -l "$pkg/nuget/Wss.$version.nupkg" | grep -q ' runtimes/linux-x64/native/libwss.so$'
+  # Outputs are taken whole before grep -q here and below: `cmd | grep -q` under pipefail fails
+  # at random when grep exits before cmd has written everything (SIGPIPE).
+  local listing
+  listing=$(unzip -l "$pkg/nuget/Wss.$version.nupkg") || return 1
+  grep -q ' lib/netstandard2.0/Wss.dll$' <<<"$listing" &&
+    grep -q ' runtimes/linux-x64/native/libwss.so$' <<<"$listing"
 }
 check nupkg-layout nupkg_layout
 
@@ -126,7 +130,7 @@ loads_from_pkg() { # BINARY [DIR]
   local dir=${2:-$pkg/lib} line
   line=$(ldd "$1" | grep 'libwss\.so') || { echo "$1 does not link libwss"; return 1; }
   case "$line" in *"=> $dir/libwss.so.1 "*) ;; *) echo "$1: $line (expected $dir)"; return 1 ;; esac
-  if readelf -d "$1" | grep -q "$checkout"; then echo "$1 has a path into the checkout"; return 1; fi
+  if grep -q "$checkout" <<<"$(readelf -d "$1")"; then echo "$1 has a path into the checkout"; return 1; fi
 }
 
 # ---- C++ examples via find_package(wss) ----------------------------------------------------
@@ -180,7 +184,7 @@ csharp_echo() { # ASSEMBLY_DIR NATIVE_DIR NAME
   local out="$tmp/$3"
   mkdir -p "$out"
   # Mono finds libwss only through LD_LIBRARY_PATH here: none installed system-wide.
-  if ldconfig -p | grep -q 'libwss\.so'; then echo "a libwss is installed system-wide"; return 1; fi
+  if grep -q 'libwss\.so' <<<"$(ldconfig -p)"; then echo "a libwss is installed system-wide"; return 1; fi
   cp "$1/Wss.dll" "$out/"
   mcs -langversion:7.2 -sdk:4.6.1 -target:exe -out:"$out/EchoClient.exe" -r:"$out/Wss.dll" \
     "$pkg/examples/csharp/EchoClient.cs" "$pkg/examples/csharp/TlsArgs.cs" "$pkg/examples/csharp/Report.cs" &&
@@ -219,8 +223,8 @@ static_echo() {
   # shellcheck disable=SC2086
   c++ -std=c++17 -O1 -I"$pkg/include" "$pkg/examples/cpp/echo_client.cpp" -o "$tmp/static_echo_client" \
     "$pkg/lib/libwss.a" ${libs//-lwss/} -pthread &&
-    ! ldd "$tmp/static_echo_client" | grep -q libwss &&
-    { [ "${pkg%-vendored}" = "$pkg" ] || ! ldd "$tmp/static_echo_client" | grep -qE 'libssl|libcrypto'; } &&
+    ! grep -q libwss <<<"$(ldd "$tmp/static_echo_client")" &&
+    { [ "${pkg%-vendored}" = "$pkg" ] || ! grep -qE 'libssl|libcrypto' <<<"$(ldd "$tmp/static_echo_client")"; } &&
     timeout 60 "$tmp/static_echo_client" "wss://localhost:$port/" --ca-file "$certs/ca.pem" --count 1 > "$tmp/static.out" &&
     cat "$tmp/static.out" && grep -q '^1 replies$' "$tmp/static.out"
 }

@@ -127,7 +127,7 @@ else
   else
     failed=$((failed + 1)); echo "FAIL readme: no C++ server / C# client program found to run"
   fi
-  run_c() { "$tmp/$cprog" && "$tmp/$cprog" | grep -q '^  hint: the PFX password is wrong$'; }
+  run_c() { "$tmp/$cprog" && grep -q '^  hint: the PFX password is wrong$' <<<"$("$tmp/$cprog")"; }
   if [ -n "$cprog" ]; then check "C program run (error detail)" run_c; fi
   cd "$root"
 fi

@@ -2,6 +2,7 @@
 // Interop client for tests/interop.rs, built on Node `ws` (8.x, installed in ./node_modules).
 //
 //   node node_client.js --url wss://127.0.0.1:PORT/echo [--ca CA] [--cert C --key K]
+//       [--deflate SPEC (deflate_opts.js)] [--big (adds 16 MiB)] [--fragments N]
 //
 // Sends text and binary messages of every size in SIZES, checks each echo byte for byte and its
 // type, closes with 1000 "node done" and prints one JSON line (summary, or {"error": ...});
@@ -10,6 +11,7 @@
 
 const fs = require('fs');
 const WebSocket = require('ws');
+const { perMessageDeflate } = require('./deflate_opts');
 
 const SIZES = [0, 125, 126, 65535, 65536, 1 << 20];
 const TIMEOUT_MS = 30000;
@@ -56,7 +58,11 @@ function finish(code, summary) {
 
 function main() {
   const args = parseArgs(process.argv.slice(2));
-  const opts = { maxPayload: 64 << 20, handshakeTimeout: TIMEOUT_MS };
+  const opts = {
+    maxPayload: 64 << 20,
+    handshakeTimeout: TIMEOUT_MS,
+    perMessageDeflate: args.deflate ? perMessageDeflate(args.deflate) : false,
+  };
   if (args.ca) opts.ca = fs.readFileSync(args.ca);
   if (args.cert) opts.cert = fs.readFileSync(args.cert);
   if (args.key) opts.key = fs.readFileSync(args.key);
@@ -78,18 +84,25 @@ function main() {
 
   // Expected echoes in order: [isBinary, payload as Buffer].
   const plan = [];
-  SIZES.forEach((n, i) => {
+  const sizes = args.big ? SIZES.concat([16 << 20]) : SIZES;
+  const fragments = Number(args.fragments || 1);
+  sizes.forEach((n, i) => {
     plan.push([true, binaryPayload(n, i)]);
     plan.push([false, textPayload(n)]);
   });
   let step = 0;
 
   const ws = new WebSocket(args.url, opts);
+  let answer = null;
+  ws.on('upgrade', (res) => {
+    answer = res.headers['sec-websocket-extensions'] || null;
+  });
   ws.on('error', fail);
   ws.on('open', () => {
     if (ws._socket && typeof ws._socket.getProtocol === 'function') {
       summary.tls = ws._socket.getProtocol();
     }
+    if (args.deflate) summary.extensions = answer;
     sendNext();
   });
   function sendNext() {
@@ -98,7 +111,16 @@ function main() {
       return;
     }
     const [isBinary, data] = plan[step];
-    ws.send(data, { binary: isBinary });
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    if (fragments <= 1 || bytes.length < fragments || !isBinary) {
+      ws.send(data, { binary: isBinary });
+      return;
+    }
+    // Binary in `fragments` frames (text stays whole: a cut could split a character).
+    const chunk = Math.ceil(bytes.length / fragments);
+    for (let at = 0; at < bytes.length; at += chunk) {
+      ws.send(bytes.subarray(at, at + chunk), { binary: true, fin: at + chunk >= bytes.length });
+    }
   }
   ws.on('message', (data, isBinary) => {
     if (step >= plan.length) return fail(new Error('unexpected extra message'));

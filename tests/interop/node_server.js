@@ -6,6 +6,7 @@
 // Serves ws:// (no --cert) or wss:// on 127.0.0.1 and prints, one line each:
 //   PORT <n>                       once listening
 //   OPEN <path> <client CN or ->   when a WebSocket opens
+//   EXT <extensions or ->          after OPEN, only with --deflate SPEC (deflate_opts.js)
 //   CLOSE <code> <reason>          when it closes
 // then exits 0 after the first WebSocket connection ends. Every message is echoed with its type.
 'use strict';
@@ -14,6 +15,7 @@ const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const { WebSocketServer } = require('ws');
+const { perMessageDeflate } = require('./deflate_opts');
 
 const TIMEOUT_MS = 60000;
 
@@ -50,7 +52,17 @@ server.on('request', (_req, res) => {
   res.end('WebSocket only\n');
 });
 
-const wss = new WebSocketServer({ server, maxPayload: 64 << 20 });
+const wss = new WebSocketServer({
+  server,
+  maxPayload: 64 << 20,
+  perMessageDeflate: args.deflate ? perMessageDeflate(args.deflate) : false,
+});
+// The Sec-WebSocket-Extensions answer sent to each request (ws exposes only the names later).
+const answered = new WeakMap();
+wss.on('headers', (headers, req) => {
+  const ext = headers.find((h) => /^sec-websocket-extensions:/i.test(h));
+  if (ext) answered.set(req, ext.slice(ext.indexOf(':') + 1).trim());
+});
 wss.on('connection', (ws, req) => {
   let cn = '-';
   if (typeof req.socket.getPeerCertificate === 'function') {
@@ -58,6 +70,7 @@ wss.on('connection', (ws, req) => {
     if (cert && cert.subject && cert.subject.CN) cn = cert.subject.CN;
   }
   emit(`OPEN ${req.url} ${cn}`);
+  if (args.deflate) emit(`EXT ${answered.get(req) || '-'}`);
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on('error', (err) => emit(`ERROR ${err.message}`));
   ws.on('close', (code, reason) => {

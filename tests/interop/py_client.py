@@ -4,7 +4,9 @@
 Modes:
   echo               (default) connect with websockets.sync.client, send text and binary
                      messages of every size in SIZES, check each echo byte for byte, close with
-                     1000 "py done".
+                     1000 "py done". --deflate SPEC offers permessage-deflate
+                     (deflate_opts.py; the summary's "extensions" is the server's answer),
+                     --big adds a 16 MiB message, --fragments N sends each in N fragments.
   invalid-utf8       raw socket (+ TLS): one masked text frame holding invalid UTF-8.
   invalid-utf8-split raw: a text message whose UTF-8 is cut and corrupted across two fragments.
   oversize-frame     raw: one binary frame of --size bytes.
@@ -30,6 +32,7 @@ import sys
 import time
 import urllib.parse
 
+import deflate_opts
 import websockets
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -73,7 +76,19 @@ def connect_kwargs(args, secure):
     if secure:
         # `ssl_context` was renamed `ssl` in websockets 14.
         kw["ssl" if "ssl" in params else "ssl_context"] = ssl_context(args)
+    if args.deflate:
+        kw.update(deflate_opts.client_kwargs(args.deflate))
     return kw
+
+
+def send(ws, data, fragments):
+    """Send one message, in `fragments` frames when more than one (websockets fragments an
+    iterable)."""
+    if fragments <= 1 or len(data) < fragments:
+        ws.send(data)
+    else:
+        step = -(-len(data) // fragments)
+        ws.send([data[i : i + step] for i in range(0, len(data), step)])
 
 
 def run_echo(args):
@@ -82,16 +97,19 @@ def run_echo(args):
     with connect(args.url, **connect_kwargs(args, secure)) as ws:
         if secure:
             summary["tls"] = ws.socket.version()
-        for i, n in enumerate(SIZES):
+        if args.deflate:
+            summary["extensions"] = ws.response.headers.get("Sec-WebSocket-Extensions")
+        sizes = SIZES + [16 << 20] if args.big else SIZES
+        for i, n in enumerate(sizes):
             data = binary_payload(n, i)
-            ws.send(data)
+            send(ws, data, args.fragments)
             got = ws.recv(timeout=TIMEOUT)
             if not isinstance(got, bytes):
                 raise AssertionError(f"binary echo of {n} bytes came back as text")
             if got != data:
                 raise AssertionError(f"binary echo of {n} bytes differs (got {len(got)} bytes)")
             text = text_payload(n)
-            ws.send(text)
+            send(ws, text, args.fragments)  # str slices: each fragment is whole characters
             got = ws.recv(timeout=TIMEOUT)
             if not isinstance(got, str):
                 raise AssertionError(f"text echo of {n} bytes came back as binary")
@@ -234,6 +252,9 @@ def main():
         ],
     )
     p.add_argument("--size", type=int, default=2048)
+    p.add_argument("--deflate", help="offer permessage-deflate with SPEC (deflate_opts.py)")
+    p.add_argument("--big", action="store_true", help="echo a 16 MiB message too")
+    p.add_argument("--fragments", type=int, default=1, help="frames per message")
     args = p.parse_args()
     try:
         summary = run_echo(args) if args.mode == "echo" else run_raw(args)

@@ -5,6 +5,7 @@ Serves ws:// (without --cert) or wss:// (with --cert/--key; --ca + --require-cli
 mutual TLS) on 127.0.0.1:--port (0 = any free port) and prints, one line each, flushed:
   PORT <n>                            once listening
   OPEN <path> <client CN or ->        when a WebSocket opens
+  EXT <Sec-WebSocket-Extensions or ->  after OPEN, only with --deflate SPEC (deflate_opts.py)
   CLOSE <code> <reason>               when it closes (code "none" when no close frame came)
 then exits 0 after the first WebSocket connection ends (connections that fail the TLS or HTTP
 handshake do not count). Every message is echoed with its type.
@@ -17,6 +18,7 @@ import ssl
 import sys
 import threading
 
+import deflate_opts
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import serve
 
@@ -47,9 +49,12 @@ def main():
     p.add_argument("--key")
     p.add_argument("--ca")
     p.add_argument("--require-client-cert", action="store_true")
+    p.add_argument("--deflate", help="accept permessage-deflate with SPEC (deflate_opts.py)")
     args = p.parse_args()
 
     kw = {"max_size": None, "open_timeout": TIMEOUT, "close_timeout": TIMEOUT}
+    if args.deflate:
+        kw.update(deflate_opts.server_kwargs(args.deflate))
     if args.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
@@ -64,6 +69,8 @@ def main():
     def handler(ws):
         path = ws.request.path if ws.request is not None else "?"
         emit(f"OPEN {path} {client_cn(ws)}")
+        if args.deflate:
+            emit(f"EXT {ws.response.headers.get('Sec-WebSocket-Extensions', '-')}")
         try:
             while True:
                 ws.send(ws.recv())

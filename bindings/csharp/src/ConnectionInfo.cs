@@ -18,6 +18,7 @@ namespace Wss
             Alpn = Utf8.FromNative(i.alpn);
             ServerName = Utf8.FromNative(i.server_name);
             PeerCertificate = PeerCertificate.Read(i.peer_certificate);
+            Extensions = Utf8.FromNative(i.extensions);
         }
 
         /// <summary>True on the client side.</summary>
@@ -42,5 +43,10 @@ namespace Wss
         public string ServerName { get; }
         /// <summary>The peer's certificate, or null if none was presented.</summary>
         public PeerCertificate PeerCertificate { get; }
+        /// <summary>
+        /// The negotiated extensions as a Sec-WebSocket-Extensions value, e.g.
+        /// "permessage-deflate; server_max_window_bits=10"; null when messages go uncompressed.
+        /// </summary>
+        public string Extensions { get; }
     }
 }

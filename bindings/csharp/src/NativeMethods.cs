@@ -174,6 +174,21 @@ namespace Wss
         internal static extern int wss_options_set_close_on_backpressure(WssOptions.Handle opts, byte on);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_deflate(WssOptions.Handle opts, byte on);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_deflate_threshold(WssOptions.Handle opts, ulong bytes);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_deflate_no_context_takeover(WssOptions.Handle opts, byte server, byte client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_deflate_max_window_bits(WssOptions.Handle opts, byte server, byte client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_deflate_level(WssOptions.Handle opts, byte level, byte memLevel);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_options_set_accept_events(WssOptions.Handle opts, byte on);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -186,6 +201,9 @@ namespace Wss
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_send(ulong conn, byte[] data, UIntPtr len, int kind);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_send_ex(ulong conn, byte[] data, UIntPtr len, int kind, uint flags);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_close_conn(ulong conn, ushort code, byte[] reason);

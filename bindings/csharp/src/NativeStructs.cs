@@ -69,6 +69,7 @@ namespace Wss
         internal IntPtr alpn;
         internal IntPtr server_name;
         internal IntPtr peer_certificate;
+        internal IntPtr extensions;
     }
 
     /// <summary><c>wss_header</c>.</summary>

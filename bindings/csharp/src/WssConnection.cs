@@ -5,6 +5,16 @@ using System.Threading.Tasks;
 
 namespace Wss
 {
+    /// <summary>Per-message send flags (<see cref="WssConnection.Send(byte[], SendFlags)"/>).</summary>
+    [Flags]
+    public enum SendFlags : uint
+    {
+        /// <summary>As <see cref="WssConnection.Send(byte[])"/>.</summary>
+        None = 0,
+        /// <summary>Uncompressed even where permessage-deflate was negotiated.</summary>
+        NoCompress = 1,
+    }
+
     /// <summary>
     /// One WebSocket connection, named by the library's 64-bit id (unique for the process
     /// lifetime). Every method may be called from any thread, including inside event handlers;
@@ -55,6 +65,25 @@ namespace Wss
         {
             if (data == null) throw new ArgumentNullException("data");
             WssException.Check(SendRaw(data, 2));
+        }
+
+        /// <summary>
+        /// Queue a binary message with <paramref name="flags"/>: <see cref="SendFlags.NoCompress"/>
+        /// sends it as it is even where permessage-deflate was negotiated (data already
+        /// compressed, or secrets next to attacker-chosen text).
+        /// </summary>
+        public void Send(byte[] data, SendFlags flags)
+        {
+            if (data == null) throw new ArgumentNullException("data");
+            WssException.Check(NativeMethods.wss_send_ex(Id, data, (UIntPtr)data.Length, 2, (uint)flags));
+        }
+
+        /// <summary>Queue a text message with <paramref name="flags"/>; see <see cref="Send(byte[], SendFlags)"/>.</summary>
+        public void Send(string text, SendFlags flags)
+        {
+            if (text == null) throw new ArgumentNullException("text");
+            byte[] data = Encoding.UTF8.GetBytes(text);
+            WssException.Check(NativeMethods.wss_send_ex(Id, data, (UIntPtr)data.Length, 1, (uint)flags));
         }
 
         /// <summary>Queue a text message (UTF-8); see <see cref="Send(byte[])"/> for backpressure.</summary>

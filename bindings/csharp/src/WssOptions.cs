@@ -72,6 +72,34 @@ namespace Wss
         /// reading until the queue drains (default false: pause).</summary>
         public WssOptions SetCloseOnBackpressure(bool on) { return Call(NativeMethods.wss_options_set_close_on_backpressure(handle, (byte)(on ? 1 : 0))); }
 
+        /// <summary>
+        /// permessage-deflate (RFC 7692): clients offer it, servers accept it. Off by default (a
+        /// compressing connection keeps ~420 KiB of zlib state with context takeover; compression
+        /// over TLS mixes secrets with attacker-chosen data). <see cref="ConnectionInfo.Extensions"/> tells.
+        /// </summary>
+        public WssOptions SetDeflate(bool on) { return Call(NativeMethods.wss_options_set_deflate(handle, (byte)(on ? 1 : 0))); }
+
+        /// <summary>permessage-deflate: messages shorter than this go uncompressed (default 64).</summary>
+        public WssOptions SetDeflateThreshold(ulong bytes) { return Call(NativeMethods.wss_options_set_deflate_threshold(handle, bytes)); }
+
+        /// <summary>permessage-deflate: the server / the client compresses each message on its own (default false, false).</summary>
+        public WssOptions SetDeflateNoContextTakeover(bool server, bool client)
+        {
+            return Call(NativeMethods.wss_options_set_deflate_no_context_takeover(handle, (byte)(server ? 1 : 0), (byte)(client ? 1 : 0)));
+        }
+
+        /// <summary>permessage-deflate: largest windows (8 to 15 bits) the server and the client compress with.</summary>
+        public WssOptions SetDeflateMaxWindowBits(byte server, byte client)
+        {
+            return Call(NativeMethods.wss_options_set_deflate_max_window_bits(handle, server, client));
+        }
+
+        /// <summary>permessage-deflate: zlib level (1-9, default 6) and memory level (1-9, default 8).</summary>
+        public WssOptions SetDeflateLevel(byte level, byte memLevel)
+        {
+            return Call(NativeMethods.wss_options_set_deflate_level(handle, level, memLevel));
+        }
+
         /// <summary>Clients: add a request header.</summary>
         public WssOptions AddHeader(string name, string value)
         {

@@ -24,6 +24,8 @@ use crate::http;
 use crate::io::Owner;
 use crate::stream::{Stream, Tcp};
 use crate::tls::{self, verify, TlsInfo};
+use crate::ws::deflate::{self, Deflate};
+use crate::ws::Role;
 
 /// Everything a client connection needs until it opens, prepared by `Client::connect_async`
 /// (where URL, header and TLS configuration errors are reported synchronously).
@@ -39,6 +41,8 @@ pub(crate) struct Dial {
     pub request: Vec<u8>,
     pub key: String,
     pub subprotocols: Vec<String>,
+    /// permessage-deflate settings: what the request offered and the answer is checked against.
+    pub deflate: Deflate,
     pub max_header_size: usize,
     /// Present for wss://.
     pub tls: Option<ClientTls>,
@@ -309,7 +313,11 @@ impl Worker {
             return;
         };
         let mut chunk = [0u8; 2048];
-        let (len, subprotocol) = loop {
+        let http::Upgraded {
+            len,
+            subprotocol,
+            deflate,
+        } = loop {
             match stream.read(&mut chunk) {
                 Ok(0) => {
                     let err = Error::new(
@@ -326,6 +334,7 @@ impl Worker {
                         buf,
                         &dial.key,
                         &dial.subprotocols,
+                        &dial.deflate,
                         dial.max_header_size,
                     ) {
                         Ok(Some(done)) => break done,
@@ -359,9 +368,11 @@ impl Worker {
             subprotocol,
             tls: dial.tls_info,
             is_client: true,
+            deflate,
         };
+        let ext = deflate::extension(Role::Client, deflate.as_ref(), &dial.deflate);
         link.mark_open(info);
-        self.enter_open(key, stream, leftover, link);
+        self.enter_open(key, stream, leftover, link, ext);
     }
 
     /// The connect timeout passed in one of the client states.

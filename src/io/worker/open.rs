@@ -17,7 +17,7 @@ use crate::error::{Error, ErrorKind};
 use crate::handler::MessageKind;
 use crate::stream::Stream;
 use crate::tls;
-use crate::ws::{self, direct::DIRECT_MIN, Event, OutKind, Reader, Role, Writer};
+use crate::ws::{self, direct::DIRECT_MIN, Event, MessageExtension, OutKind, Reader, Role, Writer};
 
 /// Messages read from one connection before others get a turn.
 const READ_BUDGET: usize = 64;
@@ -33,16 +33,17 @@ const BUSY_MESSAGES: u32 = 16;
 const BUFFER_SWEEP: Duration = Duration::from_secs(1);
 
 impl Worker {
-    /// The handshake is done (server: 101 written; client: 101 read): enter `Open`, publish
-    /// the connection, tell the host, start keepalive, and read the frames that came with the
-    /// handshake (in its leftover or OpenSSL's read-ahead, where no readiness event would
-    /// announce them).
+    /// The handshake is done (server: 101 written; client: 101 read): enter `Open` with the
+    /// negotiated extension `ext`, publish the connection, tell the host, start keepalive, and
+    /// read the frames that came with the handshake (in its leftover or OpenSSL's read-ahead,
+    /// where no readiness event would announce them).
     pub(super) fn enter_open(
         &mut self,
         key: usize,
         stream: Stream,
         leftover: Vec<u8>,
         link: Arc<Link>,
+        ext: Option<Box<dyn MessageExtension>>,
     ) {
         let c = &mut self.conns[key];
         let role = if c.owner.server.is_some() {
@@ -51,13 +52,14 @@ impl Worker {
             Role::Client
         };
         let reader = Reader::new(role, ws::Limits::from(&c.owner.limits), leftover);
-        let open = Open::new(
+        let mut open = Open::new(
             stream,
             reader,
             Writer::new(role),
             Connection { shared: link },
             PAUSE_RETRY_MIN,
         );
+        open.ext = ext;
         c.state = State::Open(Box::new(open));
         c.timers[TimerKind::Handshake as usize] = None;
         let State::Open(o) = &mut c.state else {

@@ -18,6 +18,8 @@ use crate::http::{self, Parsed, Refusal};
 use crate::io::Deferral;
 use crate::stream::Stream;
 use crate::tls::{self, TlsInfo};
+use crate::ws::deflate::{self, DeflateParams};
+use crate::ws::Role;
 
 /// Bytes read per call while collecting an HTTP request head.
 const HEAD_CHUNK: usize = 2048;
@@ -34,6 +36,8 @@ pub(super) struct Upgrade {
     handler: Arc<dyn Handler>,
     path: String,
     tls_info: Option<TlsInfo>,
+    /// permessage-deflate as we answer it: the agreed parameters and the header value.
+    deflate: Option<(DeflateParams, String)>,
 }
 
 /// What the server needs to open the WebSocket after the 101 response is written.
@@ -105,6 +109,10 @@ impl Worker {
         let Some(handler) = server.route(&req.path) else {
             return self.respond(key, &Refusal::new(404, "Not Found"));
         };
+        let deflate = match http::deflate_answer(&req, &server.deflate) {
+            Ok(d) => d,
+            Err(refusal) => return self.respond(key, &refusal),
+        };
         let offered = req.subprotocols();
         // Listed before the hook runs: a host that defers may hand the id to another thread,
         // which may call `Server::decide` before the hook has even returned.
@@ -133,6 +141,7 @@ impl Worker {
             handler,
             path: req.path,
             tls_info,
+            deflate,
         };
         self.answer(key, Box::new(upgrade), decision);
     }
@@ -184,6 +193,10 @@ impl Worker {
                         .on_error(None, &Error::invalid(what).with_peer(Some(peer)));
                     return self.respond(key, &Refusal::new(500, "Internal Server Error"));
                 }
+                let mut headers = headers;
+                if let Some((_, answer)) = &upgrade.deflate {
+                    headers.push(("Sec-WebSocket-Extensions".into(), answer.clone()));
+                }
                 let response =
                     http::switching_response(&upgrade.key_hdr, subprotocol.as_deref(), &headers);
                 let Upgrade {
@@ -191,6 +204,7 @@ impl Worker {
                     handler,
                     path,
                     tls_info,
+                    deflate,
                     ..
                 } = *upgrade;
                 let info = ConnInfo {
@@ -200,6 +214,7 @@ impl Worker {
                     subprotocol,
                     tls: tls_info,
                     is_client: false,
+                    deflate: deflate.map(|(params, _)| params),
                 };
                 let open = PendingOpen {
                     leftover,
@@ -360,6 +375,9 @@ impl Worker {
                     handler,
                     info,
                 } = *p;
+                let ext = c.owner.server.as_ref().and_then(|server| {
+                    deflate::extension(Role::Server, info.deflate.as_ref(), &server.deflate)
+                });
                 let link = Link::new(
                     info,
                     self.handle.clone(),
@@ -367,7 +385,7 @@ impl Worker {
                     key,
                     c.owner.limits.send_queue_limit,
                 );
-                self.enter_open(key, stream, leftover, link);
+                self.enter_open(key, stream, leftover, link, ext);
             }
         }
     }

@@ -25,6 +25,12 @@ enum class MessageKind : int32_t {
   binary = WSS_MESSAGE_BINARY,  ///< Binary data.
 };
 
+/// Per-message send flags (Connection::send with flags).
+enum class SendFlags : uint32_t {
+  none = 0,                              ///< As Connection::send without flags.
+  no_compress = WSS_SEND_NO_COMPRESS,    ///< Uncompressed even where permessage-deflate was negotiated.
+};
+
 /// Close codes (RFC 6455 section 7.4).
 namespace close_code {
 constexpr uint16_t normal = WSS_CLOSE_NORMAL;                  ///< Normal closure.
@@ -92,6 +98,16 @@ class Connection {
   /// As above; failures go to `ec`.
   void send(MessageKind kind, const void* data, size_t len, std::error_code& ec) const noexcept {
     detail::check(raw_send(data, len, kind), ec);
+  }
+  /// Queue a message with `flags`: SendFlags::no_compress sends it as it is even where
+  /// permessage-deflate was negotiated (data already compressed, or secrets next to
+  /// attacker-chosen text).
+  void send(MessageKind kind, const void* data, size_t len, SendFlags flags) const {
+    detail::check(raw_send(data, len, kind, flags));
+  }
+  /// As above; failures go to `ec`.
+  void send(MessageKind kind, const void* data, size_t len, SendFlags flags, std::error_code& ec) const noexcept {
+    detail::check(raw_send(data, len, kind, flags), ec);
   }
   /// Queue a ping (payload at most 125 bytes); the answer arrives as on_pong.
   void ping(std::string_view payload = {}) const {
@@ -191,6 +207,10 @@ class Connection {
   };
   wss_result raw_send(const void* data, size_t len, MessageKind kind) const noexcept {
     return wss_send(id_, static_cast<const uint8_t*>(data), len, static_cast<int32_t>(kind));
+  }
+  wss_result raw_send(const void* data, size_t len, MessageKind kind, SendFlags flags) const noexcept {
+    return wss_send_ex(id_, static_cast<const uint8_t*>(data), len, static_cast<int32_t>(kind),
+                       static_cast<uint32_t>(flags));
   }
 
   uint64_t id_ = 0;

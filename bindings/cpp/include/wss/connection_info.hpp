@@ -75,6 +75,9 @@ struct ConnectionInfo {
   std::optional<std::string> alpn;            ///< ALPN protocol.
   std::optional<std::string> server_name;     ///< SNI name.
   std::optional<PeerCertificate> peer_certificate;  ///< The peer's certificate, if presented.
+  /// Negotiated extensions as a Sec-WebSocket-Extensions value ("permessage-deflate; ...");
+  /// none when messages go uncompressed (or the library predates the member).
+  std::optional<std::string> extensions;
 
   /// Copy from the C struct.
   static ConnectionInfo from(const wss_conn_info& c) {
@@ -90,6 +93,9 @@ struct ConnectionInfo {
     i.alpn = detail::opt_str(c.alpn);
     i.server_name = detail::opt_str(c.server_name);
     i.peer_certificate = PeerCertificate::from(c.peer_certificate);
+    if (detail::has_member(c.struct_size, offsetof(wss_conn_info, extensions) + sizeof c.extensions)) {
+      i.extensions = detail::opt_str(c.extensions);
+    }
     return i;
   }
 };

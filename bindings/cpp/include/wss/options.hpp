@@ -1,4 +1,5 @@
-// wss C++ wrapper: endpoint options (limits, timeouts, keepalive, threads, client headers).
+// wss C++ wrapper: endpoint options (limits, timeouts, keepalive, threads, client headers,
+// permessage-deflate).
 #ifndef WSS_OPTIONS_HPP
 #define WSS_OPTIONS_HPP
 
@@ -76,6 +77,25 @@ class Options {
     return set(wss_options_add_subprotocol(get(), protocol.c_str()));
   }
 
+  /// permessage-deflate (RFC 7692): clients offer it, servers accept it. Off by default (a
+  /// compressing connection keeps ~420 KiB of zlib state with context takeover; compression
+  /// over TLS mixes secrets with attacker-chosen data). ConnectionInfo::extensions tells.
+  Options& deflate(bool on) { return set(wss_options_set_deflate(get(), on ? 1 : 0)); }
+  /// permessage-deflate: messages shorter than `bytes` go uncompressed (default 64).
+  Options& deflate_threshold(uint64_t bytes) { return set(wss_options_set_deflate_threshold(get(), bytes)); }
+  /// permessage-deflate: the server / the client compresses each message on its own (the
+  /// compressing side then keeps no zlib state between messages). Default false, false.
+  Options& deflate_no_context_takeover(bool server, bool client) {
+    return set(wss_options_set_deflate_no_context_takeover(get(), server ? 1 : 0, client ? 1 : 0));
+  }
+  /// permessage-deflate: largest windows (8 to 15 bits) the server and the client compress with.
+  Options& deflate_max_window_bits(uint8_t server, uint8_t client) {
+    return set(wss_options_set_deflate_max_window_bits(get(), server, client));
+  }
+  /// permessage-deflate: zlib level (1-9, default 6) and memory level (1-9, default 8).
+  Options& deflate_level(uint8_t level, uint8_t mem_level) {
+    return set(wss_options_set_deflate_level(get(), level, mem_level));
+  }
   /// The C handle (owned by this object).
   wss_options* get() const noexcept { return ptr_.get(); }
 
