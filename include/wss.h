@@ -817,6 +817,26 @@ WSS_API wss_result wss_options_set_io_threads(struct wss_options *opts, uint32_t
 WSS_API wss_result wss_options_set_hsts(struct wss_options *opts, uint8_t on);
 
 /**
+ * Servers: the listen backlog, connections the kernel completes and queues while the server
+ * is busy accepting (default 4096; the kernel caps it, on Linux at `net.core.somaxconn`).
+ * 0 gives `WSS_ERR_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_listen_backlog(struct wss_options *opts, uint32_t backlog);
+
+/**
+ * `on` 0 (default): reading a connection pauses while its send queue is over its limit (a send
+ * was refused with `WSS_ERR_BACKPRESSURE`) and resumes once it has drained to half; `on` 1:
+ * such a peer is closed with 1008 and an error (`WSS_ERR_BACKPRESSURE`) instead.
+ *
+ * # Safety
+ * `opts` a live handle.
+ */
+WSS_API wss_result wss_options_set_close_on_backpressure(struct wss_options *opts, uint8_t on);
+
+/**
  * Clients: add a request header.
  *
  * # Safety
@@ -1087,6 +1107,20 @@ WSS_API wss_result wss_close_conn(uint64_t conn_id, uint16_t code, const char *r
  * `data` must hold `len` bytes.
  */
 WSS_API wss_result wss_ping(uint64_t conn_id, const uint8_t *data, size_t len);
+
+/**
+ * Stop reading connection `conn_id`'s input until `wss_conn_resume_reading` (the peer then
+ * meets TCP backpressure). Takes effect before the next message; keepalive does not count a
+ * paused connection's silence; a closing connection reads on. (Reading also pauses by itself
+ * while the send queue is over its limit, see `wss_options_set_close_on_backpressure`.)
+ */
+WSS_API wss_result wss_conn_pause_reading(uint64_t conn_id);
+
+/**
+ * Read connection `conn_id` again after `wss_conn_pause_reading` (and, in pull mode, ask at
+ * once whether the host takes events again).
+ */
+WSS_API wss_result wss_conn_resume_reading(uint64_t conn_id);
 
 /**
  * Bytes queued for sending and not yet handed to the socket.

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, Rust unit and integration tests (TLS faults, limits,
 # engine, interop with Python `websockets` and Node `ws`, the C ABI programs under valgrind,
-# header freshness) and a short smoke run of the benchmark harness.
+# header freshness, attacks on a server process), short fuzz runs of every fuzz target and a
+# short smoke run of the benchmark harness.
 #
 #   ./scripts/test.sh           the full test command (CI runs exactly this)
-#   ./scripts/test.sh --soak    also the long runs: 10,000 concurrent wss connections
+#   ./scripts/test.sh --soak    also the long runs: 10,000 concurrent wss connections, the
+#                               attacks of tests/hostile.rs at higher intensities
 #   ./scripts/test.sh --dist-vendored   also the self-contained release package (OpenSSL from
 #                               source: several minutes)
 #
@@ -53,7 +55,7 @@ summary() {
       P += $2; F += $3; S += $4 }
     END {
       # Known kinds in a fixed order, then any other in the order first seen.
-      m = split("rust c interop browser cpp csharp demo readme dist soak bench", known, " ")
+      m = split("rust c interop browser hostile fuzz cpp csharp demo readme dist soak bench", known, " ")
       for (i = 1; i <= m; i++) if (known[i] in p) { shown[known[i]] = 1; line(known[i]) }
       for (i = 0; i < n; i++) if (!(order[i] in shown)) line(order[i])
       printf "tests: %d passed, %d failed, %d skipped\n", P, F, S
@@ -68,14 +70,15 @@ summary() {
 trap summary EXIT
 
 # Counts from `cargo test` output: one line per test binary, by kind (tests/interop.rs is the
-# interop suite, tests/browser.rs the browser one, everything else Rust tests). A binary that died without a result line (a
+# interop suite, tests/browser.rs the browser one, tests/hostile.rs the attacks on a server,
+# everything else Rust tests). A binary that died without a result line (a
 # crash) counts as one failure.
 count_cargo_output() { # FILE DEFAULT_KIND
   awk -v def="$2" '
     function flush() { if (cur != "" && !seen) printf "%s 0 1 0 %s(no-result)\n", kind, cur; seen = 0 }
     /^ *Running / || /^ *Doc-tests / {
       flush(); cur = ($1 == "Doc-tests") ? "doctests" : ($2 == "unittests" ? $3 : $2)
-      kind = (cur == "tests/interop.rs") ? "interop" : (cur == "tests/browser.rs") ? "browser" : def
+      kind = (cur == "tests/interop.rs") ? "interop" : (cur == "tests/browser.rs") ? "browser" : (cur == "tests/hostile.rs") ? "hostile" : def
       next
     }
     /^test result:/ {
@@ -124,13 +127,19 @@ count_cargo_output target/test-output.txt rust
 if [ "$SOAK" = 1 ]; then
   STEP="soak"; log "soak: 10,000 concurrent wss connections"
   set +e
-  cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections 2>&1 \
+  { cargo test --release --test soak -- --ignored --nocapture ten_thousand_idle_connections
+    s1=$?
+    WSS_HOSTILE_SOAK=1 cargo test --release --test hostile
+    s2=$?
+    [ "$s1" -eq 0 ] && [ "$s2" -eq 0 ]; } 2>&1 \
     | tee target/soak-output.txt
   rc=${PIPESTATUS[0]}
   set -e
   count_cargo_output target/soak-output.txt soak
   [ "$rc" -eq 0 ]
 fi
+STEP="fuzz"; log "$STEP: each target for ${FUZZ_SECONDS:-20} s (long runs: ./scripts/fuzz.sh --long)"
+./scripts/fuzz.sh
 STEP="C++ wrapper"; log "$STEP (g++, clang++, ASan+UBSan builds + ctest)"
 suite_counts() { # KIND SCRIPT: runs SCRIPT, counts its "wss-test-count KIND P F S" line
   local out rc

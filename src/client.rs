@@ -355,6 +355,7 @@ fn client_tls(url: &WsUrl, tls: &TlsConfig) -> Result<ClientTls> {
     let ctx = tls.client_context()?;
     let mut ssl = Ssl::new(&ctx)?;
     verify::attach(&mut ssl);
+    crate::tls::key_update::attach(&mut ssl);
     let name = tls.server_name().unwrap_or(&url.host).to_string();
     let ip = name.parse::<IpAddr>().ok();
     if ip.is_none() {

@@ -30,6 +30,14 @@ pub struct Limits {
     /// behind data still queued (longer only while the peer keeps taking bytes; a peer that
     /// stops reading is cut off with 1006 and a `Timeout` error). Default 5 s.
     pub close_timeout: Duration,
+    /// What happens to a peer whose send queue is over `send_queue_limit` (a send was refused
+    /// with `Backpressure`, and the queue has not drained to half since): `false` (default)
+    /// pauses reading its input until the queue drains to half, so a peer that sends fast and
+    /// never reads cannot make the host work without end (with keepalive on, such a peer that
+    /// takes none of our bytes for its interval + timeout is closed with a `Timeout` error);
+    /// `true` closes it with 1008 and a `Backpressure` error instead (µWebSockets'
+    /// `closeOnBackpressureLimit`).
+    pub close_on_backpressure: bool,
 }
 
 impl Default for Limits {
@@ -43,6 +51,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(10),
             send_queue_limit: 16 << 20,
             close_timeout: Duration::from_secs(5),
+            close_on_backpressure: false,
         }
     }
 }
@@ -70,6 +79,11 @@ pub struct ServerConfig {
     pub keepalive: Option<Keepalive>,
     /// Send `Strict-Transport-Security` on HTTP responses over TLS. Default on.
     pub hsts: bool,
+    /// Connections the kernel completes and queues for accepting (the `listen` backlog) while
+    /// the server is busy; more wait in SYN retries. Default 4096 (as libwebsockets and
+    /// websocketpp); the kernel caps it (Linux: `net.core.somaxconn`, 4096 since 5.4). Unix
+    /// only; elsewhere the socket keeps the platform default (128).
+    pub listen_backlog: u32,
     /// permessage-deflate: accept clients' offers (off by default, see [`Deflate`]).
     pub deflate: Deflate,
 }
@@ -82,6 +96,7 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             keepalive: None,
             hsts: true,
+            listen_backlog: 4096,
             deflate: Deflate::default(),
         }
     }

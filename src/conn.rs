@@ -93,6 +93,11 @@ pub(crate) struct Link {
     /// Bytes queued or written into the protocol buffer but not yet handed to the socket.
     pub buffered: AtomicUsize,
     pub queue_limit: usize,
+    /// The host paused reading (`Connection::pause_reading`).
+    pub host_paused: AtomicBool,
+    /// A send was refused for backpressure since the queue was last down to half its limit
+    /// (reading pauses meanwhile: `io::worker::pausing`).
+    pub refused: AtomicBool,
     /// `CONNECTING` → `OPEN` → `CLOSING` → `CLOSED` (any step may be skipped, none undone);
     /// written only through the methods below.
     lifecycle: AtomicU8,
@@ -168,6 +173,8 @@ impl Link {
             key: AtomicUsize::new(key),
             buffered: AtomicUsize::new(0),
             queue_limit,
+            host_paused: AtomicBool::new(false),
+            refused: AtomicBool::new(false),
             lifecycle: AtomicU8::new(lifecycle),
             closed: Mutex::new(None),
             closed_cv: Condvar::new(),
@@ -382,10 +389,27 @@ impl Connection {
         })
     }
 
-    /// Read again now if reading is paused because the handler's `wants_messages` said no
-    /// (instead of waiting for the library's next, growing, retry). The handler is asked again
-    /// first. No effect on a connection that is not paused or has ended.
+    /// Stop reading this connection's input (TCP backpressure on the peer) until
+    /// [`resume_reading`](Self::resume_reading). Takes effect before the next message is read;
+    /// a message being delivered still arrives. Keepalive does not count a paused connection's
+    /// silence; a closing connection reads on (its close handshake must complete).
+    pub fn pause_reading(&self) {
+        self.shared.host_paused.store(true, Ordering::Release);
+    }
+
+    /// Read again: undoes [`pause_reading`](Self::pause_reading), and if reading is paused
+    /// because the handler's `wants_messages` said no, asks again now (instead of waiting for
+    /// the library's next, growing, retry). No effect on a connection that is not paused or has
+    /// ended. Reading paused because the send queue is over its limit resumes by itself once
+    /// the queue has drained to half.
     pub fn resume_reading(&self) {
+        self.shared.host_paused.store(false, Ordering::Release);
+        self.ask_again();
+    }
+
+    /// Have a connection paused by its handler's `wants_messages` ask again now (a host pause
+    /// stays: the pull queue calls this as the host catches up).
+    pub(crate) fn ask_again(&self) {
         if !self.shared.has_ended() {
             self.shared.worker.submit(Cmd::Resume {
                 conn: self.shared.clone(),
@@ -486,6 +510,7 @@ impl Connection {
         let before = s.buffered.fetch_add(len, Ordering::AcqRel);
         if before > 0 && before + len > s.queue_limit {
             s.buffered.fetch_sub(len, Ordering::AcqRel);
+            s.refused.store(true, Ordering::Release);
             return Err(Error::new(
                 ErrorKind::Backpressure,
                 format!(

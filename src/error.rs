@@ -206,8 +206,16 @@ impl Error {
             if let Some(ssl) = inner.downcast_ref::<openssl::ssl::Error>() {
                 return Error::from_ssl(what, ssl, None);
             }
+            if let Some(session) = inner.downcast_ref::<SessionError>() {
+                return Error::from_ssl_in(Phase::Session, what, &session.0, None);
+            }
             if let Some(stack) = inner.downcast_ref::<openssl::error::ErrorStack>() {
                 return Error::from_stack(ErrorKind::Tls, what, stack);
+            }
+            if let Some(flood) = inner.downcast_ref::<crate::tls::KeyUpdateFlood>() {
+                return Error::new(ErrorKind::Tls, format!("{what}: {flood}")).with_hint(
+                    "a hostile or broken peer: legitimate peers update TLS keys every few gigabytes or minutes, not many times a second",
+                );
             }
         }
         let kind = match err.kind() {
@@ -222,6 +230,16 @@ impl Error {
     /// Build from an `openssl::ssl::Error` of a handshake or read/write, adding the verify result
     /// recorded for `ssl` (see `tls::verify`) when present.
     pub fn from_ssl(
+        what: impl fmt::Display,
+        err: &openssl::ssl::Error,
+        verify: Option<VerifyFailure>,
+    ) -> Self {
+        Error::from_ssl_in(Phase::Handshake, what, err, verify)
+    }
+
+    /// [`from_ssl`](Self::from_ssl) with the hints of `phase`.
+    pub(crate) fn from_ssl_in(
+        phase: Phase,
         what: impl fmt::Display,
         err: &openssl::ssl::Error,
         verify: Option<VerifyFailure>,
@@ -253,12 +271,49 @@ impl Error {
             );
             e.verify = Some(v);
         }
-        e.apply_hints();
+        e.apply_hints_in(phase);
         e
     }
 
-    /// Add a hint for common mistakes recognised from the detail.
+    /// Add a hint for common mistakes recognised from the detail (outside a TLS session:
+    /// loading files, handshakes).
     pub(crate) fn apply_hints(&mut self) {
+        self.apply_hints_in(Phase::Handshake)
+    }
+
+    /// Add the hint that fits `phase`: the same OpenSSL reason means different things in a
+    /// handshake and on an established session (garbage in a handshake's first bytes is a
+    /// ws:// client on a wss:// port; on an open connection it is a corrupted stream).
+    pub(crate) fn apply_hints_in(&mut self, phase: Phase) {
+        if self.hint.is_some() {
+            return;
+        }
+        if phase == Phase::Session {
+            let has = |s: &str| self.openssl.iter().any(|e| e.reason.contains(s));
+            let hint = if has("wrong version number")
+                || has("packet length too long")
+                || has("http request")
+                || has("decryption failed or bad record mac")
+                || has("bad record mac")
+            {
+                Some("the peer sent bytes that are not valid TLS records on an open connection: a broken peer, or something between the two ends altering the stream")
+            } else if has("renegotiat")
+                || has("alert handshake failure")
+                || has("alert no renegotiation")
+            {
+                Some("the peer tried to renegotiate TLS 1.2 on an open connection, which is refused (renegotiation is disabled as insecure): the peer must not renegotiate")
+            } else {
+                None
+            };
+            if let Some(h) = hint {
+                self.hint = Some(h.into());
+                return;
+            }
+        }
+        self.apply_handshake_hints(phase);
+    }
+
+    fn apply_handshake_hints(&mut self, phase: Phase) {
         if self.hint.is_some() {
             return;
         }
@@ -302,6 +357,9 @@ impl Error {
                 "the peer rejected our certificate: check its validity dates, names (SAN), key usage and revocation; the peer's log has the exact reason"
                     .into(),
             )
+        } else if phase == Phase::Session {
+            // What follows is about setting up a session (scheme, versions, ciphers).
+            None
         } else if has("wrong version number") || has("packet length too long") {
             Some("the peer does not speak TLS on this port: check ws:// versus wss://".into())
         } else if has("http request") || has("https proxy request") {
@@ -319,6 +377,39 @@ impl Error {
         } else {
             None
         };
+    }
+}
+
+/// Where a TLS error happened, for choosing its hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Loading files or the TLS handshake.
+    Handshake,
+    /// An established TLS session (the upgrade and the WebSocket after the handshake).
+    Session,
+}
+
+/// An OpenSSL failure on an established session (see `stream::tls_read`), carried inside an
+/// `io::Error` so that `Error::from_io` picks the session's hints.
+#[derive(Debug)]
+pub(crate) struct SessionError(pub openssl::ssl::Error);
+
+impl fmt::Display for SessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SessionError {}
+
+impl SessionError {
+    /// An `SSL_read`/`SSL_write` failure as the `io::Error` our streams return: OS errors stay
+    /// as they are, OpenSSL's are marked as the session's.
+    pub(crate) fn io(e: openssl::ssl::Error) -> io::Error {
+        match e.into_io_error() {
+            Ok(io) => io,
+            Err(e) => io::Error::other(SessionError(e)),
+        }
     }
 }
 

@@ -18,6 +18,9 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod ffi;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handler;
 pub mod http;
 mod io;
@@ -27,11 +30,6 @@ pub mod server;
 mod stream;
 pub mod tls;
 mod ws;
-
-/// Drives the frame reader from a fuzzer (cargo feature `fuzzing`; not a stable API).
-#[cfg(feature = "fuzzing")]
-#[doc(hidden)]
-pub use ws::fuzzing;
 
 /// Shared, cheaply cloned byte buffer: message payloads handed to `Handler::on_message_owned`.
 pub use bytes::Bytes;

@@ -263,7 +263,7 @@ impl EventQueue {
         };
         // Connections that ended meanwhile are simply gone from the registry.
         for conn in woken.into_iter().filter_map(crate::conn::connection) {
-            conn.resume_reading();
+            conn.ask_again();
         }
     }
 

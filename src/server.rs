@@ -59,6 +59,8 @@ impl Server {
             Error::from_io(format!("cannot listen on {addr}"), &e)
                 .with_hint("another process may hold the port, or the address is not local")
         })?;
+        set_backlog(&listener, config.listen_backlog)
+            .map_err(|e| Error::from_io(format!("cannot set the listen backlog on {addr}"), &e))?;
         let local = listener
             .local_addr()
             .map_err(|e| Error::from_io("cannot read the bound address", &e))?;
@@ -204,4 +206,22 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Apply `backlog` to a listening socket: `listen` again on a listening socket only updates its
+/// backlog (mio listens with 128).
+#[cfg(unix)]
+fn set_backlog(listener: &mio::net::TcpListener, backlog: u32) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let backlog = backlog.clamp(1, i32::MAX as u32) as i32;
+    // SAFETY: a valid listening socket descriptor owned by `listener`.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn set_backlog(_: &mio::net::TcpListener, _: u32) -> std::io::Result<()> {
+    Ok(())
 }

@@ -20,6 +20,9 @@ pub(crate) struct Tcp {
     track: bool,
     /// Bytes the socket has accepted so far (wrapping): whether writing makes progress.
     written: u64,
+    /// A read stopped after `NON_DATA_PER_READ` records without application data while more
+    /// input may be buffered: the worker reads again in its next turn (no event would come).
+    again: bool,
 }
 
 impl Tcp {
@@ -30,7 +33,13 @@ impl Tcp {
             drained: false,
             track: cfg!(target_os = "linux"),
             written: 0,
+            again: false,
         }
+    }
+
+    /// Whether the last read yielded with input still to process (see `Tcp::again`); clears it.
+    pub(crate) fn take_again(&mut self) -> bool {
+        std::mem::take(&mut self.again)
     }
 
     /// The socket (for registration).
@@ -113,7 +122,7 @@ impl Stream {
             Stream::Tls(s) => {
                 let mut total = 0;
                 while total < buf.len() {
-                    match s.write(&buf[total..]) {
+                    match tls_write(s, &buf[total..]) {
                         Ok(0) => break,
                         Ok(n) => total += n,
                         // Progress was made: report it; the error recurs on the next call.
@@ -153,10 +162,56 @@ impl Read for Stream {
                 if s.get_ref().drained && !has_pending(s.ssl()) {
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
-                s.read(buf)
+                tls_read(s, buf)
             }
         }
     }
+}
+
+/// `SslStream`'s `write` (WANT_READ without an OS error retried, as it does), with
+/// OpenSSL failures marked as the session's (`error::SessionError`: hints for an open
+/// connection).
+fn tls_write(s: &mut SslStream<Tcp>, buf: &[u8]) -> io::Result<usize> {
+    use openssl::ssl::ErrorCode;
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    loop {
+        match s.ssl_write(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.code() == ErrorCode::WANT_READ && e.io_error().is_none() => {}
+            Err(e) => return Err(crate::error::SessionError::io(e)),
+        }
+    }
+}
+
+/// Records without application data (TLS 1.3 KeyUpdate or session tickets) handled in one read
+/// before it yields to other connections.
+const NON_DATA_PER_READ: usize = 8;
+
+/// `SSL_read` with the contexts' `SSL_MODE_AUTO_RETRY` cleared (see `tls::apply_common`): a
+/// record that carries no application data returns WANT_READ instead of OpenSSL looping on to the
+/// next one, so a peer sending only such records cannot keep this thread in one call. After
+/// `NON_DATA_PER_READ` of them this answers `WouldBlock` and sets `Tcp::again`. A peer sending
+/// KeyUpdates beyond `tls::key_update`'s limit gets an error (`tls::KeyUpdateFlood`).
+fn tls_read(s: &mut SslStream<Tcp>, buf: &mut [u8]) -> io::Result<usize> {
+    use openssl::ssl::ErrorCode;
+    for _ in 0..NON_DATA_PER_READ {
+        let r = s.ssl_read(buf);
+        if crate::tls::key_update::tripped(s.ssl()) {
+            return Err(crate::tls::KeyUpdateFlood::io_error());
+        }
+        match r {
+            Ok(n) => return Ok(n),
+            Err(e) if e.code() == ErrorCode::ZERO_RETURN => return Ok(0),
+            Err(e) if e.code() == ErrorCode::SYSCALL && e.io_error().is_none() => return Ok(0),
+            // A non-data record was handled; the next may be buffered already.
+            Err(e) if e.code() == ErrorCode::WANT_READ && e.io_error().is_none() => {}
+            Err(e) => return Err(crate::error::SessionError::io(e)),
+        }
+    }
+    s.get_mut().again = true;
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 /// Whether OpenSSL holds unread input: decrypted data or raw bytes read ahead.

@@ -119,6 +119,28 @@ pub unsafe extern "C" fn wss_ping(conn_id: u64, data: *const u8, len: usize) -> 
     })
 }
 
+/// Stop reading connection `conn_id`'s input until `wss_conn_resume_reading` (the peer then
+/// meets TCP backpressure). Takes effect before the next message; keepalive does not count a
+/// paused connection's silence; a closing connection reads on. (Reading also pauses by itself
+/// while the send queue is over its limit, see `wss_options_set_close_on_backpressure`.)
+#[no_mangle]
+pub extern "C" fn wss_conn_pause_reading(conn_id: u64) -> wss_result {
+    guard(|| {
+        conn(conn_id)?.pause_reading();
+        Ok(())
+    })
+}
+
+/// Read connection `conn_id` again after `wss_conn_pause_reading` (and, in pull mode, ask at
+/// once whether the host takes events again).
+#[no_mangle]
+pub extern "C" fn wss_conn_resume_reading(conn_id: u64) -> wss_result {
+    guard(|| {
+        conn(conn_id)?.resume_reading();
+        Ok(())
+    })
+}
+
 /// Bytes queued for sending and not yet handed to the socket.
 ///
 /// # Safety

@@ -343,6 +343,44 @@ pub unsafe extern "C" fn wss_options_set_hsts(opts: *mut wss_options, on: u8) ->
     })
 }
 
+/// Servers: the listen backlog, connections the kernel completes and queues while the server
+/// is busy accepting (default 4096; the kernel caps it, on Linux at `net.core.somaxconn`).
+/// 0 gives `WSS_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_listen_backlog(
+    opts: *mut wss_options,
+    backlog: u32,
+) -> wss_result {
+    with(opts, |o| {
+        if backlog == 0 || backlog > i32::MAX as u32 {
+            return Err(Error::invalid("listen_backlog must be 1 to 2147483647"));
+        }
+        o.server.lock().listen_backlog = backlog;
+        Ok(())
+    })
+}
+
+/// `on` 0 (default): reading a connection pauses while its send queue is over its limit (a send
+/// was refused with `WSS_ERR_BACKPRESSURE`) and resumes once it has drained to half; `on` 1:
+/// such a peer is closed with 1008 and an error (`WSS_ERR_BACKPRESSURE`) instead.
+///
+/// # Safety
+/// `opts` a live handle.
+#[no_mangle]
+pub unsafe extern "C" fn wss_options_set_close_on_backpressure(
+    opts: *mut wss_options,
+    on: u8,
+) -> wss_result {
+    with(opts, |o| {
+        let on = flag(on, "on")?;
+        o.both(|l| l.close_on_backpressure = on);
+        Ok(())
+    })
+}
+
 /// Clients: add a request header.
 ///
 /// # Safety

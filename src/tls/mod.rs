@@ -6,6 +6,7 @@
 //! peer's certificate and its host name unless an `insecure_*` option is set.
 
 mod info;
+pub(crate) mod key_update;
 pub(crate) mod load;
 pub(crate) mod verify;
 
@@ -25,6 +26,7 @@ use openssl::x509::{X509Crl, X509Name, X509};
 
 pub(crate) use info::session_info;
 pub use info::{describe, PeerCertificate, TlsInfo};
+pub(crate) use key_update::KeyUpdateFlood;
 use load::Identity;
 pub use load::MAX_FILE_SIZE;
 
@@ -365,6 +367,8 @@ impl TlsConfig {
                 | SslMode::ACCEPT_MOVING_WRITE_BUFFER
                 | SslMode::ENABLE_PARTIAL_WRITE,
         );
+        clear_auto_retry(b);
+        key_update::install(b);
         if let Some(id) = &self.identity {
             b.set_certificate(&id.cert)?;
             for c in &id.chain {
@@ -518,6 +522,26 @@ fn validated(
 
 fn scratch() -> Result<SslContextBuilder> {
     Ok(SslContextBuilder::new(SslMethod::tls())?)
+}
+
+/// Clear `SSL_MODE_AUTO_RETRY` (on by default since OpenSSL 3.0): with it `SSL_read` loops over
+/// records that carry no application data (KeyUpdate, session tickets) for as long as the peer
+/// sends them, so one peer could keep an I/O thread to itself. Without it `SSL_read` returns
+/// WANT_READ after such a record once its read-ahead buffer is used up, and `stream::tls_read`
+/// bounds how many it handles per turn. Handshakes and shutdown are unaffected (the mode only
+/// changes `SSL_read`/`SSL_write` after the handshake; our sockets are non-blocking anyway).
+fn clear_auto_retry(b: &mut SslContextBuilder) {
+    const SSL_CTRL_CLEAR_MODE: std::os::raw::c_int = 78;
+    const SSL_MODE_AUTO_RETRY: std::os::raw::c_long = 0x4;
+    // SAFETY: a valid SSL_CTX; a mode change takes no pointer.
+    unsafe {
+        openssl_sys::SSL_CTX_ctrl(
+            b.as_ptr(),
+            SSL_CTRL_CLEAR_MODE,
+            SSL_MODE_AUTO_RETRY,
+            std::ptr::null_mut(),
+        );
+    }
 }
 
 /// Given a leaf without intermediates, OpenSSL completes the chain it sends from the trust store

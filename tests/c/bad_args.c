@@ -202,6 +202,8 @@ static void per_conn_calls_not_connected(uint64_t id) {
     CHECK_ERR(wss_close_conn(id, 4000, "r"), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_ping(id, NULL, 0), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_conn_buffered_amount(id, &amount), WSS_ERR_NOT_CONNECTED);
+    CHECK_ERR(wss_conn_pause_reading(id), WSS_ERR_NOT_CONNECTED);
+    CHECK_ERR(wss_conn_resume_reading(id), WSS_ERR_NOT_CONNECTED);
     CHECK_ERR(wss_conn_info_get(id, &info), WSS_ERR_NOT_CONNECTED);
     {
         void *data = &amount;
@@ -278,6 +280,9 @@ static void per_conn_bad_args(uint64_t id) {
     /* wss_conn_buffered_amount, wss_conn_info_get: NULL out-pointers */
     CHECK_ERR(wss_conn_buffered_amount(id, NULL), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_conn_buffered_amount(id, &amount));
+    /* pause/resume on a live id: no arguments to get wrong, both succeed */
+    CHECK_OK(wss_conn_pause_reading(id));
+    CHECK_OK(wss_conn_resume_reading(id));
     CHECK_ERR(wss_conn_info_get(id, NULL), WSS_ERR_INVALID_ARGUMENT);
     if (CHECK_OK(wss_conn_info_get(id, &info))) {
         CHECK(info != NULL && info->id == id);
@@ -455,6 +460,14 @@ static void options(void) {
     CHECK_ERR(wss_options_set_io_threads(o, 5000), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_set_io_threads(o, UINT32_MAX), WSS_ERR_INVALID_ARGUMENT);
     CHECK_OK(wss_options_set_io_threads(o, 0));
+    CHECK_ERR(wss_options_set_listen_backlog(NULL, 16), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_listen_backlog(o, 0), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_listen_backlog(o, UINT32_MAX), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_listen_backlog(o, 4096));
+    CHECK_ERR(wss_options_set_close_on_backpressure(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_set_close_on_backpressure(o, 2), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_OK(wss_options_set_close_on_backpressure(o, 1));
+    CHECK_OK(wss_options_set_close_on_backpressure(o, 0));
     CHECK_ERR(wss_options_set_hsts(NULL, 1), WSS_ERR_INVALID_ARGUMENT);
     CHECK_ERR(wss_options_set_hsts(o, 2), WSS_ERR_INVALID_ARGUMENT); /* flags are 0 or 1 */
     CHECK_ERR(wss_options_set_hsts(o, 255), WSS_ERR_INVALID_ARGUMENT);

@@ -168,6 +168,12 @@ namespace Wss
         internal static extern int wss_options_set_hsts(WssOptions.Handle opts, byte on);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_listen_backlog(WssOptions.Handle opts, uint backlog);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_options_set_close_on_backpressure(WssOptions.Handle opts, byte on);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_options_set_deflate(WssOptions.Handle opts, byte on);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
@@ -207,6 +213,12 @@ namespace Wss
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_conn_buffered_amount(ulong conn, out UIntPtr amount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_conn_pause_reading(ulong conn);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int wss_conn_resume_reading(ulong conn);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern int wss_conn_set_user_data(ulong conn, IntPtr data, IntPtr release);

@@ -48,6 +48,13 @@ namespace Wss
             }
         }
 
+        /// <summary>Stop reading this connection's input until <see cref="ResumeReading"/> (TCP
+        /// backpressure on the peer); keepalive does not count a paused connection's silence.</summary>
+        public void PauseReading() { WssException.Check(NativeMethods.wss_conn_pause_reading(Id)); }
+
+        /// <summary>Read again after <see cref="PauseReading"/>.</summary>
+        public void ResumeReading() { WssException.Check(NativeMethods.wss_conn_resume_reading(Id)); }
+
         /// <summary>
         /// Queue a binary message (copied) and return. Throws <see cref="WssException"/> with
         /// <see cref="WssResult.Backpressure"/> when the connection's send queue is full

@@ -65,6 +65,13 @@ namespace Wss
         /// <summary>Servers: send Strict-Transport-Security on HTTP answers over TLS (default on).</summary>
         public WssOptions SetHsts(bool on) { return Call(NativeMethods.wss_options_set_hsts(handle, (byte)(on ? 1 : 0))); }
 
+        /// <summary>Servers: the listen backlog (default 4096; the kernel caps it at net.core.somaxconn).</summary>
+        public WssOptions SetListenBacklog(uint backlog) { return Call(NativeMethods.wss_options_set_listen_backlog(handle, backlog)); }
+
+        /// <summary>Close a peer whose send queue is over its limit with 1008 instead of pausing its
+        /// reading until the queue drains (default false: pause).</summary>
+        public WssOptions SetCloseOnBackpressure(bool on) { return Call(NativeMethods.wss_options_set_close_on_backpressure(handle, (byte)(on ? 1 : 0))); }
+
         /// <summary>
         /// permessage-deflate (RFC 7692): clients offer it, servers accept it. Off by default (a
         /// compressing connection keeps ~420 KiB of zlib state with context takeover; compression

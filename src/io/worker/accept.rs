@@ -117,6 +117,7 @@ impl Worker {
         let state = match &server.ssl {
             Some(ctx) => {
                 let stream = Ssl::new(ctx).and_then(|mut ssl| {
+                    crate::tls::key_update::attach(&mut ssl);
                     if server.verify_peer {
                         verify::attach(&mut ssl);
                     }

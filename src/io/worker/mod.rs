@@ -10,6 +10,7 @@ mod closing;
 mod dial;
 mod drain;
 mod open;
+mod pausing;
 mod slot;
 mod tls_accept;
 mod upgrade;
@@ -226,6 +227,7 @@ impl Worker {
     fn handshake_expired(&mut self, key: usize) {
         match &self.conns[key].state {
             State::AwaitDecision { .. } => return self.decision_expired(key),
+            State::ReadRequest { buf, .. } if !buf.is_empty() => return self.request_expired(key),
             state if state.dial().is_some() => return self.dial_expired(key),
             _ => {}
         }
@@ -309,6 +311,7 @@ impl Worker {
             Cmd::Decide { key, id, decision } => {
                 if self.conns.get(key).is_some_and(|c| c.id == id) {
                     self.decided(key, decision);
+                    self.read_on(key);
                 }
             }
             Cmd::Resume { conn } => {
@@ -424,6 +427,17 @@ impl Worker {
             }
             State::Drain(_) => self.drain(key),
             State::Gone => {}
+        }
+        self.read_on(key);
+    }
+
+    /// A read on `key` yielded with input still buffered (records without application data
+    /// used up its share, see `stream::tls_read`): read on in the next turn, after others.
+    fn read_on(&mut self, key: usize) {
+        if let Some(tcp) = self.conns.get_mut(key).and_then(|c| c.state.tcp()) {
+            if tcp.take_again() {
+                self.again.push(key);
+            }
         }
     }
 

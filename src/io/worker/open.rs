@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tungstenite::protocol::frame::coding::Control;
 
 use super::closing::{self, eof_end, flush, peer_close, violation_error, Closing};
+use super::pausing::{self, Hold};
 use super::slot::{End, Open, Out, State, TimerKind};
 use super::{would_block, Worker};
 use crate::conn::{self, close_code, Connection, Link};
@@ -130,6 +131,17 @@ impl Worker {
             // sent) reads on, or its close handshake could wait on a host that stopped; the data
             // messages it reads then are dropped (and reported), so memory stays bounded.
             let closing = o.closing.is_some() || !conn.shared.is_open();
+            if let Some(hold) = (!closing).then(|| pausing::hold(&conn.shared)).flatten() {
+                o.paused = true;
+                match hold {
+                    Hold::Backpressure if c.owner.limits.close_on_backpressure => {
+                        end = Some(pausing::backpressure_end(o, c.peer));
+                    }
+                    Hold::Backpressure => o.wake_on_drain = true,
+                    Hold::Host => {}
+                }
+                break;
+            }
             let wanted = conn.shared.handler.wants_messages(conn);
             o.paused = !closing && !wanted;
             if !o.paused {
@@ -404,6 +416,7 @@ impl Worker {
             if resumed {
                 self.again.push(key);
             }
+            self.wake_if_drained(key);
         }
     }
 
@@ -437,7 +450,16 @@ impl Worker {
         {
             return;
         }
-        let next = if o.paused || o.flooded {
+        let next = if o.paused && o.wake_on_drain {
+            // Paused because the peer does not take what we send: alive while it takes bytes.
+            match pausing::stalled(o, now, ka.interval + ka.timeout) {
+                Some(err) => {
+                    let err = err.with_peer(Some(c.peer));
+                    return self.finish(key, End::err(close_code::ABNORMAL, err));
+                }
+                None => now + ka.timeout,
+            }
+        } else if o.paused || o.flooded {
             // We are not reading, so the peer's answers cannot arrive: not its silence.
             o.ping_sent = None;
             o.last_rx = now;

@@ -211,6 +211,12 @@ pub(super) struct Open {
     pub pause_retry: Option<Instant>,
     /// Wait before the next retry (doubles while refused; reset when reading proceeds).
     pub pause_backoff: Duration,
+    /// Paused because the send queue is over its limit: `pump` resumes reading once it has
+    /// drained to half (module `pausing`).
+    pub wake_on_drain: bool,
+    /// While paused that way, the socket's byte count and when it last changed: keepalive
+    /// judges such a peer by whether it takes our bytes (it cannot answer pings we do not read).
+    pub progress: Option<(u64, Instant)>,
     /// Data messages (and their bytes) read and dropped while closing because the handler
     /// wanted no more: reported when the connection ends.
     pub discarded: (usize, usize),
@@ -245,6 +251,8 @@ impl Open {
             msgs: 0,
             kept: false,
             paused: false,
+            wake_on_drain: false,
+            progress: None,
             pause_retry: None,
             pause_backoff: pause_min,
             discarded: (0, 0),

@@ -276,6 +276,38 @@ impl Worker {
         self.respond(key, &Refusal::new(503, "Service Unavailable"));
     }
 
+    /// The handshake deadline passed while the request head was still arriving: answer
+    /// `408 Request Timeout` (`Connection: close`), tell the server's handler, then drain.
+    /// A connection that sent no byte of a request is closed without an answer (as Apache's
+    /// request timeout does): a 408 could cross a request sent at that moment and read as its
+    /// answer, and there is no request to answer.
+    pub(super) fn request_expired(&mut self, key: usize) {
+        let c = &self.conns[key];
+        let State::ReadRequest { buf, .. } = &c.state else {
+            return;
+        };
+        let err = Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "the upgrade request was still incomplete after {:?} ({} bytes received): answered 408 Request Timeout",
+                c.owner.limits.handshake_timeout,
+                buf.len()
+            ),
+        )
+        .with_peer(Some(c.peer))
+        .with_hint("a slow or stalled client: the handshake_timeout limit closed it");
+        if let Some(server) = &c.owner.server {
+            server.default_handler.on_error(None, &err);
+        }
+        // The answer must go out within the linger time, like a refusal's drain.
+        self.arm(
+            key,
+            TimerKind::Linger,
+            Instant::now() + super::drain::LINGER,
+        );
+        self.respond(key, &Refusal::new(408, "Request Timeout"));
+    }
+
     /// Refuse with an HTTP error (HSTS on TLS when configured), then drain.
     fn respond(&mut self, key: usize, refusal: &Refusal) {
         let c = &self.conns[key];

@@ -140,6 +140,19 @@ class Connection {
     std::unique_ptr<wss_conn_info, InfoDeleter> owned(raw);
     return ConnectionInfo::from(*owned);
   }
+  /// Stop reading this connection's input until resume_reading (TCP backpressure on the peer);
+  /// keepalive does not count a paused connection's silence.
+  void pause_reading() const { detail::check(wss_conn_pause_reading(id_)); }
+  /// As above; failures go to `ec`.
+  void pause_reading(std::error_code& ec) const noexcept {
+    detail::check(wss_conn_pause_reading(id_), ec);
+  }
+  /// Read again after pause_reading (pull mode: ask at once whether events are taken again).
+  void resume_reading() const { detail::check(wss_conn_resume_reading(id_)); }
+  /// As above; failures go to `ec`.
+  void resume_reading(std::error_code& ec) const noexcept {
+    detail::check(wss_conn_resume_reading(id_), ec);
+  }
   /// Bytes queued for sending and not yet handed to the socket.
   size_t buffered_amount() const {
     size_t n = 0;

@@ -61,6 +61,13 @@ class Options {
   Options& io_threads(uint32_t n) { return set(wss_options_set_io_threads(get(), n)); }
   /// Servers: Strict-Transport-Security on HTTP answers over TLS (default on).
   Options& hsts(bool on) { return set(wss_options_set_hsts(get(), on ? 1 : 0)); }
+  /// Servers: the listen backlog (default 4096; the kernel caps it at net.core.somaxconn).
+  Options& listen_backlog(uint32_t n) { return set(wss_options_set_listen_backlog(get(), n)); }
+  /// Close a peer whose send queue is over its limit with 1008 instead of pausing its reading
+  /// until the queue drains (default off: pause).
+  Options& close_on_backpressure(bool on) {
+    return set(wss_options_set_close_on_backpressure(get(), on ? 1 : 0));
+  }
   /// Clients: add a request header.
   Options& header(const std::string& name, const std::string& value) {
     return set(wss_options_add_header(get(), name.c_str(), value.c_str()));
