@@ -376,6 +376,13 @@ impl Worker {
                             break;
                         }
                     }
+                    Out::Close(code, reason) if !o.writer.is_idle() => {
+                        // Our close goes to the writer only once what is ahead of it is on the
+                        // wire: until then it is `Queued`, whose deadline tells a peer that
+                        // stopped taking data (Timeout) from one that does not answer a close.
+                        o.queue.push_front(Out::Close(code, reason));
+                        break;
+                    }
                     Out::Close(code, reason) => {
                         wrote = true;
                         o.writer.close(code, &reason);
