@@ -93,11 +93,11 @@ def main() -> int:
     for n in names:
         if n not in known:
             ap.error(f"unknown server {n!r} (ours and peers: {', '.join(sorted(known))})")
-    if not run.LOADGEN.exists():
-        ok, out = run.run_shell("cargo build --release --manifest-path benches/loadgen/Cargo.toml", run.ROOT)
-        if not ok:
-            print(out, file=sys.stderr)
-            return 1
+    # Always built (a no-op when up to date): a stale loadgen may lack options the rows pass.
+    ok, out = run.run_shell("cargo build --release --quiet --manifest-path benches/loadgen/Cargo.toml", run.ROOT)
+    if not ok:
+        print(out, file=sys.stderr)
+        return 1
     specs = run.build_servers(names)
     if [s["name"] for s in specs] != [n for n in [s["name"] for s in run.SERVERS] if n in names]:
         print("some servers did not build (see above)", file=sys.stderr)
