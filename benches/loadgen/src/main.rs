@@ -79,6 +79,13 @@ impl Args {
         }
         Args { cmd, kv }
     }
+    /// Refuse options `cmd` does not know: a misspelt or stale option would otherwise be
+    /// ignored silently and a run would measure something else than asked.
+    fn only(&self, known: &[&str]) {
+        if let Some((k, _)) = self.kv.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            die(&format!("{}: unknown option --{k}", self.cmd));
+        }
+    }
     fn flag(&self, k: &str) -> bool {
         self.kv.iter().any(|(a, _)| a == k)
     }
@@ -1567,6 +1574,25 @@ fn kexfloor(a: &Args) {
 fn main() {
     raise_nofile();
     let a = Args::parse();
+    let known: &[&str] = match a.cmd.as_str() {
+        "echo" => &[
+            "port", "conns", "size", "messages", "rate", "pipeline", "sync", "text", "raw", "json",
+            "deflate",
+        ],
+        "connect" => &["port", "count", "concurrency", "resume", "raw"],
+        "idle" => &[
+            "port",
+            "count",
+            "hold-file",
+            "threads",
+            "exchange",
+            "deflate",
+        ],
+        "hsfloor" => &["cert", "key", "count", "warmup", "resume"],
+        "kexfloor" => &["key", "count"],
+        _ => &[],
+    };
+    a.only(known);
     match a.cmd.as_str() {
         "echo" => echo(&a),
         "connect" => connect(&a),
