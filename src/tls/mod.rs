@@ -10,6 +10,7 @@ pub(crate) mod key_update;
 pub(crate) mod load;
 pub(crate) mod verify;
 
+use once_cell::sync::OnceCell;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -96,6 +97,10 @@ pub struct TlsConfig {
     min_version: Option<TlsVersion>,
     max_version: Option<TlsVersion>,
     alpn: Vec<String>,
+    /// The client context built from this configuration, shared by its clones (a C host's
+    /// `wss_tls_config` is copied for every connect) and replaced by every setter: one context
+    /// (and one load of the system trust store) serves every client connection made with it.
+    client_ctx: Arc<OnceCell<SslContext>>,
 }
 
 impl std::fmt::Debug for TlsConfig {
@@ -132,6 +137,7 @@ impl TlsConfig {
         key: impl AsRef<Path>,
         password: Option<&str>,
     ) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let (cert, key) = (cert.as_ref(), key.as_ref());
         let c = load::read_file(cert, "certificate")?;
         let k = load::read_file(key, "private key")?;
@@ -152,6 +158,7 @@ impl TlsConfig {
         key: &[u8],
         password: Option<&str>,
     ) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.identity = Some(load::pem_identity(
             cert,
             key,
@@ -164,6 +171,7 @@ impl TlsConfig {
 
     /// Load our certificate, key and chain from a PKCS#12 (.pfx/.p12) file.
     pub fn load_pfx_file(&mut self, path: impl AsRef<Path>, password: &str) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let path = path.as_ref();
         let der = load::read_file(path, "PKCS#12")?;
         self.identity = Some(load::pfx_identity(
@@ -176,12 +184,14 @@ impl TlsConfig {
 
     /// Load our certificate, key and chain from PKCS#12 bytes.
     pub fn load_pfx_mem(&mut self, der: &[u8], password: &str) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.identity = Some(load::pfx_identity(der, password, "PKCS#12 data")?);
         Ok(self)
     }
 
     /// Trust the CA certificates in a PEM file (one or more).
     pub fn load_ca_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let path = path.as_ref();
         let data = load::read_file(path, "CA")?;
         let certs = load::certs_from_pem(&data, &path.display().to_string())?;
@@ -191,6 +201,7 @@ impl TlsConfig {
 
     /// Trust the CA certificates in PEM bytes.
     pub fn load_ca_pem_mem(&mut self, pem: &[u8]) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.ca_certs
             .extend(load::certs_from_pem(pem, "CA PEM data")?);
         Ok(self)
@@ -199,6 +210,7 @@ impl TlsConfig {
     /// Trust every CA in a folder: OpenSSL hashed layout (`<hash>.0`, CRLs as `<hash>.r0`) and
     /// plain `.pem`/`.crt`/`.cer` files; other files are ignored.
     pub fn load_ca_dir(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let (certs, crls) = load::ca_dir(path.as_ref())?;
         self.ca_certs.extend(certs);
         self.crls.extend(crls.into_iter().map(Arc::new));
@@ -208,6 +220,7 @@ impl TlsConfig {
     /// Load a CRL (PEM or DER); a peer whose own certificate it lists is rejected (verify error
     /// 23). Only the peer's certificate is checked, so intermediates need no CRL of their own.
     pub fn load_crl_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let path = path.as_ref();
         let data = load::read_file(path, "CRL")?;
         self.crls.extend(
@@ -220,6 +233,7 @@ impl TlsConfig {
 
     /// Load DH parameters (PEM) enabling the DHE cipher suites on a server.
     pub fn load_dhparam_file(&mut self, path: impl AsRef<Path>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         let path = path.as_ref();
         let data = load::read_file(path, "DH parameters")?;
         self.dh = Some(Arc::new(load::dhparams(
@@ -231,12 +245,14 @@ impl TlsConfig {
 
     /// How the peer's certificate is requested and checked.
     pub fn set_verify_mode(&mut self, mode: VerifyMode) -> &mut Self {
+        self.client_ctx = Arc::default();
         self.verify_mode = mode;
         self
     }
 
     /// Clients: accept any server certificate. Insecure: for tests and diagnostics only.
     pub fn set_insecure_skip_peer_verification(&mut self, skip: bool) -> &mut Self {
+        self.client_ctx = Arc::default();
         self.insecure_skip_peer = skip;
         self
     }
@@ -244,12 +260,14 @@ impl TlsConfig {
     /// Clients: do not check that the server certificate matches the host name or IP.
     /// Insecure: any certificate from a trusted CA would be accepted for any host.
     pub fn set_insecure_skip_hostname_verification(&mut self, skip: bool) -> &mut Self {
+        self.client_ctx = Arc::default();
         self.insecure_skip_hostname = skip;
         self
     }
 
     /// Clients: the name sent as SNI and checked against the certificate, instead of the URL host.
     pub fn set_server_name(&mut self, name: Option<&str>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         if let Some(n) = name {
             check_name(n, "server name")?;
         }
@@ -259,12 +277,14 @@ impl TlsConfig {
 
     /// TLS 1.2 cipher list (OpenSSL syntax). Validated now.
     pub fn set_ciphers(&mut self, list: &str) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.ciphers = Some(validated(list, "cipher list", |b, l| b.set_cipher_list(l))?);
         Ok(self)
     }
 
     /// TLS 1.3 cipher suites (OpenSSL syntax). Validated now.
     pub fn set_ciphersuites(&mut self, list: &str) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.ciphersuites = Some(validated(list, "TLS 1.3 suites", |b, l| {
             b.set_ciphersuites(l)
         })?);
@@ -273,12 +293,14 @@ impl TlsConfig {
 
     /// Key-exchange groups, e.g. `X25519:P-256`. Validated now.
     pub fn set_groups(&mut self, list: &str) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         self.groups = Some(validated(list, "groups", |b, l| b.set_groups_list(l))?);
         Ok(self)
     }
 
     /// Lowest protocol version accepted (default TLS 1.2).
     pub fn set_min_version(&mut self, v: TlsVersion) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         if self.max_version.is_some_and(|m| m < v) {
             return Err(Error::invalid("minimum TLS version is above the maximum"));
         }
@@ -288,6 +310,7 @@ impl TlsConfig {
 
     /// Highest protocol version accepted (default: the newest OpenSSL supports).
     pub fn set_max_version(&mut self, v: Option<TlsVersion>) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         if let (Some(max), Some(min)) = (v, self.min_version) {
             if max < min {
                 return Err(Error::invalid("maximum TLS version is below the minimum"));
@@ -299,6 +322,7 @@ impl TlsConfig {
 
     /// ALPN protocols, in preference order (e.g. `["http/1.1"]`).
     pub fn set_alpn(&mut self, protocols: &[&str]) -> Result<&mut Self> {
+        self.client_ctx = Arc::default();
         for p in protocols {
             if p.is_empty() || p.len() > 255 {
                 return Err(Error::invalid("each ALPN protocol must be 1 to 255 bytes"));
@@ -441,6 +465,12 @@ impl TlsConfig {
 
     /// Build the client context.
     pub(crate) fn client_context(&self) -> Result<SslContext> {
+        self.client_ctx
+            .get_or_try_init(|| self.build_client_context())
+            .cloned()
+    }
+
+    fn build_client_context(&self) -> Result<SslContext> {
         let build = || -> Result<SslContext> {
             let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
             self.apply_common(&mut b)?;
@@ -675,6 +705,26 @@ mod tests {
         assert!(version_frees_safely(0x3040_0000)); // 3.4.0
         assert!(!version_frees_safely(0x1010_118f)); // 1.1.1x
         assert!(version_frees_safely(0x1010_119f)); // 1.1.1y
+    }
+
+    #[test]
+    fn one_client_context_serves_every_connect_until_a_setter_runs() {
+        use foreign_types::ForeignType;
+        let ptr = |c: &SslContext| c.as_ptr() as usize;
+        let mut t = TlsConfig::new();
+        let first = t.client_context().unwrap();
+        assert_eq!(ptr(&first), ptr(&t.client_context().unwrap()), "built once");
+        // A copy (what a C host's wss_tls_config becomes at every connect) shares it.
+        let copy = t.clone();
+        assert_eq!(ptr(&first), ptr(&copy.client_context().unwrap()));
+        // A setter on the original gives it a new context; the copy keeps the old one.
+        t.set_alpn(&["http/1.1"]).unwrap();
+        let second = t.client_context().unwrap();
+        assert_ne!(ptr(&first), ptr(&second), "rebuilt after a setter");
+        assert_eq!(ptr(&first), ptr(&copy.client_context().unwrap()));
+        // A failed setter still drops the cache (harmless), never keeps a stale one.
+        assert!(t.set_ciphers("no-such-cipher").is_err());
+        assert_ne!(ptr(&second), ptr(&t.client_context().unwrap()));
     }
 
     #[test]
