@@ -4,6 +4,7 @@
 //
 //   mono EchoClient.exe wss://localhost:8443/ --pfx client.pfx --password secret --ca-dir cas
 //   mono EchoClient.exe ws://127.0.0.1:9000/ --count 100 --size 1024
+//   mono EchoClient.exe ws://127.0.0.1:9000/ --deflate     (offers permessage-deflate)
 //
 // A failed connect (e.g. a TLS handshake) prints the full detail and exits with status 1.
 using System;
@@ -19,7 +20,7 @@ namespace WssExamples
         private static void Usage()
         {
             Console.Error.WriteLine("usage: EchoClient URL [--cert F --key F | --pfx F --password P] [--ca-file F]\n" +
-                                    "                  [--ca-dir D] [--count N --size S] [--binary N]");
+                                    "                  [--ca-dir D] [--count N --size S] [--binary N] [--deflate]");
         }
 
         /// <summary>Wait for the next message; report errors. False when the connection ended or timed out.</summary>
@@ -42,8 +43,7 @@ namespace WssExamples
                 }
                 if (ev == null)
                 {
-                    Console.WriteLine("connection ended");
-                    return false;
+                    return false; // every event was taken: the Close event said why
                 }
                 switch (ev.Type)
                 {
@@ -72,6 +72,7 @@ namespace WssExamples
             var tlsArgs = new TlsArgs();
             long count = -1, binary = 0;
             int size = 16;
+            bool deflate = false;
             try
             {
                 for (int i = 1; i < args.Length; i++)
@@ -80,6 +81,7 @@ namespace WssExamples
                     if (args[i] == "--count" && i + 1 < args.Length) count = long.Parse(args[++i]);
                     else if (args[i] == "--size" && i + 1 < args.Length) size = int.Parse(args[++i]);
                     else if (args[i] == "--binary" && i + 1 < args.Length) binary = long.Parse(args[++i]);
+                    else if (args[i] == "--deflate") deflate = true;
                     else
                     {
                         Usage();
@@ -100,10 +102,12 @@ namespace WssExamples
                 using (var client = new WssClient())
                 {
                     using (var tls = tlsArgs.Config())
+                    using (var options = new WssOptions().SetDeflate(deflate))
                     {
-                        client.ConnectPull(url, tls);
+                        client.ConnectPull(url, tls, options);
                     }
-                    Console.WriteLine("connected: " + Report.TlsFacts(client.Connection.GetInfo()));
+                    var info = client.Connection.GetInfo();
+                    Console.WriteLine("connected: " + Report.TlsFacts(info) + Report.Compression(info));
                     long replies = 0;
                     if (count >= 0)
                     {

@@ -2,6 +2,7 @@
 //
 //   mono EchoServer.exe --port 8443 --pfx server.pfx --password secret --ca-dir cas --require-client-cert
 //   mono EchoServer.exe --port 0 --plain          (prints the port it got)
+//   mono EchoServer.exe --port 0 --plain --deflate (accepts permessage-deflate)
 //
 // Prints each connection's TLS version, cipher and client certificate subject; stops cleanly
 // (closing every connection with 1001) on SIGINT or SIGTERM.
@@ -16,7 +17,7 @@ namespace WssExamples
         {
             Console.Error.WriteLine("usage: EchoServer [--port N] [--plain] [--cert F --key F | --pfx F --password P]\n" +
                                     "                  [--ca-file F] [--ca-dir D] [--crl F] [--require-client-cert]\n" +
-                                    "                  [--io-threads N]");
+                                    "                  [--io-threads N] [--deflate]");
         }
 
         private static int Main(string[] args)
@@ -24,6 +25,7 @@ namespace WssExamples
             int port = 8443;
             bool plain = false;
             uint ioThreads = 0;
+            bool deflate = false;
             var tlsArgs = new TlsArgs();
             try
             {
@@ -33,6 +35,7 @@ namespace WssExamples
                     if (args[i] == "--port" && i + 1 < args.Length) port = int.Parse(args[++i]);
                     else if (args[i] == "--plain") plain = true;
                     else if (args[i] == "--io-threads" && i + 1 < args.Length) ioThreads = uint.Parse(args[++i]);
+                    else if (args[i] == "--deflate") deflate = true;
                     else
                     {
                         Usage();
@@ -58,7 +61,8 @@ namespace WssExamples
                     server.Opened += (s, e) =>
                     {
                         var info = e.Connection.GetInfo();
-                        output.WriteLine("open " + e.Connection.Id + " from " + info.RemoteAddress + " " + info.Path + ": " + Report.TlsFacts(info));
+                        output.WriteLine("open " + e.Connection.Id + " from " + info.RemoteAddress + " " + info.Path + ": " +
+                                         Report.TlsFacts(info) + Report.Compression(info));
                     };
                     server.MessageReceived += (s, e) =>
                     {
@@ -74,7 +78,7 @@ namespace WssExamples
                     };
                     server.CallbackException += (s, e) => Console.Error.WriteLine("a " + e.EventName + " handler threw: " + e.Exception);
 
-                    using (var options = new WssOptions().SetIoThreads(ioThreads))
+                    using (var options = new WssOptions().SetIoThreads(ioThreads).SetDeflate(deflate))
                     using (var tls = plain ? null : tlsArgs.Config())
                     {
                         server.Start("0.0.0.0:" + port, tls, options);

@@ -24,10 +24,16 @@ namespace WssExamples
             return s;
         }
 
-        /// <summary>Every detail of a failure, one fact per line.</summary>
+        /// <summary>", permessage-deflate; ..." when the connection compresses, else nothing.</summary>
+        internal static string Compression(ConnectionInfo info)
+        {
+            return info.Extensions != null ? ", " + info.Extensions : "";
+        }
+
+        /// <summary>Every detail of a failure, one fact per line (the summary line first).</summary>
         internal static void Error(TextWriter output, WssException e)
         {
-            output.WriteLine("error: " + e.Message);
+            output.WriteLine("error: " + e.Summary);
             output.WriteLine("  code:    " + (int)e.Code + " (" + e.Kind + ")");
             output.WriteLine("  message: " + e.Message);
             if (e.Hint != null) output.WriteLine("  hint:    " + e.Hint);

@@ -87,7 +87,7 @@ namespace Wss
         public WssException(WssResult code, string message) : base(message)
         {
             Code = code;
-            Kind = code.ToString();
+            Kind = KindOf(code);
             OpenSslErrors = NoEntries;
             VerifyDepth = -1;
         }
@@ -159,10 +159,64 @@ namespace Wss
             }
         }
 
+        /// <summary>
+        /// One line a person can act on, the same as the C++ wrapper's <c>what()</c>:
+        /// "wss: kind: message", then the facts the message does not already state (verify
+        /// error, HTTP status, the last OpenSSL reason, errno, peer), then the hint.
+        /// </summary>
+        public string Summary
+        {
+            get
+            {
+                string message = Message;
+                var b = new StringBuilder("wss: ").Append(Kind).Append(": ").Append(message);
+                Action<string, string> add = (fact, statedAs) =>
+                {
+                    if (message.IndexOf(statedAs, StringComparison.Ordinal) < 0) b.Append("; ").Append(fact);
+                };
+                if (VerifyCode != 0)
+                {
+                    string v = "verify error " + VerifyCode;
+                    if (VerifyText != null) v += " (" + VerifyText + ")";
+                    if (VerifyDepth >= 0) v += " at depth " + VerifyDepth;
+                    if (VerifySubject != null) v += " for " + VerifySubject;
+                    add(v, "verify error " + VerifyCode);
+                }
+                if (HttpStatus != 0) add("HTTP " + HttpStatus, HttpStatus.ToString());
+                if (OpenSslErrors.Count > 0)
+                {
+                    string reason = OpenSslErrors[OpenSslErrors.Count - 1].Reason;
+                    add("OpenSSL: " + reason, reason);
+                }
+                if (OsErrno != 0) add("errno " + OsErrno, "os error " + OsErrno);
+                if (PeerAddress != null) add("peer " + PeerAddress, PeerAddress);
+                if (Hint != null) b.Append("; hint: ").Append(Hint);
+                return b.ToString();
+            }
+        }
+
         /// <summary>The detail followed by the stack trace.</summary>
         public override string ToString()
         {
             return GetType().FullName + ": " + Detail + (StackTrace != null ? "\n" + StackTrace : "");
+        }
+
+        /// <summary>The library's name for <paramref name="code"/> (as native errors carry it), or
+        /// the enum name when the native library cannot be loaded.</summary>
+        private static string KindOf(WssResult code)
+        {
+            try
+            {
+                return Utf8.FromNative(NativeMethods.wss_result_str((int)code)) ?? code.ToString();
+            }
+            catch (DllNotFoundException)
+            {
+                return code.ToString();
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return code.ToString();
+            }
         }
 
         /// <summary>Build from a borrowed <c>wss_error*</c> (read now; nothing is kept).</summary>
