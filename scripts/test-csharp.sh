@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C# wrapper's tests under Mono: builds libwss (release), Wss.dll, the NUnit 2.6 tests and the
-# C# examples with mcs (C# 7.2), makes a test PKI with the openssl CLI, runs nunit-console and a
-# smoke run of the examples, and ends with one machine-readable line:
+# C# examples with mcs (C# 7.2), makes a test PKI with the openssl CLI, runs nunit-console, a
+# smoke run of the examples, the C# client against the C++ server, and a comparison of the C# and
+# C++ examples' outputs, and ends with one machine-readable line:
 #
 #   wss-test-count csharp PASSED FAILED SKIPPED
 #
@@ -51,21 +52,21 @@ for ex in EchoServer EchoClient; do
     "examples-csharp/$ex.cs" examples-csharp/TlsArgs.cs examples-csharp/Report.cs examples-csharp/StopSignals.cs
 done
 
-log "C++ echo_server (examples-cpp) for the cross-language run"
+log "C++ echo_server and echo_client (examples-cpp) for the cross-language runs"
 # Built by the top-level CMake (as scripts/test-cpp.sh does) in a tree of its own that survives
-# between runs. Without cmake or a C++ compiler the run is skipped with a message; a build that
-# fails counts as a failure.
-cpp_server=""
+# between runs. Without cmake or a C++ compiler the runs are skipped with a message; a build that
+# fails counts as a failure (of each run).
+cpp_examples=""
 cpp_status=skip
 cpp_dir="$root/target/csharp-cpp"
 if command -v cmake >/dev/null && command -v c++ >/dev/null; then
   if cmake -S . -B "$cpp_dir" -DCMAKE_BUILD_TYPE=Release -DWSS_BUILD_TESTS=OFF -DWSS_BUILD_EXAMPLES=ON \
        > "$out/cpp-build.log" 2>&1 \
-     && cmake --build "$cpp_dir" --target echo_server -j2 >> "$out/cpp-build.log" 2>&1; then
-    cpp_server="$cpp_dir/examples-cpp/echo_server"
+     && cmake --build "$cpp_dir" --target echo_server echo_client -j2 >> "$out/cpp-build.log" 2>&1; then
+    cpp_examples="$cpp_dir/examples-cpp"
     cpp_status=built
   else
-    echo "the C++ echo_server failed to build:" >&2
+    echo "the C++ examples failed to build:" >&2
     tail -n 40 "$out/cpp-build.log" >&2
     cpp_status=failed
   fi
@@ -93,26 +94,32 @@ if ! examples-csharp/smoke.sh "$out"; then
 fi
 
 log "cross-language: C# EchoClient against the C++ echo_server over mutual TLS"
-cross=0 cross_skipped=0
+cross=0 compare=0 cross_skipped=0
 case "$cpp_status" in
-  built) examples-csharp/cross-cpp.sh "$out" "$cpp_server" || cross=1 ;;
+  built) examples-csharp/cross-cpp.sh "$out" "$cpp_examples/echo_server" || cross=1 ;;
   failed) cross=1 ;;
   skip)
-    echo "SKIPPED: the cross-language run needs the C++ echo_server, which was not built (no cmake or C++ compiler)"
-    cross_skipped=1
+    echo "SKIPPED: the cross-language runs need the C++ examples, which were not built (no cmake or C++ compiler)"
+    cross_skipped=2
     ;;
 esac
 
-# Counts from NUnit's XML (2.6 format), plus the examples run and the cross-language run as one
-# test each.
+log "the C# examples print what the C++ examples print (same scenario, outputs compared)"
+case "$cpp_status" in
+  built) examples-csharp/compare-cpp.sh "$out" "$cpp_examples" || compare=1 ;;
+  failed) compare=1 ;;
+esac
+
+# Counts from NUnit's XML (2.6 format), plus the examples run, the cross-language run and the
+# output comparison as one test each.
 read -r total errors failures notrun inconclusive < <(python3 - "$out/TestResult.xml" <<'PY' 2>/dev/null || echo "0 1 0 0 0"
 import sys, xml.etree.ElementTree as ET
 r = ET.parse(sys.argv[1]).getroot()
 print(*(int(r.get(k, 0)) for k in ("total", "errors", "failures", "not-run", "inconclusive")))
 PY
 )
-failed=$((errors + failures + examples + cross))
-passed=$((total - errors - failures - inconclusive + 1 - examples + 1 - cross - cross_skipped))
+failed=$((errors + failures + examples + cross + compare))
+passed=$((total - errors - failures - inconclusive + 3 - examples - cross - compare - cross_skipped))
 skipped=$((notrun + inconclusive + cross_skipped))
 if [ "$status" = 124 ]; then
   echo "nunit-console did not exit within 900 s (a runtime waiting for native threads?)" >&2
