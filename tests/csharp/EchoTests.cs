@@ -133,34 +133,5 @@ namespace Wss.Tests
                 Assert.AreSame(context, client.SynchronizationContext);
             }
         }
-
-        /// <summary>A SynchronizationContext with its own thread, like a UI loop.</summary>
-        private sealed class QueueContext : SynchronizationContext, IDisposable
-        {
-            private readonly BlockingCollection<Action> work = new BlockingCollection<Action>();
-            private readonly Thread thread;
-
-            internal QueueContext()
-            {
-                thread = new Thread(() => { foreach (var a in work.GetConsumingEnumerable()) a(); }) { IsBackground = true };
-                thread.Start();
-            }
-
-            internal int ThreadId
-            {
-                get { return thread.ManagedThreadId; }
-            }
-
-            public override void Post(SendOrPostCallback d, object state)
-            {
-                work.Add(() => d(state));
-            }
-
-            public void Dispose()
-            {
-                work.CompleteAdding();
-                thread.Join();
-            }
-        }
     }
 }

@@ -124,6 +124,62 @@ namespace Wss.Tests
             }
         }
 
+        /// <summary>
+        /// A SynchronizationContext with its own thread, like a UI loop. An exception that
+        /// escapes a posted callback is kept (a UI loop would crash on it) for
+        /// <see cref="AssertNothingEscaped"/>.
+        /// </summary>
+        internal sealed class QueueContext : SynchronizationContext, IDisposable
+        {
+            private readonly BlockingCollection<Action> work = new BlockingCollection<Action>();
+            private readonly ConcurrentQueue<Exception> escaped = new ConcurrentQueue<Exception>();
+            private readonly Thread thread;
+
+            internal QueueContext()
+            {
+                thread = new Thread(() =>
+                {
+                    foreach (var a in work.GetConsumingEnumerable())
+                    {
+                        try
+                        {
+                            a();
+                        }
+                        catch (Exception e)
+                        {
+                            escaped.Enqueue(e);
+                        }
+                    }
+                }) { IsBackground = true };
+                thread.Start();
+            }
+
+            internal int ThreadId
+            {
+                get { return thread.ManagedThreadId; }
+            }
+
+            public override void Post(SendOrPostCallback d, object state)
+            {
+                work.Add(() => d(state));
+            }
+
+            internal void AssertNothingEscaped()
+            {
+                Exception e;
+                if (escaped.TryDequeue(out e))
+                {
+                    Assert.Fail("an exception escaped a posted callback: " + e);
+                }
+            }
+
+            public void Dispose()
+            {
+                work.CompleteAdding();
+                thread.Join();
+            }
+        }
+
         /// <summary>Collects the Error events of an endpoint to assert on (and none unexpected).</summary>
         internal sealed class Errors
         {
