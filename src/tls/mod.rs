@@ -8,6 +8,7 @@
 mod info;
 pub(crate) mod key_update;
 pub(crate) mod load;
+mod system_roots;
 pub(crate) mod verify;
 
 use once_cell::sync::OnceCell;
@@ -475,7 +476,7 @@ impl TlsConfig {
             let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
             self.apply_common(&mut b)?;
             if self.ca_certs.is_empty() {
-                b.set_default_verify_paths()?;
+                system_roots::load(&mut b)?;
             }
             let mode = if self.insecure_skip_peer {
                 SslVerifyMode::NONE
