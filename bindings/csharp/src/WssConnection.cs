@@ -96,8 +96,9 @@ namespace Wss
         /// <summary>
         /// Queue a binary message; the task completes when it is queued (not when the peer has it).
         /// While the send queue is full it waits (polling with a backoff of up to 50 ms) until
-        /// there is room or <paramref name="cancel"/> fires; other failures fault the task with
-        /// <see cref="WssException"/>.
+        /// there is room or <paramref name="cancel"/> fires. A cancelled task
+        /// (<see cref="OperationCanceledException"/>) never queued the message, and nothing sends
+        /// it later; other failures fault the task with <see cref="WssException"/>.
         /// </summary>
         public Task SendAsync(byte[] data, CancellationToken cancel = default(CancellationToken))
         {
