@@ -79,6 +79,47 @@ namespace Wss.Tests
         }
 
         [Test]
+        public void ClientDisposeClosesWith1000()
+        {
+            using (var server = EchoServer())
+            using (var tls = ClientTls())
+            {
+                var serverErrors = new Errors(server);
+                var closed = new BlockingCollection<ClosedEventArgs>();
+                server.Closed += (s, e) => closed.Add(e);
+                var client = new WssClient();
+                client.Connect(Url(server), tls);
+                client.Dispose();
+                var e2 = Take(closed, "the server's Closed");
+                Assert.AreEqual(1000, e2.Code, "a graceful close, not 1006");
+                Assert.AreEqual("", e2.Reason);
+                serverErrors.AssertNone("server");
+            }
+        }
+
+        [Test]
+        public void ServerDisposeClosesWith1001()
+        {
+            using (var tls = ClientTls())
+            using (var client = new WssClient())
+            {
+                var server = EchoServer();
+                var serverClosed = new BlockingCollection<int>();
+                server.Closed += (s, e) => serverClosed.Add(e.Code);
+                var closed = new BlockingCollection<ClosedEventArgs>();
+                var clientErrors = new Errors(client);
+                client.Closed += (s, e) => closed.Add(e);
+                client.Connect(Url(server), tls);
+                server.Dispose();
+                var e2 = Take(closed, "the client's Closed");
+                Assert.AreEqual(1001, e2.Code, "going away, not 1006");
+                Assert.AreEqual("server shutting down", e2.Reason, "the library's reason");
+                Assert.AreEqual(1001, Take(serverClosed, "the server's own Closed"));
+                clientErrors.AssertNone("client");
+            }
+        }
+
+        [Test]
         public void EightThreadsSendOnOneConnection()
         {
             const int Threads = 8, PerThread = 500;
