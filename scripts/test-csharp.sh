@@ -72,13 +72,23 @@ if command -v cmake >/dev/null && command -v c++ >/dev/null; then
   fi
 fi
 
-log "test PKI (openssl CLI) and the C struct layout"
+log "test PKI (openssl CLI), the C struct layout and the C result codes"
 tests/csharp/make-certs.sh "$out/certs" >/dev/null
 gcc -std=c11 -Wall -Werror -Iinclude tests/csharp/layout.c -o "$out/layout"
 "$out/layout" > "$out/layout.txt"
+# Every WSS_OK / WSS_ERR_* the header defines, as the C compiler evaluates it ("NAME value"
+# lines for LayoutTests.ResultCodesMatchTheCHeader).
+{
+  printf '#include <stdio.h>\n#include "wss.h"\nint main(void) {\n'
+  sed -n 's/^#define \(WSS_\(OK\|ERR_[A-Z0-9_]*\)\)[[:space:]].*/  printf("%s %d\\n", "\1", (int)(\1));/p' include/wss.h
+  printf '  return 0;\n}\n'
+} > "$out/results.c"
+gcc -std=c11 -Wall -Werror -Iinclude "$out/results.c" -o "$out/results"
+"$out/results" > "$out/results.txt"
 
 export LD_LIBRARY_PATH="$out${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export WSS_TEST_CERTS="$out/certs" WSS_TEST_LAYOUT="$out/layout.txt" WSS_TEST_EXIT_PROBE="$out/ExitProbe.exe"
+export WSS_TEST_CERTS="$out/certs" WSS_TEST_LAYOUT="$out/layout.txt" WSS_TEST_RESULTS="$out/results.txt" \
+  WSS_TEST_EXIT_PROBE="$out/ExitProbe.exe"
 
 log "nunit-console"
 status=0

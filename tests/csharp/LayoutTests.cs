@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
@@ -62,6 +63,32 @@ namespace Wss.Tests
                 fields += t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic).Length;
             }
             Assert.AreEqual(fields, members, "a C# field without a C member (or the reverse)");
+        }
+
+        /// <summary>"WSS_ERR_CERT_VERIFY" -> "CertVerify".</summary>
+        private static string EnumName(string cName)
+        {
+            string rest = cName.StartsWith("WSS_ERR_") ? cName.Substring(8) : cName.Substring(4);
+            return string.Concat(rest.Split('_').Select(w => w.Substring(0, 1) + w.Substring(1).ToLowerInvariant()));
+        }
+
+        [Test]
+        public void ResultCodesMatchTheCHeader()
+        {
+            // WSS_TEST_RESULTS: "NAME value" for every WSS_OK / WSS_ERR_* of wss.h, printed by a
+            // C program scripts/test-csharp.sh generates from the header and compiles.
+            string path = Environment.GetEnvironmentVariable("WSS_TEST_RESULTS");
+            Assert.IsTrue(path != null && File.Exists(path), "WSS_TEST_RESULTS must name the C result codes");
+            var c = File.ReadAllLines(path).Select(l => l.Split(' ')).ToDictionary(p => EnumName(p[0]), p => int.Parse(p[1]));
+            Assert.Greater(c.Count, 10, "the header's codes were read");
+            var cs = Enum.GetValues(typeof(WssResult)).Cast<WssResult>().ToDictionary(v => v.ToString(), v => (int)v);
+            CollectionAssert.AreEquivalent(c.Keys, cs.Keys, "one enum member per C code, named alike");
+            foreach (var kv in c)
+            {
+                Assert.AreEqual(kv.Value, cs[kv.Key], "WssResult." + kv.Key + " is the C value");
+                var e = new WssException((WssResult)kv.Value, "x");
+                Assert.AreEqual(WssLibrary.Describe((WssResult)kv.Value), e.Kind, "Kind of " + kv.Key);
+            }
         }
 
         [Test]
