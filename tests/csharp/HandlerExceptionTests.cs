@@ -97,6 +97,98 @@ namespace Wss.Tests
         }
 
         [Test]
+        public void AThrowingServerPongHandlerIsReported()
+        {
+            using (var server = new WssServer())
+            using (var client = new WssClient())
+            using (var tls = ClientTls())
+            {
+                var thrown = new BlockingCollection<CallbackExceptionEventArgs>();
+                var opened = new BlockingCollection<WssConnection>();
+                server.CallbackException += (s, e) => thrown.Add(e);
+                server.Opened += (s, e) => opened.Add(e.Connection);
+                server.MessageReceived += (s, e) => e.Connection.Send(e.Text);
+                server.PongReceived += (s, e) => { throw new Boom("PongReceived"); };
+                using (var serverTls = ServerTls())
+                {
+                    server.Start("127.0.0.1:0", serverTls);
+                }
+                var echoes = new BlockingCollection<string>();
+                client.MessageReceived += (s, e) => echoes.Add(e.Text);
+                client.Connect(Url(server), tls);
+                var conn = Take(opened, "the server's Opened");
+                conn.Ping(new byte[] { 7 });
+                AssertReported(thrown, "server", "PongReceived");
+                conn.Ping(new byte[] { 8 });
+                AssertReported(thrown, "server (a second time)", "PongReceived");
+                client.Send("still alive");
+                Assert.AreEqual("still alive", Take(echoes, "an echo after the throws"));
+            }
+        }
+
+        [Test]
+        public void EveryRouteHandlerMayThrow()
+        {
+            using (var options = new WssOptions().SetMaxMessageSize(64))
+            using (var server = new WssServer())
+            using (var route = new WssRoute())
+            using (var refusing = new WssRoute())
+            using (var tls = ClientTls())
+            {
+                var serverErrors = new Errors(server);
+                using (var serverTls = ServerTls())
+                {
+                    server.Start("127.0.0.1:0", serverTls, options);
+                }
+                var thrown = new BlockingCollection<CallbackExceptionEventArgs>();
+                var opened = new BlockingCollection<WssConnection>();
+                route.CallbackException += (s, e) => thrown.Add(e);
+                route.Opened += (s, e) => { opened.Add(e.Connection); throw new Boom("Opened"); };
+                route.MessageReceived += (s, e) => { e.Connection.Send(e.Text); throw new Boom("MessageReceived"); };
+                route.PongReceived += (s, e) => { throw new Boom("PongReceived"); };
+                route.Error += (s, e) => { throw new Boom("Error"); };
+                route.Closed += (s, e) => { throw new Boom("Closed"); };
+                server.AddRoute("/r", route);
+                var refused = new BlockingCollection<CallbackExceptionEventArgs>();
+                refusing.CallbackException += (s, e) => refused.Add(e);
+                refusing.Accepting += (s, e) => { throw new Boom("Accepting"); };
+                server.AddRoute("/refuse", refusing);
+
+                var echoes = new BlockingCollection<string>();
+                using (var client = new WssClient())
+                {
+                    client.MessageReceived += (s, e) => echoes.Add(e.Text);
+                    client.Connect(Url(server, "/r"), tls);
+                    var conn = Take(opened, "the route's Opened");
+                    client.Send("small");
+                    Assert.AreEqual("small", Take(echoes, "the echo (sent before the handler threw)"));
+                    conn.Ping(new byte[] { 1 });
+                    AssertReported(thrown, "route", "Opened", "MessageReceived", "PongReceived");
+                    // Above the server's 64-byte limit: the route's Error, then its Closed.
+                    client.Send(new string('x', 200));
+                    AssertReported(thrown, "route", "Error", "Closed");
+                }
+
+                using (var client = new WssClient())
+                {
+                    var e = Assert.Throws<WssException>(() => client.Connect(Url(server, "/refuse"), tls));
+                    Assert.AreEqual(500, e.HttpStatus, e.Detail);
+                }
+                AssertReported(refused, "refusing route", "Accepting");
+
+                // The route still serves.
+                using (var client = new WssClient())
+                {
+                    client.MessageReceived += (s, e) => echoes.Add(e.Text);
+                    client.Connect(Url(server, "/r"), tls);
+                    client.Send("again");
+                    Assert.AreEqual("again", Take(echoes, "an echo after all that"));
+                }
+                serverErrors.AssertNone("server");
+            }
+        }
+
+        [Test]
         public void AThrowingCallbackExceptionHandlerIsSwallowedToo()
         {
             var stderr = new System.IO.StringWriter();
