@@ -372,7 +372,8 @@ fn client_tls(url: &WsUrl, tls: &TlsConfig) -> Result<ClientTls> {
     }
     Ok(ClientTls {
         ssl: Some(ssl),
-        ip_name: ip.map(|_| name),
+        checked_name: tls.verifies_hostname().then_some(name),
+        name_is_ip: ip.is_some(),
         verifies_peer: tls.client_verifies_peer(),
     })
 }

@@ -310,6 +310,12 @@ fn client_rejects_wrong_host_name() {
         by_name,
     );
     assert_hint(&err, "DNS SAN");
+    // OpenSSL says only "hostname mismatch": the message names both sides of the comparison.
+    assert!(
+        err.message
+            .contains("expected localhost, the certificate lists DNS:wrong.example"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -329,6 +335,11 @@ fn client_rejects_ip_without_ip_san() {
     );
     assert_hint(&err, "IP SAN");
     assert!(err.hint.as_deref().unwrap().contains("127.0.0.1"), "{err}");
+    assert!(
+        err.message
+            .contains("expected 127.0.0.1, the certificate lists DNS:localhost"),
+        "{err}"
+    );
 }
 
 #[test]

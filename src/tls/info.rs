@@ -54,8 +54,8 @@ pub(crate) fn name_to_string(name: &X509NameRef) -> String {
         .join(", ")
 }
 
-/// Describe a certificate.
-pub fn describe(cert: &X509Ref, verified: bool) -> PeerCertificate {
+/// The certificate's subjectAltName entries as `DNS:name`, `IP:addr`, `email:..`, `URI:..`.
+pub(crate) fn san_strings(cert: &X509Ref) -> Vec<String> {
     let mut sans = Vec::new();
     if let Some(names) = cert.subject_alt_names() {
         for n in &names {
@@ -79,6 +79,12 @@ pub fn describe(cert: &X509Ref, verified: bool) -> PeerCertificate {
             }
         }
     }
+    sans
+}
+
+/// Describe a certificate.
+pub fn describe(cert: &X509Ref, verified: bool) -> PeerCertificate {
+    let sans = san_strings(cert);
     let serial = cert
         .serial_number()
         .to_bn()

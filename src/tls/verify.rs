@@ -10,10 +10,12 @@ use openssl::ssl::{Ssl, SslRef};
 use openssl::x509::{X509StoreContext, X509StoreContextRef, X509VerifyResult};
 use parking_lot::Mutex;
 
-use super::info::name_to_string;
+use super::info::{name_to_string, san_strings};
 use crate::error::VerifyFailure;
 
-type Slot = Mutex<Option<VerifyFailure>>;
+/// The first failure, and the names of the peer's own certificate when the failure is a name
+/// mismatch (the peer certificate is not kept when the handshake fails).
+type Slot = Mutex<Option<(VerifyFailure, Vec<String>)>>;
 
 static SLOT: Lazy<Option<Index<Ssl, Slot>>> = Lazy::new(|| Ssl::new_ex_index().ok());
 
@@ -45,23 +47,43 @@ fn record(ctx: &X509StoreContextRef) {
     let mut slot = slot.lock();
     if slot.is_none() {
         let err = ctx.error();
-        *slot = Some(VerifyFailure {
-            code: err.as_raw(),
+        let code = err.as_raw();
+        let cert = ctx.current_cert();
+        let names = match cert {
+            Some(c) if is_name_mismatch(code) => san_strings(c),
+            _ => Vec::new(),
+        };
+        let failure = VerifyFailure {
+            code,
             text: err.error_string().to_string(),
             depth: ctx.error_depth() as i32,
-            subject: ctx
-                .current_cert()
+            subject: cert
                 .map(|c| name_to_string(c.subject_name()))
                 .unwrap_or_default(),
-        });
+        };
+        *slot = Some((failure, names));
     }
+}
+
+/// `X509_V_ERR_HOSTNAME_MISMATCH` (62) or `X509_V_ERR_IP_ADDRESS_MISMATCH` (64).
+pub(crate) fn is_name_mismatch(code: i32) -> bool {
+    code == openssl_sys::X509_V_ERR_HOSTNAME_MISMATCH
+        || code == openssl_sys::X509_V_ERR_IP_ADDRESS_MISMATCH
+}
+
+/// The subjectAltNames of the certificate that failed a name check (empty otherwise, or when
+/// it has none).
+pub(crate) fn mismatched_names(ssl: &SslRef) -> Vec<String> {
+    SLOT.and_then(|idx| ssl.ex_data(idx))
+        .and_then(|s| s.lock().as_ref().map(|(_, names)| names.clone()))
+        .unwrap_or_default()
 }
 
 /// The verify failure of a finished (or failed) handshake: the recorded one, or else the final
 /// verify result when it is not OK (depth unknown: -1).
 pub(crate) fn failure(ssl: &SslRef) -> Option<VerifyFailure> {
     if let Some(idx) = *SLOT {
-        if let Some(v) = ssl.ex_data(idx).and_then(|s| s.lock().clone()) {
+        if let Some((v, _)) = ssl.ex_data(idx).and_then(|s| s.lock().clone()) {
             return Some(v);
         }
     }

@@ -60,8 +60,11 @@ pub(crate) struct Dial {
 /// The client's TLS session, configured before the connect (SNI, hostname or IP check).
 pub(crate) struct ClientTls {
     pub ssl: Option<Ssl>,
-    /// The server name is an IP address: a verify failure on it gets the IP SAN hint.
-    pub ip_name: Option<String>,
+    /// The name (or IP address) the server's certificate is checked against; `None` when the
+    /// check is off. A mismatch names it and what the certificate lists.
+    pub checked_name: Option<String>,
+    /// `checked_name` is an IP address: a mismatch gets the IP SAN hint.
+    pub name_is_ip: bool,
     pub verifies_peer: bool,
 }
 
@@ -248,15 +251,12 @@ impl Worker {
                     verify::failure(s.ssl()),
                 )
                 .with_peer(Some(c.peer));
-                let ip_name = dial.tls.as_ref().and_then(|t| t.ip_name.as_deref());
-                if let Some(name) = ip_name.filter(|_| {
-                    err.verify
-                        .as_ref()
-                        .is_some_and(|v| v.code == 64 || v.code == 62)
-                }) {
-                    err.hint = Some(format!(
-                        "the server certificate has no IP SAN for {name}: reissue it with IP:{name} in subjectAltName, or connect by a DNS name it lists"
-                    ));
+                let mismatch = err
+                    .verify
+                    .as_ref()
+                    .is_some_and(|v| verify::is_name_mismatch(v.code));
+                if let Some(t) = dial.tls.as_ref().filter(|_| mismatch) {
+                    name_mismatch_detail(&mut err, t, &verify::mismatched_names(s.ssl()));
                 }
                 self.fail(key, err);
             }
@@ -439,3 +439,25 @@ const EINPROGRESS: i32 = 115;
 const EINPROGRESS: i32 = 10036;
 #[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
 const EINPROGRESS: i32 = 36;
+
+/// Say which name was checked and what the certificate lists (OpenSSL says only "hostname
+/// mismatch"), with the IP SAN hint for an address.
+fn name_mismatch_detail(err: &mut Error, tls: &ClientTls, names: &[String]) {
+    let Some(name) = tls.checked_name.as_deref() else {
+        return;
+    };
+    let lists = if names.is_empty() {
+        "no subjectAltName".to_string()
+    } else {
+        names.join(", ")
+    };
+    err.message = format!(
+        "{}; expected {name}, the certificate lists {lists}",
+        err.message
+    );
+    if tls.name_is_ip {
+        err.hint = Some(format!(
+            "the server certificate has no IP SAN for {name}: reissue it with IP:{name} in subjectAltName, or connect by a DNS name it lists"
+        ));
+    }
+}
