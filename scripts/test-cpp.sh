@@ -6,6 +6,9 @@
 #          smoke tests (ws, wss), installed-package consumers (find_package, pkg-config)
 #   clang  clang++ with the same warnings: the same tests
 #   asan   clang++ with AddressSanitizer + UBSan: the same tests except the install consumer
+# and, counted as one test each: every build's discovered cases carry their whole ENVIRONMENT and
+# TIMEOUT (tests/cpp/checks.py ctest-properties), no raw new/delete in bindings/cpp and
+# examples-cpp (checks.py no-raw-new), and the checker's own self-test.
 # Build trees go to target/cpp/<name>; the Rust library is built once by cargo (--release).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +42,28 @@ run_build() { # name cmake-args...
   f=$(grep -cE '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$log")
   f=$((f - p - s))
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  # The properties ctest gave the discovered cases (a split ENVIRONMENT list once dropped the
+  # sanitizer options and TIMEOUT without a word).
+  local sanitize=()
+  [[ " $* " == *" -DWSS_SANITIZE=ON "* ]] && sanitize=(--sanitize)
+  check "ctest properties ($name)" python3 tests/cpp/checks.py ctest-properties "$dir" "${sanitize[@]}"
 }
+
+check() { # description command...: one counted test
+  local what=$1; shift
+  local out
+  if out=$("$@" 2>&1); then
+    passed=$((passed + 1))
+  else
+    echo "FAILED: $what" >&2
+    echo "$out" >&2
+    failed=$((failed + 1)) status=1
+  fi
+}
+
+# The wrapper and the examples hold every object in RAII types: no raw new/delete expressions.
+check "checks.py self-test" python3 tests/cpp/checks.py self-test
+check "no raw new/delete" python3 tests/cpp/checks.py no-raw-new bindings/cpp examples-cpp
 
 run_build gcc -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
 run_build clang -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
