@@ -368,11 +368,13 @@ impl Staging {
                 if had {
                     fs::rename(target, &backup)?;
                 }
-                fs::rename(staged, target).inspect_err(|_| {
-                    if had {
-                        let _ = fs::rename(&backup, target);
-                    }
-                })
+                injected_failure(i)
+                    .and_then(|()| fs::rename(staged, target))
+                    .inspect_err(|_| {
+                        if had {
+                            let _ = fs::rename(&backup, target);
+                        }
+                    })
             })();
             if let Err(e) = step {
                 result = Err(Error::from_io(format!("writing {}", target.display()), &e));
@@ -394,6 +396,26 @@ impl Staging {
         }
         result
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: the index of the move in [`Staging::replace`] that fails on this thread,
+    /// after its target was moved aside (the worst moment), as a full disk or a rename would.
+    static FAIL_MOVE: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+#[cfg(test)]
+fn injected_failure(i: usize) -> std::io::Result<()> {
+    match FAIL_MOVE.get() {
+        Some(n) if n == i => Err(std::io::Error::other("injected rename failure")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(test))]
+fn injected_failure(_: usize) -> std::io::Result<()> {
+    Ok(())
 }
 
 impl Drop for Staging {
@@ -439,4 +461,105 @@ pub(crate) fn hex_serial(cert: &X509) -> String {
         .to_bn()
         .and_then(|b| b.to_hex_str().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::testing::Scratch;
+    use crate::pki::{init, InitOptions};
+    use std::collections::BTreeMap;
+
+    const PASSWORD: &str = "folder test password";
+
+    /// Every entry under `dir` with its bytes (`None` for a folder): equal snapshots mean the
+    /// same names, the same contents and nothing left behind (staging folders start with '.').
+    fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+        fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+            for e in fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                let rel = p.strip_prefix(base).unwrap().to_path_buf();
+                if p.is_dir() {
+                    walk(base, &p, out);
+                    out.insert(rel, None);
+                } else {
+                    out.insert(rel, Some(fs::read(&p).unwrap()));
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        walk(dir, dir, &mut out);
+        out
+    }
+
+    /// Runs `f` with move `n` of [`Staging::replace`] failing on this thread.
+    fn failing_move<T>(n: usize, f: impl FnOnce() -> T) -> T {
+        FAIL_MOVE.set(Some(n));
+        let out = f();
+        FAIL_MOVE.set(None);
+        out
+    }
+
+    #[test]
+    fn a_failed_rename_puts_every_old_file_back() {
+        let tmp = Scratch::new("folder-restore");
+        let dir = tmp.path().join("pki");
+        let mut opts = InitOptions::new(PASSWORD);
+        opts.add_sans("localhost")
+            .unwrap()
+            .add_client("alice")
+            .unwrap();
+        init(&dir, &opts).unwrap();
+        let folder = &PkiFolder::open(&dir).unwrap();
+        let before = snapshot(&dir);
+
+        type Op<'a> = (&'a str, usize, &'a dyn Fn() -> Result<()>);
+        let renew = |name: &'static str| move || folder.renew(name, PASSWORD, 30).map(drop);
+        let (server, alice) = (renew(SERVER_NAME), renew("alice"));
+        let revoke = || folder.revoke("alice", None).map(drop);
+        let add = || folder.add_client("bob", PASSWORD, -1, 30).map(drop);
+        // (what, the move that fails, the operation): pem, key and p12; CRL and hashed CRL.
+        let cases: &[Op] = &[
+            ("renew server", 0, &server),
+            ("renew server", 1, &server),
+            ("renew server", 2, &server),
+            ("renew alice", 2, &alice),
+            ("revoke alice", 0, &revoke),
+            ("revoke alice", 1, &revoke),
+            ("add-client bob", 2, &add),
+        ];
+        for &(what, n, op) in cases {
+            let err = failing_move(n, op).expect_err(what);
+            assert_eq!(err.kind, ErrorKind::Io, "{what} at move {n}: {err}");
+            assert!(
+                err.message.contains("injected rename failure"),
+                "{what} at move {n}: {err}"
+            );
+            let after = snapshot(&dir);
+            assert_eq!(
+                after.keys().collect::<Vec<_>>(),
+                before.keys().collect::<Vec<_>>(),
+                "{what} at move {n}: files added, lost or left behind"
+            );
+            for (p, bytes) in &before {
+                assert!(
+                    after[p] == *bytes,
+                    "{what} at move {n}: {} is not the old file",
+                    p.display()
+                );
+            }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = fs::metadata(dir.join("server.key")).unwrap().permissions();
+                assert_eq!(mode.mode() & 0o777, 0o600, "{what} at move {n}");
+            }
+        }
+        // Without the fault the same operations go through (the hook hit a real move).
+        let old_key = fs::read(dir.join("server.key")).unwrap();
+        server().unwrap();
+        assert_ne!(fs::read(dir.join("server.key")).unwrap(), old_key);
+        revoke().unwrap();
+        assert!(snapshot(&dir).keys().all(|p| !p.starts_with(".")));
+    }
 }
