@@ -1038,6 +1038,16 @@ typedef struct wss_conn_info {
    * `struct_size` covers it.
    */
   const char *extensions;
+  /**
+   * Clients: every header of the server's 101 response, in order (values trimmed); NULL
+   * with a count of 0 on servers. Added after ABI 1.0: read it only when `struct_size`
+   * covers it.
+   */
+  const struct wss_header *response_headers;
+  /**
+   * Number of entries in `response_headers`.
+   */
+  size_t response_header_count;
 } wss_conn_info;
 
 /**
@@ -1180,7 +1190,8 @@ WSS_API void wss_conn_data_ref_free(struct wss_conn_data_ref *r);
 
 /**
  * Get the facts of open connection `conn` (TLS version, cipher, peer certificate, address,
- * path, subprotocol). Free the result with `wss_conn_info_free`. Stale id: `WSS_ERR_NOT_CONNECTED`.
+ * path, subprotocol, extensions; for clients the 101 response headers). Free the result with
+ * `wss_conn_info_free`. Stale id: `WSS_ERR_NOT_CONNECTED`.
  *
  * # Safety
  * `out` must be NULL or writable.

@@ -260,6 +260,7 @@ impl Client {
             tls: None,
             is_client: true,
             deflate: None,
+            response_headers: Vec::new(),
         };
         let link = Link::connecting(
             provisional,

@@ -66,6 +66,19 @@ pub struct ConnInfo {
     pub is_client: bool,
     /// permessage-deflate as negotiated at the upgrade; `None`: messages go uncompressed.
     pub deflate: Option<DeflateParams>,
+    /// Clients: every header of the server's 101 response, in order (names as sent, values
+    /// trimmed). Empty on servers, whose host sees the request in `on_accept`.
+    pub response_headers: Vec<(String, String)>,
+}
+
+impl ConnInfo {
+    /// Clients: the first 101 response header called `name` (any case), if the server sent one.
+    pub fn response_header(&self, name: &str) -> Option<&str> {
+        self.response_headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Where a connection is, as host threads see it (`Link::lifecycle`). The I/O thread's own
@@ -554,6 +567,7 @@ static UNKNOWN: Lazy<ConnInfo> = Lazy::new(|| ConnInfo {
     tls: None,
     is_client: false,
     deflate: None,
+    response_headers: Vec::new(),
 });
 
 const SHARDS: usize = 16;

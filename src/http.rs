@@ -276,6 +276,8 @@ pub(crate) struct Upgraded {
     pub subprotocol: Option<String>,
     /// permessage-deflate as agreed, when we offered it and the server accepted.
     pub deflate: Option<DeflateParams>,
+    /// Every header of the 101, in order (values trimmed; invalid UTF-8 replaced).
+    pub headers: Vec<(String, String)>,
 }
 
 /// Parse the server's answer. `Ok(None)`: need more bytes. `deflate`: what we offered (the
@@ -386,10 +388,19 @@ pub(crate) fn parse_response(
             ));
         }
     }
+    let headers = resp
+        .headers
+        .iter()
+        .map(|h| {
+            let value = String::from_utf8_lossy(h.value).trim().to_string();
+            (h.name.to_string(), value)
+        })
+        .collect();
     Ok(Some(Upgraded {
         len: n,
         subprotocol: proto,
         deflate,
+        headers,
     }))
 }
 

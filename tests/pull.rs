@@ -154,7 +154,18 @@ fn a_pull_mode_host_decides_upgrades_on_its_own_thread() {
         )
         .unwrap();
     wait_open(&crx);
-    assert_eq!(client.connection().info().subprotocol.as_deref(), Some("b"));
+    let info = client.connection().info();
+    assert_eq!(info.subprotocol.as_deref(), Some("b"));
+    // The client sees the 101's headers, the host's after the library's.
+    assert_eq!(info.response_header("x-room"), Some("1"));
+    assert_eq!(info.response_header("Sec-WebSocket-Protocol"), Some("b"));
+    let names: Vec<&str> = info
+        .response_headers
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let at = |n: &str| names.iter().position(|h| h.eq_ignore_ascii_case(n));
+    assert!(at("Upgrade") < at("X-Room"), "{names:?}");
     let open = take(&q);
     assert!(matches!(open.kind, EventKind::Open) && open.conn == req.id);
     assert_eq!(

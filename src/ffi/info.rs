@@ -5,6 +5,7 @@ use std::ffi::CString;
 use std::os::raw::c_char;
 use std::ptr;
 
+use super::accept::wss_header;
 use super::guard::*;
 use super::result::*;
 use crate::conn::{connection, ConnInfo};
@@ -71,6 +72,12 @@ pub struct wss_conn_info {
     /// out), or NULL when messages go uncompressed. Added after ABI 1.0: read it only when
     /// `struct_size` covers it.
     pub extensions: *const c_char,
+    /// Clients: every header of the server's 101 response, in order (values trimmed); NULL
+    /// with a count of 0 on servers. Added after ABI 1.0: read it only when `struct_size`
+    /// covers it.
+    pub response_headers: *const wss_header,
+    /// Number of entries in `response_headers`.
+    pub response_header_count: usize,
 }
 
 /// `s` as a C string; an interior NUL (impossible in C input, possible in Rust text) becomes a
@@ -137,6 +144,7 @@ struct CConnInfo {
     info: wss_conn_info,
     _strings: Strings,
     _peer: Option<Box<CPeerCert>>,
+    _headers: Vec<wss_header>,
 }
 
 fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
@@ -145,6 +153,14 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
     let peer = tls
         .and_then(|t| t.peer_certificate.as_ref())
         .map(CPeerCert::new);
+    let headers: Vec<wss_header> = i
+        .response_headers
+        .iter()
+        .map(|(name, value)| wss_header {
+            name: s.keep(name),
+            value: s.keep(value),
+        })
+        .collect();
     let info = wss_conn_info {
         struct_size: std::mem::size_of::<wss_conn_info>() as u32,
         is_client: u8::from(i.is_client),
@@ -161,16 +177,24 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
             .as_ref()
             .map_or(ptr::null(), |p| &p.cert as *const wss_peer_cert),
         extensions: s.opt(i.deflate.map(|d| d.to_string()).as_deref()),
+        response_headers: if headers.is_empty() {
+            ptr::null()
+        } else {
+            headers.as_ptr()
+        },
+        response_header_count: headers.len(),
     };
     Box::new(CConnInfo {
         info,
         _strings: s,
         _peer: peer,
+        _headers: headers,
     })
 }
 
 /// Get the facts of open connection `conn` (TLS version, cipher, peer certificate, address,
-/// path, subprotocol). Free the result with `wss_conn_info_free`. Stale id: `WSS_ERR_NOT_CONNECTED`.
+/// path, subprotocol, extensions; for clients the 101 response headers). Free the result with
+/// `wss_conn_info_free`. Stale id: `WSS_ERR_NOT_CONNECTED`.
 ///
 /// # Safety
 /// `out` must be NULL or writable.

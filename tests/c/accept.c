@@ -7,11 +7,15 @@
  *  - subprotocol selection by index: the client sees the chosen one in its connection info;
  *  - an out-of-range index, and a status that is neither 0 nor 400..599: HTTP 500, and on_error
  *    on the server says why;
- *  - extra response headers on a 101 (seen on the raw answer);
+ *  - extra response headers on a 101 (seen on the raw answer, and in order in a wss client's
+ *    conn_info; a server's conn_info has none);
  *  - the connection accepted afterwards carries the id the request had.
  */
 #include "check.h"
 #include "raw_peer.h"
+
+#include <stddef.h>
+#include <strings.h>
 
 typedef struct {
     waiter w;
@@ -106,8 +110,11 @@ static void on_accept(void *ud, const wss_upgrade_request *r, wss_accept_decisio
 static void on_open(void *ud, uint64_t conn) {
     state *s = (state *)ud;
     wss_conn_info *info = NULL;
-    if (wss_conn_info_get(conn, &info) == WSS_OK && info->path &&
-        strcmp(info->path, "/proto") == 0) {
+    /* A server's view has no response headers. */
+    if (wss_conn_info_get(conn, &info) == WSS_OK &&
+        (info->response_headers != NULL || info->response_header_count != 0))
+        CHECK(!"server-side conn_info has response headers");
+    if (info && info->path && strcmp(info->path, "/proto") == 0) {
         pthread_mutex_lock(&s->w.mu);
         s->proto_conn_id = conn;
         waiter_signal_locked(&s->w);
@@ -235,6 +242,34 @@ int main(void) {
         CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
     }
     wss_client_free(client);
+
+    /* The client sees the 101's headers in order: what on_accept added, after the library's. */
+    snprintf(url, sizeof url, "ws://127.0.0.1:%u/copied-headers", (unsigned)port);
+    client = NULL;
+    if (CHECK_OK(wss_client_connect(url, NULL, NULL, NULL, NULL, NULL, &client))) {
+        CHECK_OK(wss_client_conn_id(client, &cid));
+        info = NULL;
+        if (CHECK_OK(wss_conn_info_get(cid, &info)) &&
+            CHECK(info->struct_size >= offsetof(wss_conn_info, response_header_count) +
+                                           sizeof info->response_header_count)) {
+            size_t i, upgrade = 0, extra = 0, copied = 0;
+            for (i = 0; i < info->response_header_count; i++) {
+                const wss_header *h = &info->response_headers[i];
+                if (strcasecmp(h->name, "Upgrade") == 0 && strcmp(h->value, "websocket") == 0)
+                    upgrade = i + 1;
+                if (strcmp(h->name, "X-Extra") == 0 && strcmp(h->value, "yes") == 0) extra = i + 1;
+                if (strcmp(h->name, "X-Copied") == 0 && strcmp(h->value, "2") == 0) copied = i + 1;
+            }
+            if (!CHECK(info->is_client == 1 && upgrade && extra && copied && upgrade < extra &&
+                       extra < copied))
+                fprintf(stderr, "  %zu response headers: upgrade %zu extra %zu copied %zu\n",
+                        info->response_header_count, upgrade, extra, copied);
+        }
+        wss_conn_info_free(info);
+        CHECK_OK(wss_client_close(client, 1000, NULL, WAIT_MS));
+    }
+    wss_client_free(client);
+    client = NULL;
 
     /* Invalid decisions: 500, reported to the host. */
     invalid_decision(port, "/bad-index", "subprotocol_index");

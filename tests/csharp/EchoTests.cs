@@ -111,7 +111,12 @@ namespace Wss.Tests
                 CollectionAssert.AreEqual(new[] { "v1.wss", "chat" }, req.Subprotocols);
                 Assert.IsTrue(req.Headers.Any(h => h.Key.Equals("x-test", StringComparison.OrdinalIgnoreCase) && h.Value == "yes"));
                 StringAssert.Contains("wss test client", req.PeerCertificate.Subject);
-                Assert.AreEqual("chat", client.Connection.GetInfo().Subprotocol);
+                var info = client.Connection.GetInfo();
+                Assert.AreEqual("chat", info.Subprotocol);
+                Assert.AreEqual("42", info.GetResponseHeader("x-answer"));
+                Assert.AreEqual("chat", info.GetResponseHeader("Sec-WebSocket-Protocol"));
+                var names = info.ResponseHeaders.Select(h => h.Key.ToLowerInvariant()).ToList();
+                Assert.Less(names.IndexOf("upgrade"), names.IndexOf("x-answer"), string.Join(",", names));
             }
         }
 

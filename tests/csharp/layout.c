@@ -32,7 +32,8 @@ int main(void) {
     M(wss_conn_info, id); M(wss_conn_info, remote_address); M(wss_conn_info, path);
     M(wss_conn_info, subprotocol); M(wss_conn_info, tls_version); M(wss_conn_info, cipher);
     M(wss_conn_info, alpn); M(wss_conn_info, server_name); M(wss_conn_info, peer_certificate);
-    M(wss_conn_info, extensions);
+    M(wss_conn_info, extensions); M(wss_conn_info, response_headers);
+    M(wss_conn_info, response_header_count);
 
     S(wss_header);
     M(wss_header, name); M(wss_header, value);

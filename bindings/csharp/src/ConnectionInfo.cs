@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Wss
 {
@@ -19,6 +20,7 @@ namespace Wss
             ServerName = Utf8.FromNative(i.server_name);
             PeerCertificate = PeerCertificate.Read(i.peer_certificate);
             Extensions = Utf8.FromNative(i.extensions);
+            ResponseHeaders = WssHeaders.Read(i.response_headers, i.response_header_count);
         }
 
         /// <summary>True on the client side.</summary>
@@ -48,5 +50,18 @@ namespace Wss
         /// "permessage-deflate; server_max_window_bits=10"; null when messages go uncompressed.
         /// </summary>
         public string Extensions { get; }
+        /// <summary>
+        /// Clients: every header of the server's 101 response, in order; empty on servers.
+        /// </summary>
+        public IReadOnlyList<KeyValuePair<string, string>> ResponseHeaders { get; }
+
+        /// <summary>Clients: the first 101 response header called <paramref name="name"/> (any case), or null.</summary>
+        public string GetResponseHeader(string name)
+        {
+            if (name == null) throw new ArgumentNullException("name");
+            foreach (var h in ResponseHeaders)
+                if (string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)) return h.Value;
+            return null;
+        }
     }
 }

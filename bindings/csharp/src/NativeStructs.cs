@@ -2,6 +2,7 @@
 // alignment, pointer-sized members as IntPtr/UIntPtr, uint8_t flags as byte: the sizes and
 // offsets are asserted against the C compiler's in tests/csharp (LayoutTests).
 using System;
+using System.Collections.Generic;
 using System.Runtime.InteropServices;
 
 namespace Wss
@@ -70,6 +71,8 @@ namespace Wss
         internal IntPtr server_name;
         internal IntPtr peer_certificate;
         internal IntPtr extensions;
+        internal IntPtr response_headers;
+        internal UIntPtr response_header_count;
     }
 
     /// <summary><c>wss_header</c>.</summary>
@@ -78,6 +81,23 @@ namespace Wss
     {
         internal IntPtr name;
         internal IntPtr value;
+    }
+
+    /// <summary>Managed copies of a C array of <c>wss_header</c>.</summary>
+    internal static class WssHeaders
+    {
+        internal static List<KeyValuePair<string, string>> Read(IntPtr array, UIntPtr count)
+        {
+            var headers = new List<KeyValuePair<string, string>>();
+            int n = array == IntPtr.Zero ? 0 : checked((int)count.ToUInt64());
+            int size = Marshal.SizeOf(typeof(WssHeader));
+            for (int i = 0; i < n; i++)
+            {
+                var h = (WssHeader)Marshal.PtrToStructure(new IntPtr(array.ToInt64() + (long)i * size), typeof(WssHeader));
+                headers.Add(new KeyValuePair<string, string>(Utf8.FromNative(h.name), Utf8.FromNative(h.value)));
+            }
+            return headers;
+        }
     }
 
     /// <summary><c>wss_upgrade_request</c> (library-filled).</summary>

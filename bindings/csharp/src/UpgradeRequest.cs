@@ -14,15 +14,7 @@ namespace Wss
             Path = Utf8.FromNative(r.path);
             Query = Utf8.FromNative(r.query);
             RemoteAddress = Utf8.FromNative(r.remote_address);
-            var headers = new List<KeyValuePair<string, string>>();
-            int n = checked((int)r.header_count.ToUInt64());
-            int size = Marshal.SizeOf(typeof(WssHeader));
-            for (int i = 0; i < n; i++)
-            {
-                var h = (WssHeader)Marshal.PtrToStructure(new IntPtr(r.headers.ToInt64() + (long)i * size), typeof(WssHeader));
-                headers.Add(new KeyValuePair<string, string>(Utf8.FromNative(h.name), Utf8.FromNative(h.value)));
-            }
-            Headers = headers;
+            Headers = WssHeaders.Read(r.headers, r.header_count);
             Subprotocols = r.subprotocols == IntPtr.Zero ? new string[0] : Utf8.Strings(r.subprotocols, r.subprotocol_count);
             PeerCertificate = PeerCertificate.Read(r.peer_certificate);
         }

@@ -317,6 +317,7 @@ impl Worker {
             len,
             subprotocol,
             deflate,
+            headers,
         } = loop {
             match stream.read(&mut chunk) {
                 Ok(0) => {
@@ -369,6 +370,7 @@ impl Worker {
             tls: dial.tls_info,
             is_client: true,
             deflate,
+            response_headers: headers,
         };
         let ext = deflate::extension(Role::Client, deflate.as_ref(), &dial.deflate);
         link.mark_open(info);

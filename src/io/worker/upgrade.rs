@@ -215,6 +215,7 @@ impl Worker {
                     tls: tls_info,
                     is_client: false,
                     deflate: deflate.map(|(params, _)| params),
+                    response_headers: Vec::new(),
                 };
                 let open = PendingOpen {
                     leftover,
