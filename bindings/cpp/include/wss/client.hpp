@@ -62,10 +62,21 @@ class Client {
   /// Connect in pull mode (blocking): take events with next_event().
   static Client connect_pull(const std::string& url, const TlsConfig* tls = nullptr,
                              const Options* options = nullptr) {
-    std::shared_future<void> opened = ready();
+    std::error_code ec;
+    Client c = connect_pull(url, tls, options, ec);
+    if (ec) throw Error::last();
+    return c;
+  }
+  /// As above; failures go to `ec` (detail: Error::last()) and give an empty Client.
+  static Client connect_pull(const std::string& url, const TlsConfig* tls, const Options* options,
+                             std::error_code& ec) {
+    std::shared_future<void> opened = ready();  // before the call: nothing may throw after it
     wss_client* raw = nullptr;
-    detail::check(wss_client_connect(url.c_str(), tls ? tls->get() : nullptr,
-                                     options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw));
+    if (!detail::check(wss_client_connect(url.c_str(), tls ? tls->get() : nullptr,
+                                          options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw),
+                       ec)) {
+      return Client();
+    }
     return Client(raw, std::move(opened));
   }
 
@@ -102,10 +113,21 @@ class Client {
   /// is not valid() on such a client: the events are the outcome.
   static Client connect_async_pull(const std::string& url, const TlsConfig* tls = nullptr,
                                    const Options* options = nullptr) {
+    std::error_code ec;
+    Client c = connect_async_pull(url, tls, options, ec);
+    if (ec) throw Error::last();
+    return c;
+  }
+  /// As above; failures to start go to `ec` (detail: Error::last()) and give an empty Client.
+  static Client connect_async_pull(const std::string& url, const TlsConfig* tls, const Options* options,
+                                   std::error_code& ec) noexcept {
     wss_client* raw = nullptr;
-    detail::check(wss_client_connect_async(url.c_str(), tls ? tls->get() : nullptr,
-                                           options ? options->get() : nullptr, nullptr, nullptr, nullptr,
-                                           &raw));
+    if (!detail::check(wss_client_connect_async(url.c_str(), tls ? tls->get() : nullptr,
+                                                options ? options->get() : nullptr, nullptr, nullptr, nullptr,
+                                                &raw),
+                       ec)) {
+      return Client();
+    }
     return Client(raw, {});
   }
 
@@ -121,6 +143,12 @@ class Client {
   Connection connection() const {
     uint64_t id = 0;
     detail::check(wss_client_conn_id(get(), &id));
+    return Connection(id);
+  }
+  /// As above; failures (e.g. an empty Client) go to `ec` and give Connection() (id 0).
+  Connection connection(std::error_code& ec) const noexcept {
+    uint64_t id = 0;
+    if (!detail::check(wss_client_conn_id(get(), &id), ec)) return Connection();
     return Connection(id);
   }
 

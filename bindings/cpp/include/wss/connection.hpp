@@ -93,6 +93,10 @@ class Connection {
   }
   /// Queue a binary message (copied).
   void send_binary(const std::vector<uint8_t>& data) const { send_binary(data.data(), data.size()); }
+  /// As above; failures go to `ec`.
+  void send_binary(const std::vector<uint8_t>& data, std::error_code& ec) const noexcept {
+    send_binary(data.data(), data.size(), ec);
+  }
   /// Queue a message of either kind (copied): the echo case.
   void send(MessageKind kind, const void* data, size_t len) const { detail::check(raw_send(data, len, kind)); }
   /// As above; failures go to `ec`.
@@ -171,14 +175,22 @@ class Connection {
   /// the connection's last callback. errc::invalid_state if data is already attached.
   template <class T>
   void set_user_data(std::shared_ptr<T> data) const {
-    // Handed over before the call: once it succeeds the library may release it at any time.
-    void* box = std::make_unique<detail::UserDataBox>(detail::UserDataBox{std::move(data), &typeid(T)})
-                    .release();
-    const wss_result rc = wss_conn_set_user_data(id_, box, &detail::release_user_data);
-    if (rc != WSS_OK) {
-      Error err = Error::last();       // before T's destructor can record another failure
-      detail::release_user_data(box);  // refused: still ours
-      throw err;
+    auto box = std::make_unique<detail::UserDataBox>(detail::UserDataBox{std::move(data), &typeid(T)});
+    if (wss_conn_set_user_data(id_, box.get(), &detail::release_user_data) == WSS_OK) {
+      (void)box.release();  // the library's now: it may release it at any time from here on
+      return;
+    }
+    Error err = Error::last();  // before T's destructor can record another failure
+    box.reset();                // refused: still ours
+    throw err;
+  }
+  /// As above; failures go to `ec` (the data is then dropped before this returns: the detail in
+  /// Error::last() is this call's unless T's destructor made a failing wss call).
+  template <class T>
+  void set_user_data(std::shared_ptr<T> data, std::error_code& ec) const {
+    auto box = std::make_unique<detail::UserDataBox>(detail::UserDataBox{std::move(data), &typeid(T)});
+    if (detail::check(wss_conn_set_user_data(id_, box.get(), &detail::release_user_data), ec)) {
+      (void)box.release();  // the library's now
     }
   }
   /// The data attached with set_user_data<T> (null if none, or attached as another type).

@@ -71,6 +71,16 @@ class Event {
     if (ptr_->request == nullptr) throw Error(errc::invalid_state, "request() of an event that is not an accept event");
     return UpgradeRequest(*ptr_->request);
   }
+  /// As above; errc::invalid_state in `ec` and nullopt for other events (a wrapper check: no
+  /// library detail in Error::last()).
+  std::optional<UpgradeRequest> request(std::error_code& ec) const noexcept {
+    if (ptr_->request == nullptr) {
+      ec = errc::invalid_state;
+      return std::nullopt;
+    }
+    ec.clear();
+    return UpgradeRequest(*ptr_->request);
+  }
   /// Answer an accept event: accept, selecting the offered subprotocol at `subprotocol_index`
   /// (-1: none), with these response headers. Any thread; the decision is taken at once.
   /// errc::not_connected when the request was already decided, timed out or its peer left;

@@ -67,9 +67,20 @@ class Server {
   /// Listen in pull mode: take events with next_event().
   static Server listen_pull(const std::string& address, const TlsConfig* tls = nullptr,
                             const Options* options = nullptr) {
+    std::error_code ec;
+    Server s = listen_pull(address, tls, options, ec);
+    if (ec) throw Error::last();
+    return s;
+  }
+  /// As above; failures go to `ec` (detail: Error::last()) and give an empty Server.
+  static Server listen_pull(const std::string& address, const TlsConfig* tls, const Options* options,
+                            std::error_code& ec) {
     wss_server* raw = nullptr;
-    detail::check(wss_server_new(address.c_str(), tls ? tls->get() : nullptr,
-                                 options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw));
+    if (!detail::check(wss_server_new(address.c_str(), tls ? tls->get() : nullptr,
+                                      options ? options->get() : nullptr, nullptr, nullptr, nullptr, &raw),
+                       ec)) {
+      return Server();
+    }
     return Server(raw);
   }
 
@@ -79,10 +90,22 @@ class Server {
     detail::check(wss_server_port(get(), &p));
     return p;
   }
+  /// As above; failures (e.g. an empty Server) go to `ec` and give 0.
+  uint16_t port(std::error_code& ec) const noexcept {
+    uint16_t p = 0;
+    detail::check(wss_server_port(get(), &p), ec);
+    return p;
+  }
   /// Connections accepted and not yet finished.
   uint64_t active_connections() const {
     uint64_t n = 0;
     detail::check(wss_server_active_connections(get(), &n));
+    return n;
+  }
+  /// As above; failures go to `ec` and give 0.
+  uint64_t active_connections(std::error_code& ec) const noexcept {
+    uint64_t n = 0;
+    detail::check(wss_server_active_connections(get(), &n), ec);
     return n;
   }
   /// Serve upgrades on `path` with these handlers; other paths then get 404. Adding a path
@@ -90,15 +113,33 @@ class Server {
   void add_route(const std::string& path, Handlers handlers) {
     detail::CallbackSet cb(std::move(handlers));
     detail::check(wss_server_add_route(get(), path.c_str(), &cb.table, cb.state.get(),
-                                       &detail::release_handlers));
-    cb.state.release();
+                                       &detail::release_handlers));  // throws before cb drops them
+    cb.state.release();  // the library owns it now; release_handlers frees it
+  }
+  /// As above; failures go to `ec` (detail: Error::last()); the handlers are then dropped.
+  void add_route(const std::string& path, Handlers handlers, std::error_code& ec) {
+    detail::CallbackSet cb(std::move(handlers));
+    if (!detail::check(wss_server_add_route(get(), path.c_str(), &cb.table, cb.state.get(),
+                                            &detail::release_handlers),
+                       ec)) {
+      return;
+    }
+    cb.state.release();  // the library owns it now; release_handlers frees it
   }
   /// Pull mode: serve upgrades on `path` (events go to next_event()).
   void add_route(const std::string& path) {
     detail::check(wss_server_add_route(get(), path.c_str(), nullptr, nullptr, nullptr));
   }
+  /// As above; failures go to `ec`.
+  void add_route(const std::string& path, std::error_code& ec) noexcept {
+    detail::check(wss_server_add_route(get(), path.c_str(), nullptr, nullptr, nullptr), ec);
+  }
   /// Stop serving `path` to new connections (open ones keep its handlers until they close).
   void remove_route(const std::string& path) { detail::check(wss_server_remove_route(get(), path.c_str())); }
+  /// As above; failures (e.g. no such route) go to `ec`.
+  void remove_route(const std::string& path, std::error_code& ec) noexcept {
+    detail::check(wss_server_remove_route(get(), path.c_str()), ec);
+  }
 
   /// Pull mode: wait up to `timeout` for the next event; nullopt on timeout. Throws
   /// errc::closed once the server is closed and every event was taken. With
