@@ -12,7 +12,12 @@ use std::sync::OnceLock;
 use openssl::x509::X509;
 
 mod common;
+// The PKI unit tests' helpers; here for `run_tool` (a missing openssl, python3 or node fails).
+#[allow(dead_code)]
+#[path = "../src/pki/testing.rs"]
+mod testing;
 use common::{recorder, until, wait_msg, wait_open, Ev, Events, WAIT};
+use testing::run_tool;
 use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig, TlsConfig, VerifyMode};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wss-pki");
@@ -129,16 +134,11 @@ fn cert(p: &Path) -> X509 {
     X509::from_pem(&fs::read(p).unwrap()).unwrap()
 }
 
-/// `openssl verify` with `args`; `None` if the CLI is not installed (the step is skipped).
+/// `openssl verify` with `args` (`None`: skipped, see [`run_tool`]).
 fn openssl_verify(args: &[&str]) -> Option<Output> {
-    match Command::new("openssl").arg("verify").args(args).output() {
-        Ok(o) => Some(o),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("openssl CLI not found: skipping openssl verify {args:?}");
-            None
-        }
-        Err(e) => panic!("openssl: {e}"),
-    }
+    let mut all = vec!["verify"];
+    all.extend_from_slice(args);
+    run_tool("openssl", &all)
 }
 
 /// One PKI for the tests that only read it: server for localhost/127.0.0.1/::1, clients
@@ -1035,19 +1035,22 @@ fn the_library_accepts_its_certificates_and_refuses_expired_and_revoked_ones() {
     server.shutdown(WAIT).unwrap();
 }
 
-/// Runs `program` with `args`; `None` (skipped, with a note) if it is not installed.
-fn run_tool(program: &str, args: &[&str]) -> Option<Output> {
-    match Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-    {
-        Ok(o) => Some(o),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("{program} not found: skipping");
-            None
+#[test]
+fn a_missing_tool_fails_the_test_unless_skipping_is_allowed() {
+    let allowed = std::env::var(testing::ALLOW_MISSING_TOOLS).as_deref() == Ok("1");
+    let r = std::panic::catch_unwind(|| run_tool("wss-pki-test-no-such-tool", &["x"]));
+    match r {
+        Ok(None) => assert!(allowed, "a missing tool was skipped without being allowed"),
+        Ok(Some(out)) => panic!("ran a missing tool: {out:?}"),
+        Err(e) => {
+            assert!(!allowed, "failed although skipping is allowed");
+            let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+            assert!(
+                msg.contains("wss-pki-test-no-such-tool not found")
+                    && msg.contains(testing::ALLOW_MISSING_TOOLS),
+                "{msg}"
+            );
         }
-        Err(e) => panic!("{program}: {e}"),
     }
 }
 

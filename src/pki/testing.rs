@@ -4,7 +4,7 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use openssl::ssl::SslFiletype;
@@ -95,19 +95,40 @@ pub fn hashed_dir_store(dir: &Path, crl_check: bool) -> X509Store {
     b.build()
 }
 
-/// Runs the openssl CLI; `None` (the step is skipped, with a note) if it is not installed.
-pub fn openssl_cli(args: &[&str]) -> Option<Output> {
-    match Command::new("openssl").args(args).output() {
+/// Set to `1` to let a machine without the openssl CLI, python3 or node skip the steps that
+/// need them. Unset, a missing program fails the test: the test command (scripts/test.sh)
+/// installs them, so a check that silently passed would hide a broken install.
+pub const ALLOW_MISSING_TOOLS: &str = "WSS_TEST_ALLOW_MISSING_TOOLS";
+
+/// Runs `program` with `args` and stdin closed. If it is not installed: `None` (the step is
+/// skipped, with a note) when [`ALLOW_MISSING_TOOLS`] is `1`, otherwise a panic naming it.
+pub fn run_tool(program: &str, args: &[&str]) -> Option<Output> {
+    match Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+    {
         Ok(out) => Some(out),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            eprintln!("openssl CLI not found; skipping CLI check {args:?}");
-            None
+            if std::env::var(ALLOW_MISSING_TOOLS).as_deref() == Ok("1") {
+                eprintln!("{program} not found; {ALLOW_MISSING_TOOLS}=1: skipping {args:?}");
+                return None;
+            }
+            panic!(
+                "{program} not found: install it (scripts/test.sh does) or set \
+                 {ALLOW_MISSING_TOOLS}=1 to skip the checks that need it"
+            )
         }
-        Err(e) => panic!("running openssl {args:?}: {e}"),
+        Err(e) => panic!("running {program} {args:?}: {e}"),
     }
 }
 
-/// Runs the openssl CLI and asserts success; its stdout, or `None` if it is not installed.
+/// Runs the openssl CLI (see [`run_tool`] for a missing one).
+pub fn openssl_cli(args: &[&str]) -> Option<Output> {
+    run_tool("openssl", args)
+}
+
+/// Runs the openssl CLI and asserts success; its stdout (`None`: see [`run_tool`]).
 pub fn cli_ok(args: &[&str]) -> Option<String> {
     let out = openssl_cli(args)?;
     assert!(
