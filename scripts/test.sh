@@ -94,8 +94,12 @@ count_cargo_output() { # FILE DEFAULT_KIND
 # ---- dependencies --------------------------------------------------------------------------
 # Build: pkg-config + libssl-dev. C ABI tests: gcc/g++ and valgrind. Interop: python3-pip, node.
 # Benchmark smoke: websocketpp, asio, boost headers, libwebsockets. Browser test: chromium.
-APT_PKGS=(pkg-config libssl-dev gcc g++ valgrind openssl
-          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev chromium)
+# The later steps' own lists (test-cpp.sh, test-csharp.sh, dist.sh, tests/dist/package.sh: unzip)
+# are asked for here too, so a non-root user learns every missing package at once.
+APT_PKGS=(pkg-config libssl-dev gcc g++ make valgrind openssl
+          libwebsocketpp-dev libasio-dev libboost-dev libwebsockets-dev chromium
+          cmake ninja-build clang googletest libgtest-dev
+          mono-devel nunit-console libnunit-cil-dev nuget binutils unzip)
 # Node and pip may come from elsewhere than Debian's packages: accept any working ones.
 command -v node >/dev/null && command -v npm >/dev/null || APT_PKGS+=(nodejs npm)
 python3 -m pip --version >/dev/null 2>&1 || APT_PKGS+=(python3-pip)

@@ -38,11 +38,22 @@ check "untrusted CA" 4 '^C\+\+ server +\|   verify:  (19|20) ' '^C\+\+ server +\
 check "expired certificate" 5 '^C\+\+ server +\|   verify:  10 certificate has expired .*CN=bob' \
   '^C\+\+ client +\|   openssl: .*alert certificate expired' '^C\+\+ client +\|   hint: '
 check "name mismatch" 6 '^C# client +\|   verify:  6[24] ' '^C# client +\|   hint: ' \
-  '^C\+\+ server +\|   openssl: .*alert bad certificate'
+  '^C# client +\|   message: .*expected 127\.0\.0\.1, the certificate lists DNS:localhost' \
+  '^C\+\+ server +\|   openssl: .*alert bad certificate' '^C\+\+ server +\|   hint: .*rejected our certificate'
 check "plain ws" 7 '^C# client +\| connected: plain ws$' '^C# client +\| reply: 64 bytes$' \
   '^C\+\+ client +\| connected: plain ws$' '^C\+\+ client +\| reply: 64 bytes$' '^C\+\+ server +\| listening on port [0-9]+ \(ws\)'
 check "summary" all '^ok  untrusted client CA -> server: X509 verify' '^ok  expired client certificate -> server: X509 verify 10' \
   '^ok  server name mismatch -> client: X509 verify'
+
+# On a terminal the demo is coloured (and still exits 0): run it again, built, under a pseudo-tty.
+tty_out="$(mktemp)"
+if script -qec "timeout 300 ./scripts/demo.sh" /dev/null > "$tty_out" 2>&1 \
+  && grep -q $'\e\[' "$tty_out"; then
+  passed=$((passed + 1)); echo "ok   demo coloured on a terminal"
+else
+  failed=$((failed + 1)); echo "FAIL demo on a terminal: not coloured, or it failed"; tail -20 "$tty_out"
+fi
+rm -f "$tty_out"
 
 echo "wss-test-count demo $passed $failed 0"
 [ "$failed" = 0 ]

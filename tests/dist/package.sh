@@ -18,6 +18,13 @@
 # Ends with "wss-test-count dist PASSED FAILED SKIPPED"; exit status 0 when all passed.
 set -uo pipefail
 checkout="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/apt-needs.sh
+. "$checkout/scripts/apt-needs.sh"
+# unzip opens the NuGet package; the C/C++/C# tool chains are dist.sh's and test.sh's to install.
+if ! apt_needs unzip; then
+  echo "wss-test-count dist 0 1 0"
+  exit 1
+fi
 case "${1:-}" in
   ""|--vendored)
     flavour=linux-x64${1:+-vendored}
