@@ -79,6 +79,35 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
+/// The user root's tests run the tool as (`nobody`), where permissions must bite: root may
+/// write into any folder and read any file. The scratch folders and the binary are reachable
+/// by other users (mode 0755 folders); tests using this make the rest readable themselves.
+#[cfg(unix)]
+const NOBODY: u32 = 65534;
+
+/// Like [`run`], but as `nobody` when the tests run as root (CI does), so that a folder without
+/// write permission or a file without read permission is refused as it would be for a user.
+#[cfg(unix)]
+fn run_unprivileged(args: &[&str]) -> Run {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env("WSS_PKI_PASSWORD", PASSWORD)
+        .stdin(Stdio::null());
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        cmd.uid(NOBODY).gid(NOBODY);
+    }
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running wss-pki as nobody (is {BIN} reachable?): {e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// Runs the tool with the test password in `WSS_PKI_PASSWORD`.
 fn run(args: &[&str]) -> Run {
     run_env(args, &[("WSS_PKI_PASSWORD", PASSWORD)])
@@ -369,26 +398,90 @@ fn init_refuses_bad_input_and_leaves_nothing() {
     assert_eq!(listing(&dir), ["keep.txt"]);
     assert_eq!(fs::read_to_string(dir.join("keep.txt")).unwrap(), "mine");
 
-    // An unwritable parent: an I/O error naming the path, nothing left.
+    // An unwritable parent: an I/O error naming the path, nothing left. As root the tool runs
+    // as nobody, for whom the root-owned folder is just as read-only.
     #[cfg(unix)]
-    if unsafe { libc::geteuid() } != 0 {
+    {
         use std::os::unix::fs::PermissionsExt;
         let locked = tmp.join("locked");
         fs::create_dir(&locked).unwrap();
-        fs::set_permissions(&locked, fs::Permissions::from_mode(0o500)).unwrap();
-        let r = run(&["init", s(&locked.join("pki")), "--san", "localhost"]);
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o555)).unwrap();
+        let r = run_unprivileged(&["init", s(&locked.join("pki")), "--san", "localhost"]);
         fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
-        failed(&r, 2, "locked");
-        assert!(listing(&locked).is_empty());
+        failed(&r, 2, "Permission denied");
+        assert!(r.stderr.contains(s(&locked)), "{}", r.stderr);
+        assert!(listing(&locked).is_empty(), "{:?}", listing(&locked));
     }
-    // A parent that is a file.
+    // A parent that is a file, or under one: ENOTDIR for every user, root included.
     let file = tmp.join("file");
     fs::write(&file, "x").unwrap();
-    failed(
-        &run(&["init", s(&file.join("pki")), "--san", "localhost"]),
-        2,
-        "error",
+    for (dir, names) in [
+        (file.join("pki"), "creating pki in"),
+        (file.join("sub/pki"), "creating"),
+    ] {
+        let r = run(&["init", s(&dir), "--san", "localhost"]);
+        failed(&r, 2, "Not a directory");
+        assert!(
+            r.stderr.contains(names) && r.stderr.contains(s(&file)),
+            "{}",
+            r.stderr
+        );
+    }
+    assert_eq!(fs::read_to_string(&file).unwrap(), "x");
+    assert_eq!(
+        listing(tmp.path()),
+        ["file", "locked", "pki", "pki/keep.txt"]
     );
+}
+
+/// Certificate, key, CA, CRL and PFX paths that cannot be read: a clear error naming the file
+/// and exit 2 from every command reading them. Each case fails for root too: a folder where a
+/// file is expected, a dangling symbolic link, and a mode-000 file read as nobody.
+#[cfg(unix)]
+#[test]
+fn unreadable_files_are_refused_with_a_clear_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = &shared().dir;
+    let tmp = Scratch::new("unreadable");
+    let folder = tmp.join("folder.pem");
+    fs::create_dir(&folder).unwrap();
+    let dangling = tmp.join("dangling.pem");
+    std::os::unix::fs::symlink(tmp.join("gone.pem"), &dangling).unwrap();
+    let locked = tmp.join("locked.pem");
+    fs::copy(dir.join("server.pem"), &locked).unwrap();
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+    // What the unprivileged runs read besides the bad file (certificates are mode 0644).
+    let (ca, server) = (dir.join("ca.pem"), dir.join("server.pem"));
+    let (ca, server) = (s(&ca), s(&server));
+    let cases = [
+        (&folder, "a folder, not a regular file", false),
+        (&dangling, "No such file or directory", false),
+        (&locked, "Permission denied", true),
+    ];
+    for (bad, why, unprivileged) in cases {
+        let b = s(bad);
+        let mut commands: Vec<Vec<&str>> = vec![
+            vec!["check", "--cert", b, "--ca-file", ca],
+            vec!["check", "--pfx", b, "--ca-file", ca],
+            vec!["check", "--cert", server, "--key", b, "--ca-file", ca],
+            vec!["check", "--cert", server, "--ca-file", b],
+            vec!["check", "--cert", server, "--ca-file", ca, "--crl", b],
+        ];
+        if bad != &folder {
+            commands.push(vec!["inspect", b]); // a folder is what inspect reads as a CA folder
+        }
+        for args in &commands {
+            let r = if unprivileged {
+                run_unprivileged(args)
+            } else {
+                run(args)
+            };
+            failed(&r, 2, why);
+            assert!(r.stderr.contains(b), "{args:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
+        }
+    }
+    fs::set_permissions(&locked, fs::Permissions::from_mode(0o600)).unwrap();
 }
 
 #[test]

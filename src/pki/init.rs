@@ -212,7 +212,23 @@ pub(crate) fn write_into_place<T>(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(io(format!("creating {}", parent.display())))?;
+    match fs::metadata(&parent) {
+        // create_dir_all would report EEXIST, as if the parent were fine.
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::from_io(
+                format!(
+                    "creating {} in {}",
+                    name.to_string_lossy(),
+                    parent.display()
+                ),
+                &not_a_folder(),
+            ))
+        }
+        Ok(_) => {}
+        Err(_) => {
+            fs::create_dir_all(&parent).map_err(io(format!("creating {}", parent.display())))?
+        }
+    }
     static N: AtomicU64 = AtomicU64::new(0);
     let tmp = parent.join(format!(
         ".{}.partial-{}-{}",
@@ -237,6 +253,14 @@ pub(crate) fn write_into_place<T>(
         let _ = fs::remove_dir_all(&tmp);
     }
     result.map(|done| (done, tmp))
+}
+
+/// ENOTDIR, with its errno where there is one.
+fn not_a_folder() -> std::io::Error {
+    #[cfg(unix)]
+    return std::io::Error::from_raw_os_error(libc::ENOTDIR);
+    #[cfg(not(unix))]
+    return std::io::ErrorKind::NotADirectory.into();
 }
 
 fn write_pki(dir: &Path, opts: &InitOptions) -> Result<Pki> {
