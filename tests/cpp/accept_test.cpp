@@ -81,7 +81,13 @@ TEST(AcceptEvents, RequestViewBadDecisionThenAcceptWithSubprotocol) {
   ev.accept(1, {{"X-Room", "42"}});
   ASSERT_EQ(client.opened().wait_for(kWait), std::future_status::ready);
   client.opened().get();
-  EXPECT_EQ(client.connection().info().subprotocol, std::optional<std::string>("chat.v2"));
+  const wss::ConnectionInfo info = client.connection().info();
+  EXPECT_EQ(info.subprotocol, std::optional<std::string>("chat.v2"));
+  // The client sees the 101's headers: the host's after the library's.
+  EXPECT_EQ(info.response_header("x-room"), std::optional<std::string>("42"));
+  EXPECT_EQ(info.response_header("Sec-WebSocket-Protocol"), std::optional<std::string>("chat.v2"));
+  ASSERT_GE(info.response_headers.size(), 4u);
+  EXPECT_EQ(info.response_headers.back(), (std::pair<std::string, std::string>("X-Room", "42")));
   const wss::Event open = take(server, wss::EventType::open);
   EXPECT_EQ(open.connection().id(), request_id) << "the connection keeps the request's id";
   EXPECT_THROW(open.request(), wss::Error);

@@ -5,11 +5,14 @@
 
 #include <wss.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wss {
@@ -78,6 +81,22 @@ struct ConnectionInfo {
   /// Negotiated extensions as a Sec-WebSocket-Extensions value ("permessage-deflate; ...");
   /// none when messages go uncompressed (or the library predates the member).
   std::optional<std::string> extensions;
+  /// Clients: every header of the server's 101 response, in order (name, value); empty on
+  /// servers.
+  std::vector<std::pair<std::string, std::string>> response_headers;
+
+  /// Clients: the first 101 response header called `name` (any case), if the server sent one.
+  std::optional<std::string> response_header(std::string_view name) const {
+    for (const auto& [n, v] : response_headers) {
+      if (n.size() == name.size() &&
+          std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          })) {
+        return v;
+      }
+    }
+    return std::nullopt;
+  }
 
   /// Copy from the C struct.
   static ConnectionInfo from(const wss_conn_info& c) {
@@ -95,6 +114,13 @@ struct ConnectionInfo {
     i.peer_certificate = PeerCertificate::from(c.peer_certificate);
     if (detail::has_member(c.struct_size, offsetof(wss_conn_info, extensions) + sizeof c.extensions)) {
       i.extensions = detail::opt_str(c.extensions);
+    }
+    if (detail::has_member(c.struct_size,
+                           offsetof(wss_conn_info, response_header_count) + sizeof c.response_header_count)) {
+      for (size_t k = 0; k < c.response_header_count; ++k) {
+        i.response_headers.emplace_back(detail::str(c.response_headers[k].name),
+                                        detail::str(c.response_headers[k].value));
+      }
     }
     return i;
   }
