@@ -16,7 +16,7 @@ mod common;
 #[allow(dead_code)]
 #[path = "../src/pki/testing.rs"]
 mod testing;
-use common::{recorder, until, wait_msg, wait_open, Ev, Events, WAIT};
+use common::{assert_no_errors, recorder, until, wait_msg, wait_open, Ev, Events, WAIT};
 use testing::run_tool;
 use wss::{Client, ClientConfig, MessageKind, Server, ServerConfig, TlsConfig, VerifyMode};
 
@@ -1036,6 +1036,40 @@ fn pki_connect(
     Client::connect(&url, &config, h).map(|c| (c, rx))
 }
 
+/// SHA-256 fingerprint of the certificate in `pem`, as [`wss::PeerCertificate`] shows it.
+fn fingerprint(pem: &Path) -> String {
+    let digest = cert(pem)
+        .digest(openssl::hash::MessageDigest::sha256())
+        .unwrap();
+    let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
+    hex.join(":")
+}
+
+/// Client `name` connects to `server` as `host` and gets a text and a binary message echoed;
+/// each side saw, verified, the other's certificate from the PKI folder.
+fn echo(dir: &Path, server: &Server, srx: &Events, host: &str, name: &str) -> (Client, Events) {
+    let (client, crx) = pki_connect(dir, server, host, name).unwrap();
+    wait_open(&crx);
+    let conn = client.connection();
+    conn.send_text("hello").unwrap();
+    assert_eq!(wait_msg(&crx), (MessageKind::Text, b"hello".to_vec()));
+    conn.send_binary(&[0, 255]).unwrap();
+    assert_eq!(wait_msg(&crx), (MessageKind::Binary, vec![0, 255]));
+    let peer = |c: &wss::Connection| c.info().tls.clone().unwrap().peer_certificate.unwrap();
+    let theirs = peer(&wait_open(srx));
+    assert!(theirs.verified, "{theirs:?}");
+    assert!(theirs.subject.contains(&format!("CN={name}")), "{theirs:?}");
+    let pem = dir.join(format!("clients/{name}.pem"));
+    assert_eq!(theirs.sha256_fingerprint, fingerprint(&pem));
+    let ours = peer(&conn);
+    assert!(ours.verified, "{ours:?}");
+    assert_eq!(
+        ours.sha256_fingerprint,
+        fingerprint(&dir.join("server.pem"))
+    );
+    (client, crx)
+}
+
 /// The server's error for a connection it refused during the TLS handshake.
 fn refused(server_rx: &Events) -> wss::Error {
     until(server_rx, |e| match e {
@@ -1062,26 +1096,7 @@ fn the_library_accepts_its_certificates_and_refuses_expired_and_revoked_ones() {
     ok(&["add-client", d, "old", "--expired"]);
     let (server, srx) = pki_server(&dir);
     for host in ["localhost", "127.0.0.1"] {
-        let (client, crx) = pki_connect(&dir, &server, host, "alice").unwrap();
-        wait_open(&crx);
-        let conn = client.connection();
-        conn.send_text("hello").unwrap();
-        assert_eq!(wait_msg(&crx), (MessageKind::Text, b"hello".to_vec()));
-        conn.send_binary(&[0, 255]).unwrap();
-        assert_eq!(wait_msg(&crx), (MessageKind::Binary, vec![0, 255]));
-        let sconn = wait_open(&srx);
-        let peer = sconn
-            .info()
-            .tls
-            .as_ref()
-            .unwrap()
-            .peer_certificate
-            .clone()
-            .unwrap();
-        assert!(
-            peer.verified && peer.subject.contains("CN=alice"),
-            "{peer:?}"
-        );
+        echo(&dir, &server, &srx, host, "alice");
     }
     // The victim is accepted before it is revoked.
     let (_victim, vrx) = pki_connect(&dir, &server, "localhost", "victim").unwrap();
@@ -1126,6 +1141,69 @@ fn the_library_accepts_its_certificates_and_refuses_expired_and_revoked_ones() {
     wait_open(&arx);
     wait_open(&srx);
     server.shutdown(WAIT).unwrap();
+}
+
+#[test]
+fn rsa_certificates_serve_a_mutual_tls_echo_and_pass_openssl_verify() {
+    let tmp = Scratch::new("rsa");
+    let dir = tmp.join("pki");
+    let d = s(&dir);
+    ok(&[
+        "init",
+        d,
+        "--san",
+        "localhost,127.0.0.1",
+        "--client",
+        "alice",
+        "--key",
+        "rsa",
+    ]);
+    ok(&["add-client", d, "bob"]);
+    for f in [
+        "ca.pem",
+        "server.pem",
+        "clients/alice.pem",
+        "clients/bob.pem",
+    ] {
+        let key = cert(&dir.join(f)).public_key().unwrap();
+        assert_eq!(
+            (key.id(), key.bits()),
+            (openssl::pkey::Id::RSA, 3072),
+            "{f}"
+        );
+    }
+    // Each leaf for its role, with the CA file, and with the hashed folder and its CRL.
+    let (ca, hashed) = (dir.join("ca.pem"), dir.join("ca-hashed"));
+    for (leaf, purpose) in [
+        ("server.pem", "sslserver"),
+        ("clients/alice.pem", "sslclient"),
+        ("clients/bob.pem", "sslclient"),
+    ] {
+        let leaf = dir.join(leaf);
+        for trust in [
+            &["-CAfile", s(&ca)][..],
+            &["-CApath", s(&hashed), "-crl_check"][..],
+        ] {
+            let args = [trust, &["-purpose", purpose, s(&leaf)]].concat();
+            let Some(out) = openssl_verify(&args) else {
+                break;
+            };
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    let (server, srx) = pki_server(&dir);
+    for (host, name) in [("localhost", "alice"), ("127.0.0.1", "bob")] {
+        let (client, crx) = echo(&dir, &server, &srx, host, name);
+        client.close(1000, "done", WAIT).unwrap();
+        assert_no_errors(&crx);
+    }
+    server.shutdown(WAIT).unwrap();
+    assert_no_errors(&srx);
 }
 
 #[test]
