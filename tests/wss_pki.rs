@@ -1061,7 +1061,7 @@ fn echo(dir: &Path, server: &Server, srx: &Events, host: &str, name: &str) -> (C
     assert!(theirs.subject.contains(&format!("CN={name}")), "{theirs:?}");
     let pem = dir.join(format!("clients/{name}.pem"));
     assert_eq!(theirs.sha256_fingerprint, fingerprint(&pem));
-    let ours = peer(&conn);
+    let ours = peer(conn);
     assert!(ours.verified, "{ours:?}");
     assert_eq!(
         ours.sha256_fingerprint,
