@@ -3,7 +3,8 @@
 # from the crate's PKI module on purpose: only the files matter here). Usage: make_pki.sh DIR
 #   ca.pem, cadir/ (the CA under its subject-hash name), server.{pem,key,p12}, client.{pem,key,p12},
 #   client-expired.{pem,key,p12}, client-revoked.{pem,key,p12} + crl.pem, and an untrusted
-#   server: server-untrusted.{pem,key,p12} signed by another CA. PFX passwords: server-pass,
+#   server: server-untrusted.{pem,key,p12} signed by another CA; server-rsa.{pem,key} (an RSA
+#   key, for the DHE-RSA suites) and dh.pem (ffdhe2048 parameters). PFX passwords: server-pass,
 #   client-pass.
 set -euo pipefail
 out=${1:?usage: make_pki.sh DIR}
@@ -40,14 +41,15 @@ subjectKeyIdentifier = hash
 CNF
 
 key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+rsa_key() { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null; }
 ca() { # name subject
   key "$1.key"
   openssl req -x509 -new -key "$1.key" -subj "$2" -days 3650 -sha256 -config ca.cnf \
     -extensions ca_ext -out "$1.pem" 2>/dev/null
 }
-leaf() { # name subject san startdate enddate [ca]
-  local name=$1 subj=$2 san=$3 start=$4 end=$5 cacert=${6:-ca}
-  key "$name.key"
+leaf() { # name subject san startdate enddate [ca [keygen]]
+  local name=$1 subj=$2 san=$3 start=$4 end=$5 cacert=${6:-ca} keygen=${7:-key}
+  "$keygen" "$name.key"
   openssl req -new -key "$name.key" -subj "$subj" -addext "subjectAltName=$san" -out "$name.csr" 2>/dev/null
   openssl ca -batch -config ca.cnf -cert "$cacert.pem" -keyfile "$cacert.key" -extensions leaf \
     -startdate "$start" -enddate "$end" -in "$name.csr" -out "$name.pem" -notext 2>/dev/null
@@ -63,6 +65,9 @@ leaf client "/CN=test client" "DNS:client" $now $later
 leaf client-expired "/CN=expired client" "DNS:client" $now 20210101000000Z
 leaf client-revoked "/CN=revoked client" "DNS:client" $now $later
 leaf server-untrusted "/CN=localhost" "DNS:localhost,IP:127.0.0.1" $now $later rogue-ca
+leaf server-rsa "/CN=localhost" "DNS:localhost,IP:127.0.0.1" $now $later ca rsa_key
+# Named-group parameters: instant, unlike `openssl dhparam` generating a prime.
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem 2>/dev/null
 pfx server ca.pem server-pass
 pfx client ca.pem client-pass
 pfx client-expired ca.pem client-pass
