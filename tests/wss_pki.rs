@@ -537,6 +537,198 @@ fn passwords_come_from_a_file_flag_or_the_environment() {
     );
 }
 
+/// The tool on a pseudo-terminal: its stdin, stdout, stderr and controlling terminal (what
+/// `/dev/tty` opens), as for a user at a shell; no password in the environment.
+#[cfg(target_os = "linux")]
+struct Terminal {
+    master: fs::File,
+    child: std::process::Child,
+    output: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Everything the terminal showed so far, and how far [`Terminal::expect`] has read.
+    shown: String,
+    read: usize,
+}
+
+#[cfg(target_os = "linux")]
+impl Terminal {
+    fn run(args: &[&str]) -> Terminal {
+        use std::ffi::CStr;
+        use std::io::Read;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::process::CommandExt;
+        // SAFETY: posix_openpt returns a new descriptor (or -1), which the File then owns.
+        let master = unsafe {
+            let fd = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+            assert!(fd >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+            fs::File::from_raw_fd(fd)
+        };
+        let fd = master.as_raw_fd();
+        let mut name = [0 as libc::c_char; 128];
+        // SAFETY: fd is the open master; `name` is writable for its length.
+        unsafe {
+            assert_eq!(libc::grantpt(fd), 0, "grantpt");
+            assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+            assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0);
+        }
+        // SAFETY: ptsname_r wrote a NUL-terminated name.
+        let name = unsafe { CStr::from_ptr(name.as_ptr()) }.to_str().unwrap();
+        let side = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOCTTY)
+            .open(name)
+            .unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_remove("WSS_PKI_PASSWORD")
+            .stdin(side.try_clone().unwrap())
+            .stdout(side.try_clone().unwrap())
+            .stderr(side);
+        // SAFETY: setsid and ioctl are async-signal-safe; stdin is the terminal by now.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("running wss-pki on a terminal");
+        drop(cmd); // our copies of the terminal side: the master reads EOF when the tool exits
+        let mut reader = master.try_clone().unwrap();
+        let (tx, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0; 4096];
+            // EIO once the last terminal-side descriptor is closed.
+            while let Ok(n @ 1..) = reader.read(&mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Terminal {
+            master,
+            child,
+            output,
+            shown: String::new(),
+            read: 0,
+        }
+    }
+
+    /// Waits until the terminal shows `text` (after what was expected before).
+    fn expect(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(at) = self.shown[self.read..].find(text) {
+                self.read += at + text.len();
+                return;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(b) => self.shown.push_str(&String::from_utf8_lossy(&b)),
+                Err(e) => panic!(
+                    "no {text:?} on the terminal ({e}); it shows {:?}",
+                    self.shown
+                ),
+            }
+        }
+    }
+
+    /// Types `line` and Enter.
+    fn answer(&mut self, line: &str) {
+        use std::io::Write;
+        self.master
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
+    }
+
+    /// Waits for the tool to exit; its status and everything the terminal showed.
+    fn finish(&mut self) -> (i32, String) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.output.recv_timeout(left) {
+                Ok(b) => self.shown.push_str(&String::from_utf8_lossy(&b)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(e) => panic!("wss-pki did not exit ({e}); it shows {:?}", self.shown),
+            }
+        }
+        let status = self.child.wait().unwrap();
+        (status.code().unwrap_or(-1), self.shown.clone())
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // A failed test leaves no tool waiting for input.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_password_prompt_asks_on_the_terminal_without_echo() {
+    let tmp = Scratch::new("prompt");
+    let dir = tmp.join("pki");
+    let typed = "typed at the prompt";
+    let mut t = Terminal::run(&["init", s(&dir), "--san", "localhost", "--client", "alice"]);
+    t.expect("PFX password: ");
+    t.answer(typed);
+    t.expect("PFX password (again): ");
+    t.answer(typed);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("Made a PKI"), "{shown}");
+    assert!(!shown.contains(typed), "the password was echoed: {shown}");
+    for pfx in ["server.p12", "clients/alice.p12"] {
+        let der = fs::read(dir.join(pfx)).unwrap();
+        assert!(wss::pki::Issued::from_pfx(&der, typed).is_ok(), "{pfx}");
+        assert!(wss::pki::Issued::from_pfx(&der, PASSWORD).is_err(), "{pfx}");
+        TlsConfig::new()
+            .load_pfx_file(dir.join(pfx), typed)
+            .unwrap_or_else(|e| panic!("{pfx}: {e}"));
+    }
+
+    // Opening existing files asks once.
+    let mut t = Terminal::run(&["add-client", s(&dir), "bob"]);
+    t.expect("PFX password: ");
+    t.answer(typed);
+    let (code, shown) = t.finish();
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        !shown.contains("again") && !shown.contains(typed),
+        "{shown}"
+    );
+    let der = fs::read(dir.join("clients/bob.p12")).unwrap();
+    assert!(wss::pki::Issued::from_pfx(&der, typed).is_ok());
+
+    // A repeat that differs, or nothing typed: refused before anything is written.
+    let before = listing(tmp.path());
+    let other = tmp.join("other");
+    let refusals: &[(&str, &str, &str)] = &[
+        (typed, "typo at the prompt", "the two passwords differ"),
+        ("", "", "the password is empty"),
+    ];
+    for (first, again, needle) in refusals {
+        let mut t = Terminal::run(&["init", s(&other), "--san", "localhost"]);
+        t.expect("PFX password: ");
+        t.answer(first);
+        t.expect("PFX password (again): ");
+        t.answer(again);
+        let (code, shown) = t.finish();
+        assert_eq!(code, 2, "{shown}");
+        assert!(shown.contains(needle), "{shown}");
+        assert_eq!(
+            listing(tmp.path()),
+            before,
+            "{needle}: something was written"
+        );
+    }
+}
+
 #[test]
 fn add_client_issues_from_the_folder_ca_and_refuses_bad_input() {
     let tmp = Scratch::new("add-client");

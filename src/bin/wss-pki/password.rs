@@ -109,7 +109,8 @@ mod terminal {
                 .map(Tty)
         }
 
-        /// Asks with echo off; echo is restored even when reading fails.
+        /// Asks with echo off; echo is restored even when reading fails. The question is
+        /// written once echo is off: whoever answers on seeing it is never echoed.
         pub fn ask(&self, question: &str) -> io::Result<String> {
             let fd = self.0.as_raw_fd();
             // SAFETY: a zeroed termios is valid storage for tcgetattr to fill.
@@ -121,13 +122,14 @@ mod terminal {
             let mut quiet = old;
             quiet.c_lflag &= !libc::ECHO;
             quiet.c_lflag |= libc::ECHONL;
-            (&self.0).write_all(question.as_bytes())?;
             // SAFETY: as above; `quiet` is a valid termios.
             if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
                 return Err(io::Error::last_os_error());
             }
             let mut line = String::new();
-            let read = BufReader::new(&self.0).read_line(&mut line);
+            let read = (&self.0)
+                .write_all(question.as_bytes())
+                .and_then(|()| BufReader::new(&self.0).read_line(&mut line));
             // SAFETY: restores the settings read above.
             unsafe { libc::tcsetattr(fd, libc::TCSANOW, &old) };
             read?;
