@@ -85,22 +85,53 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
 #[cfg(unix)]
 const NOBODY: u32 = 65534;
 
+/// A copy of the tool that `nobody` can run: the checkout may sit under a folder only root can
+/// enter (a CI clone under /root).
+#[cfg(unix)]
+fn nobody_bin() -> &'static Path {
+    use std::os::unix::fs::PermissionsExt;
+    static COPY: OnceLock<PathBuf> = OnceLock::new();
+    COPY.get_or_init(|| {
+        // One copy per build of the tool, reused by later runs (named by size and mtime).
+        let meta = fs::metadata(BIN).unwrap();
+        let mtime = meta.modified().unwrap();
+        let stamp = mtime
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join("wss-pki-nobody");
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = dir.join(format!("wss-pki-{}-{stamp}", meta.len()));
+        if !bin.exists() {
+            let part = dir.join(format!("part-{}", std::process::id()));
+            fs::copy(BIN, &part).unwrap();
+            fs::set_permissions(&part, fs::Permissions::from_mode(0o755)).unwrap();
+            fs::rename(&part, &bin).unwrap();
+        }
+        bin
+    })
+}
+
 /// Like [`run`], but as `nobody` when the tests run as root (CI does), so that a folder without
 /// write permission or a file without read permission is refused as it would be for a user.
 #[cfg(unix)]
 fn run_unprivileged(args: &[&str]) -> Run {
     use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(BIN);
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut cmd = Command::new(if root { nobody_bin() } else { Path::new(BIN) });
     cmd.args(args)
         .env("WSS_PKI_PASSWORD", PASSWORD)
         .stdin(Stdio::null());
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } == 0 {
-        cmd.uid(NOBODY).gid(NOBODY);
+    if root {
+        cmd.uid(NOBODY)
+            .gid(NOBODY)
+            .current_dir(std::env::temp_dir());
     }
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("running wss-pki as nobody (is {BIN} reachable?): {e}"));
+        .unwrap_or_else(|e| panic!("running wss-pki as nobody: {e}"));
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
