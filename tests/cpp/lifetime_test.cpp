@@ -23,6 +23,11 @@ static_assert(std::is_nothrow_move_constructible_v<wss::Server> && std::is_nothr
 static_assert(!std::is_copy_constructible_v<wss::Client> && !std::is_copy_assignable_v<wss::Client>);
 static_assert(std::is_nothrow_move_constructible_v<wss::Client> && std::is_nothrow_move_assignable_v<wss::Client>);
 static_assert(!std::is_copy_constructible_v<wss::Event> && std::is_nothrow_move_constructible_v<wss::Event>);
+static_assert(!std::is_copy_constructible_v<wss::TlsConfig> && !std::is_copy_assignable_v<wss::TlsConfig>);
+static_assert(std::is_nothrow_move_constructible_v<wss::TlsConfig> &&
+              std::is_nothrow_move_assignable_v<wss::TlsConfig>);
+static_assert(!std::is_copy_constructible_v<wss::Options> && !std::is_copy_assignable_v<wss::Options>);
+static_assert(std::is_nothrow_move_constructible_v<wss::Options> && std::is_nothrow_move_assignable_v<wss::Options>);
 
 std::string ws_url(const wss::Server& s) { return "ws://127.0.0.1:" + std::to_string(s.port()) + "/"; }
 
@@ -99,6 +104,82 @@ TEST(Lifetime, MoveAndDestroyWhileTrafficFlows) {
   sender.join();
   third = wss::Client();  // frees the client
   ASSERT_TRUE(waiter.wait([&] { return client_handlers_released; }));
+}
+
+TEST(Lifetime, DestroyClientWhileItsSenderThreadSends) {
+  // The Client is freed while another thread keeps sending on its connection: that thread's
+  // sends fail with an error code (a stale id, never a crash or a use after free), the server
+  // sees the normal close the destructor sends, and the client's handlers are released.
+  ErrorLog server_errors;
+  Waiter waiter;
+  int server_closes = 0;
+  uint16_t server_close_code = 0;
+  wss::Handlers sh;
+  sh.on_message = [](wss::Connection& c, const wss::Message& m) {
+    std::error_code ec;  // the client may be gone already
+    c.send(m.kind, m.data, m.size, ec);
+  };
+  sh.on_close = [&](wss::Connection&, uint16_t code, std::string_view) {
+    waiter.update([&] {
+      server_closes++;
+      server_close_code = code;
+    });
+  };
+  sh.on_error = server_errors.handler();
+  wss::Server server = wss::Server::listen("127.0.0.1:0", sh);
+
+  bool client_handlers_released = false;
+  int echoes = 0;
+  auto probe = std::make_shared<ReleaseProbe>(&waiter, &client_handlers_released);
+  wss::Handlers ch;
+  ch.on_message = [&waiter, &echoes, probe](wss::Connection&, const wss::Message&) {
+    waiter.update([&] { echoes++; });
+  };
+  probe.reset();
+  auto client = std::make_unique<wss::Client>(wss::Client::connect(ws_url(server), std::move(ch)));
+  const wss::Connection conn = client->connection();
+
+  bool client_gone = false;
+  int sent = 0, sent_after_free = 0;
+  std::error_code last;
+  std::thread sender([&] {
+    for (;;) {
+      // At most 64 in flight while the client lives; once it is gone, send until refused.
+      if (!waiter.wait([&] { return client_gone || sent - echoes < 64; })) break;
+      const bool gone = waiter.read([&] { return client_gone; });
+      std::error_code ec;
+      conn.send_text("traffic", ec);
+      if (ec == wss::errc::backpressure) continue;
+      if (ec) {
+        waiter.update([&] { last = ec; });
+        break;
+      }
+      waiter.update([&] {
+        ++sent;
+        if (gone) ++sent_after_free;
+      });
+    }
+  });
+  ASSERT_TRUE(waiter.wait([&] { return echoes >= 50; }));
+  client.reset();  // mid-traffic: the sender is between sends or inside one
+  waiter.update([&] { client_gone = true; });
+  sender.join();
+  const std::error_code refused = waiter.read([&] { return last; });
+  EXPECT_TRUE(refused == wss::errc::not_connected || refused == wss::errc::closed) << refused.message();
+  EXPECT_EQ(waiter.read([&] { return sent_after_free; }), 0) << "a send after the free was accepted";
+  std::error_code ec;
+  conn.send_text("after", ec);
+  EXPECT_EQ(ec, wss::errc::not_connected);
+  ASSERT_TRUE(waiter.wait([&] { return server_closes == 1; })) << "the server never saw the close";
+  EXPECT_EQ(waiter.read([&] { return server_close_code; }), wss::close_code::normal);
+  ASSERT_TRUE(waiter.wait([&] { return client_handlers_released; }));
+  server.close(10s);
+  // Echoes the server still had queued when the client went are reported as undelivered;
+  // nothing else may go wrong.
+  for (const auto& e : server_errors.waiter.read([&] { return server_errors.errors; })) {
+    EXPECT_EQ(e.code(), wss::errc::not_connected) << e.what();
+    EXPECT_NE(e.message().find("not delivered"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Lifetime, ClientConnectionDataIsReleasedAfterItsLastCallbackNotAtFree) {
