@@ -2,7 +2,9 @@
 // sides), untrusted server, refused upgrade (HTTP status), refused TCP connect (errno); and the
 // std::error_code overloads.
 #include <cerrno>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "support.hpp"
 
@@ -159,6 +161,73 @@ TEST(Errors, RefusedConnectCarriesErrno) {
     EXPECT_EQ(e.code(), wss::errc::io) << e.what();
     EXPECT_EQ(e.os_errno(), ECONNREFUSED) << e.what();
   }
+}
+
+// Each failure below is a real one; what() must stay a single line (a log line, a message box
+// title), whatever the library, OpenSSL or a callback put into the parts it is made of.
+TEST(Errors, WhatIsOneLine) {
+  std::vector<wss::Error> errors;
+  auto collect = [&](auto&& fail) {
+    try {
+      fail();
+      ADD_FAILURE() << "expected a failure (case " << errors.size() << ")";
+    } catch (const wss::Error& e) {
+      errors.push_back(e);
+    }
+  };
+  collect([] { wss::TlsConfig().pfx_file(pki("server.p12"), "not-the-password"); });
+  collect([] { wss::TlsConfig().ca_file(pki("no-such-ca.pem")); });
+  collect([] { wss::Options().listen_backlog(0); });
+  collect([] { wss::Server::listen("not an address", wss::Handlers{}); });
+  const uint16_t port = closed_port();
+  collect([&] { wss::Client::connect("ws://127.0.0.1:" + std::to_string(port) + "/", wss::Handlers{}); });
+
+  wss::TlsConfig untrusted;
+  untrusted.pfx_file(pki("server-untrusted.p12"), "server-pass");
+  wss::Server rogue = wss::Server::listen("127.0.0.1:0", wss::Handlers{}, &untrusted);
+  auto ctls = wss_test::client_tls("");
+  collect([&] { wss::Client::connect(url(rogue), wss::Handlers{}, &ctls); });  // verify error, hint
+
+  ErrorLog server_errors;
+  wss::Handlers sh;
+  sh.on_accept = [](const wss::UpgradeRequest&, wss::AcceptDecision& d) { d.refuse(403, "Go away"); };
+  sh.on_message = [](wss::Connection&, const wss::Message&) {
+    throw std::runtime_error("first line\nsecond line\r\nthird line");
+  };
+  sh.on_error = server_errors.handler();
+  wss::Server refusing = wss::Server::listen("127.0.0.1:0", sh);
+  collect([&] { wss::Client::connect(url(refusing, "ws"), wss::Handlers{}); });  // HTTP 403
+
+  auto stls = wss_test::server_tls();
+  wss::Server mtls = wss::Server::listen("127.0.0.1:0", sh, &stls);
+  auto expired = wss_test::client_tls("client-expired.p12");
+  collect([&] { wss::Client::connect(url(mtls), wss::Handlers{}, &expired); });  // OpenSSL alert
+  ASSERT_TRUE(server_errors.waiter.wait([&] { return !server_errors.errors.empty(); }));
+
+  // A callback's exception text with line breaks.
+  sh.on_accept = nullptr;
+  wss::Server throwing = wss::Server::listen("127.0.0.1:0", sh);
+  wss::Client c = wss::Client::connect(url(throwing, "ws"), wss::Handlers{});
+  c.connection().send_text("throw");
+  ASSERT_TRUE(server_errors.waiter.wait([&] {
+    for (const auto& e : server_errors.errors) {
+      if (e.code() == wss::errc::internal) return true;
+    }
+    return false;
+  }));
+  for (const auto& e : server_errors.waiter.read([&] { return server_errors.errors; })) errors.push_back(e);
+
+  ASSERT_GE(errors.size(), 10u);
+  bool multi_line_message = false;
+  for (const auto& e : errors) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(what.find('\r'), std::string::npos) << what;
+    EXPECT_EQ(what.rfind("wss: ", 0), 0u) << what;
+    EXPECT_GT(what.size(), e.kind().size() + 7) << "what() says more than the kind: " << what;
+    if (e.message().find('\n') != std::string::npos) multi_line_message = true;
+  }
+  EXPECT_TRUE(multi_line_message) << "the callback's text keeps its lines in message()";
 }
 
 TEST(ErrorCode, CategoryAndComparisons) {

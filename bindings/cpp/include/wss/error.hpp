@@ -77,7 +77,7 @@ class Error : public std::runtime_error {
 
   /// An error raised by the wrapper itself (no C error object), e.g. a throwing callback.
   Error(errc code, std::string message)
-      : std::runtime_error(summary(code, message)), code_(code), message_(std::move(message)) {
+      : std::runtime_error(one_line(summary(code, message))), code_(code), message_(std::move(message)) {
     kind_ = wss_result_str(static_cast<int32_t>(code));
   }
 
@@ -140,7 +140,7 @@ class Error : public std::runtime_error {
     } else {
       read(info);
     }
-    static_cast<std::runtime_error&>(*this) = std::runtime_error(summary());
+    static_cast<std::runtime_error&>(*this) = std::runtime_error(one_line(summary()));
   }
 
   static std::optional<std::string> opt(const char* s) {
@@ -164,6 +164,21 @@ class Error : public std::runtime_error {
     peer_ = opt(info.peer_address);
     errno_ = info.os_errno;
     http_status_ = info.http_status;
+  }
+
+  // what() is one line whatever its parts hold (a callback's exception text, a peer's reason):
+  // each line break becomes " | "; message() and the other fields keep the text as it was.
+  static std::string one_line(std::string s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] != '\n' && s[i] != '\r') {
+        out += s[i];
+      } else if (s[i] == '\n' || i + 1 == s.size() || s[i + 1] != '\n') {
+        out += " | ";  // "\r\n" is one break
+      }
+    }
+    return out;
   }
 
   static std::string summary(errc code, const std::string& message) {
