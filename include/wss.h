@@ -837,7 +837,9 @@ WSS_API wss_result wss_options_set_listen_backlog(struct wss_options *opts, uint
 WSS_API wss_result wss_options_set_close_on_backpressure(struct wss_options *opts, uint8_t on);
 
 /**
- * Clients: add a request header.
+ * Clients: add a request header. A `Host` header replaces the one made from the URL; the
+ * headers the library writes (Upgrade, Connection, Sec-WebSocket-*, Content-Length,
+ * Transfer-Encoding) are refused with `WSS_ERR_INVALID_ARGUMENT`.
  *
  * # Safety
  * `name`, `value` valid strings; `opts` a live handle.
@@ -1248,8 +1250,9 @@ typedef struct wss_accept_decision {
    */
   const char *reason;
   /**
-   * Accept: extra response headers (name and value checked; an invalid one refuses with 500
-   * and reports the error).
+   * Accept: extra response headers (name and value checked; an invalid one, or one the
+   * library writes itself such as Sec-WebSocket-Extensions, refuses with 500 and reports
+   * the error).
    */
   const struct wss_header *headers;
   /**
@@ -1385,7 +1388,8 @@ wss_result wss_accept_decision_set_reason(struct wss_accept_decision *decision,
 
 /**
  * In `on_accept`: add a response header to an acceptance (copied now, after any the host set in
- * `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+ * `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call;
+ * `WSS_ERR_INVALID_ARGUMENT` for an invalid header or one the library writes.
  *
  * # Safety
  * `decision` as received; `name`, `value` valid strings.

@@ -215,6 +215,9 @@ impl Client {
             if !http::header_ok(n, v) {
                 return Err(Error::invalid(format!("invalid request header '{n}'")));
             }
+            if let Some(why) = http::library_header(n) {
+                return Err(Error::invalid(format!("request header {why}")));
+            }
         }
         for p in &config.subprotocols {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_graphic() && b != b',') {

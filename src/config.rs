@@ -107,7 +107,9 @@ impl Default for ServerConfig {
 pub struct ClientConfig {
     /// TLS settings for `wss://` URLs; `None` uses secure defaults with the system trust store.
     pub tls: Option<TlsConfig>,
-    /// Extra request headers.
+    /// Extra request headers. A `Host` header replaces the one made from the URL; the headers
+    /// the library writes (Upgrade, Connection, Sec-WebSocket-*, Content-Length,
+    /// Transfer-Encoding) are refused at connect.
     pub headers: Vec<(String, String)>,
     /// Subprotocols to offer, in preference order.
     pub subprotocols: Vec<String>,

@@ -42,7 +42,8 @@ pub enum AcceptDecision {
     Accept {
         /// The chosen subprotocol (must be one the client offered).
         subprotocol: Option<String>,
-        /// Extra response headers.
+        /// Extra response headers (not the ones the library writes: Upgrade, Connection,
+        /// Sec-WebSocket-*, Content-Length, Transfer-Encoding).
         headers: Vec<(String, String)>,
     },
     /// Refuse with an HTTP status (e.g. 401, 403) and reason phrase.
@@ -79,6 +80,11 @@ impl AcceptDecision {
             Some("the accept decision chose a subprotocol the client did not offer")
         } else if headers.iter().any(|(n, v)| !crate::http::header_ok(n, v)) {
             Some("the accept decision holds an invalid response header")
+        } else if headers
+            .iter()
+            .any(|(n, _)| crate::http::library_header(n).is_some())
+        {
+            Some("the accept decision sets a header the library writes (Upgrade, Connection, Sec-WebSocket-*, Content-Length, Transfer-Encoding)")
         } else {
             None
         }

@@ -203,6 +203,36 @@ pub(crate) fn header_ok(name: &str, value: &str) -> bool {
         && value.bytes().all(|b| b != b'\r' && b != b'\n' && b != 0)
 }
 
+/// Headers the library writes itself in an upgrade request or its 101 answer: a host's copy
+/// would contradict or repeat them (two `Sec-WebSocket-Extensions` answers, a second
+/// `Connection`, a body length on a 101).
+const LIBRARY_HEADERS: &[&str] = &[
+    "Upgrade",
+    "Connection",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Accept",
+    "Sec-WebSocket-Version",
+    "Sec-WebSocket-Protocol",
+    "Sec-WebSocket-Extensions",
+    "Content-Length",
+    "Transfer-Encoding",
+];
+
+/// Why a host may not set header `name` on an upgrade (request or 101), if it may not.
+pub(crate) fn library_header(name: &str) -> Option<String> {
+    LIBRARY_HEADERS
+        .iter()
+        .find(|h| h.eq_ignore_ascii_case(name))
+        .map(|h| {
+            let how = match *h {
+                "Sec-WebSocket-Protocol" => "; offer subprotocols with the subprotocol option, choose one in the accept decision",
+                "Sec-WebSocket-Extensions" => "; use the deflate options",
+                _ => "",
+            };
+            format!("'{h}' is written by the library{how}")
+        })
+}
+
 /// The 101 response.
 pub(crate) fn switching_response(
     key: &str,
@@ -251,8 +281,14 @@ pub(crate) fn client_request(
     extra: &[(String, String)],
 ) -> (Vec<u8>, String) {
     let key = generate_key();
+    // A host's own Host header (a virtual host reached by address, a proxy's name) replaces ours.
+    let host_line = if extra.iter().any(|(n, _)| n.eq_ignore_ascii_case("Host")) {
+        String::new()
+    } else {
+        format!("Host: {host_header}\r\n")
+    };
     let mut r = format!(
-        "GET {resource} HTTP/1.1\r\nHost: {host_header}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        "GET {resource} HTTP/1.1\r\n{host_line}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
     );
     if !subprotocols.is_empty() {
         r.push_str(&format!(
@@ -540,5 +576,31 @@ mod tests {
         assert!(!header_ok("X-A", "b\r\nEvil: 1"));
         assert!(!header_ok("X A", "b"));
         assert!(!header_ok("", "b"));
+    }
+
+    #[test]
+    fn library_headers_are_the_librarys_and_a_host_header_replaces_ours() {
+        for name in [
+            "sec-websocket-extensions",
+            "UPGRADE",
+            "Connection",
+            "Content-Length",
+        ] {
+            assert!(library_header(name).is_some(), "{name}");
+        }
+        assert!(library_header("Sec-WebSocket-Protocol")
+            .unwrap()
+            .contains("subprotocol option"));
+        assert_eq!(library_header("Host"), None);
+        assert_eq!(library_header("X-Upgrade"), None);
+        let (ours, _) = client_request("a:1", "/", &[], &[]);
+        assert!(String::from_utf8(ours)
+            .unwrap()
+            .contains("\r\nHost: a:1\r\n"));
+        let theirs = [("host".to_string(), "b".to_string())];
+        let (req, _) = client_request("a:1", "/", &[], &theirs);
+        let req = String::from_utf8(req).unwrap();
+        assert!(!req.contains("Host: a:1"), "{req}");
+        assert_eq!(req.matches("\r\nhost: b\r\n").count(), 1, "{req}");
     }
 }

@@ -124,8 +124,21 @@ fn a_pull_mode_host_decides_upgrades_on_its_own_thread() {
     let url = format!("ws://127.0.0.1:{}/chat?room=1", server.port());
     let config = ClientConfig {
         subprotocols: vec!["a".into(), "b".into()],
+        // A host's own Host header replaces the one made from the URL.
+        headers: vec![("Host".into(), "chat.example:8443".into())],
         ..Default::default()
     };
+    // Headers the library writes are the library's.
+    for name in ["Sec-WebSocket-Extensions", "upgrade", "Content-Length"] {
+        let mut bad = config.clone();
+        bad.headers.push((name.into(), "x".into()));
+        let (ch, _crx) = recorder(false);
+        let err = Client::connect_async(&url, &bad, ch)
+            .map(|_| ())
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidArgument, "{name}: {err}");
+        assert!(err.message.contains("written by the library"), "{err}");
+    }
 
     // Accept with the second subprotocol and a response header.
     let (ch, crx) = recorder(false);
@@ -133,6 +146,14 @@ fn a_pull_mode_host_decides_upgrades_on_its_own_thread() {
     let req = take_accept(&q);
     assert_eq!(req.request.path, "/chat");
     assert_eq!(req.request.query.as_deref(), Some("room=1"));
+    assert_eq!(req.request.header("host"), Some("chat.example:8443"));
+    let hosts = req.request.headers.iter();
+    assert_eq!(
+        hosts
+            .filter(|(n, _)| n.eq_ignore_ascii_case("host"))
+            .count(),
+        1
+    );
     assert_eq!(req.subprotocols, ["a", "b"]);
     assert_eq!(server.offered_subprotocols(req.id).unwrap(), ["a", "b"]);
     let bad = AcceptDecision::Accept {
@@ -143,6 +164,18 @@ fn a_pull_mode_host_decides_upgrades_on_its_own_thread() {
         server.decide(req.id, bad).unwrap_err().kind,
         ErrorKind::InvalidArgument,
         "a subprotocol the client did not offer"
+    );
+    let second_answer = AcceptDecision::Accept {
+        subprotocol: None,
+        headers: vec![(
+            "Sec-WebSocket-Extensions".into(),
+            "permessage-deflate".into(),
+        )],
+    };
+    assert_eq!(
+        server.decide(req.id, second_answer).unwrap_err().kind,
+        ErrorKind::InvalidArgument,
+        "a header the library writes"
     );
     server
         .decide(

@@ -75,8 +75,9 @@ pub struct wss_accept_decision {
     pub subprotocol_index: i32,
     /// Refuse: the reason phrase (NULL: "Forbidden"); CR and LF are removed.
     pub reason: *const c_char,
-    /// Accept: extra response headers (name and value checked; an invalid one refuses with 500
-    /// and reports the error).
+    /// Accept: extra response headers (name and value checked; an invalid one, or one the
+    /// library writes itself such as Sec-WebSocket-Extensions, refuses with 500 and reports
+    /// the error).
     pub headers: *const wss_header,
     /// Number of entries in `headers`.
     pub header_count: usize,
@@ -293,7 +294,8 @@ pub unsafe extern "C" fn wss_accept_decision_set_reason(
 }
 
 /// In `on_accept`: add a response header to an acceptance (copied now, after any the host set in
-/// `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call.
+/// `headers`). `WSS_ERR_INVALID_STATE` for any other decision or outside the call;
+/// `WSS_ERR_INVALID_ARGUMENT` for an invalid header or one the library writes.
 ///
 /// # Safety
 /// `decision` as received; `name`, `value` valid strings.
@@ -306,6 +308,12 @@ pub unsafe extern "C" fn wss_accept_decision_add_header(
     guard(|| {
         let o = current(decision)?;
         let (name, value) = (str_arg(name, "name")?, str_arg(value, "value")?);
+        if !crate::http::header_ok(name, value) {
+            return Err(Error::invalid(format!("invalid response header '{name}'")));
+        }
+        if let Some(why) = crate::http::library_header(name) {
+            return Err(Error::invalid(format!("response header {why}")));
+        }
         // Headers the host pointed at itself come first, copied now.
         if o.d.header_count > 0 && o.d.headers != o.views.as_ptr() {
             if o.d.headers.is_null() {

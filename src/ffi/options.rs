@@ -381,7 +381,9 @@ pub unsafe extern "C" fn wss_options_set_close_on_backpressure(
     })
 }
 
-/// Clients: add a request header.
+/// Clients: add a request header. A `Host` header replaces the one made from the URL; the
+/// headers the library writes (Upgrade, Connection, Sec-WebSocket-*, Content-Length,
+/// Transfer-Encoding) are refused with `WSS_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `name`, `value` valid strings; `opts` a live handle.
@@ -397,6 +399,9 @@ pub unsafe extern "C" fn wss_options_add_header(
             return Err(Error::invalid(format!(
                 "invalid header '{n}': names are visible ASCII without ':', values hold no CR/LF"
             )));
+        }
+        if let Some(why) = http::library_header(n) {
+            return Err(Error::invalid(format!("request header {why}")));
         }
         o.client.lock().headers.push((n.to_string(), v.to_string()));
         Ok(())

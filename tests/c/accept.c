@@ -103,6 +103,11 @@ static void on_accept(void *ud, const wss_upgrade_request *r, wss_accept_decisio
         d->header_count = 1;
         snprintf(name, sizeof name, "%s", "X-Copied");
         CHECK_OK(wss_accept_decision_add_header(d, name, "2"));
+        /* Headers the library writes, and broken ones, are refused at once. */
+        CHECK_ERR(wss_accept_decision_add_header(d, "Sec-WebSocket-Extensions", "x"),
+                  WSS_ERR_INVALID_ARGUMENT);
+        CHECK_ERR(wss_accept_decision_add_header(d, "X-Bad", "a\r\nInjected: 1"),
+                  WSS_ERR_INVALID_ARGUMENT);
         memset(name, 'X', sizeof name - 1);
     }
 }
@@ -227,6 +232,8 @@ int main(void) {
     CHECK_OK(wss_options_add_subprotocol(opts, "chat.v1"));
     CHECK_OK(wss_options_add_subprotocol(opts, "chat.v2"));
     CHECK_OK(wss_options_add_header(opts, "X-Test", "42"));
+    CHECK_ERR(wss_options_add_header(opts, "connection", "close"), WSS_ERR_INVALID_ARGUMENT);
+    CHECK_ERR(wss_options_add_header(opts, "Sec-WebSocket-Key", "x"), WSS_ERR_INVALID_ARGUMENT);
     snprintf(url, sizeof url, "ws://127.0.0.1:%u/proto?q=1", (unsigned)port);
     if (CHECK_OK(wss_client_connect(url, NULL, opts, NULL, NULL, NULL, &client))) {
         CHECK_OK(wss_client_conn_id(client, &cid));
