@@ -37,7 +37,7 @@ bool await_reply(const wss::Client& client, int& failures) {
         std::cout << "reply: " << (ev->message().kind == wss::MessageKind::text
                                        ? std::string(ev->message().text())
                                        : std::to_string(ev->message().size) + " bytes")
-                  << "\n";
+                  << std::endl;  // flushed: a script or a pipe sees each reply as it comes
         return true;
       case wss::EventType::error:
         report::error(std::cerr, ev->error());
