@@ -834,7 +834,9 @@ fn rust_layout() -> Vec<String> {
             alpn,
             server_name,
             peer_certificate,
-            extensions
+            extensions,
+            response_headers,
+            response_header_count
         ]
     );
     v

@@ -109,6 +109,8 @@ int main(void) {
     OFF(wss_conn_info, server_name);
     OFF(wss_conn_info, peer_certificate);
     OFF(wss_conn_info, extensions);
+    OFF(wss_conn_info, response_headers);
+    OFF(wss_conn_info, response_header_count);
 
     /* Fixed-width types only: the scalar typedefs are exactly 4 bytes. */
     CHECK(sizeof(wss_result) == 4 && sizeof(wss_message_kind) == 4);
