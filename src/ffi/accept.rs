@@ -138,14 +138,7 @@ impl CRequest {
         tls: Option<&TlsInfo>,
     ) -> Box<CRequest> {
         let mut s = Strings::default();
-        let headers: Vec<wss_header> = request
-            .headers
-            .iter()
-            .map(|(n, v)| wss_header {
-                name: s.keep(n),
-                value: s.keep(v),
-            })
-            .collect();
+        let headers = s.headers(&request.headers);
         let protos: Vec<*const c_char> = subprotocols.iter().map(|p| s.keep(p)).collect();
         let peer = tls
             .and_then(|t| t.peer_certificate.as_ref())

@@ -100,6 +100,16 @@ impl Strings {
     pub(crate) fn opt(&mut self, s: Option<&str>) -> *const c_char {
         s.map_or(ptr::null(), |s| self.keep(s))
     }
+    /// C views of `headers`, their strings kept here.
+    pub(crate) fn headers(&mut self, headers: &[(String, String)]) -> Vec<wss_header> {
+        headers
+            .iter()
+            .map(|(name, value)| wss_header {
+                name: self.keep(name),
+                value: self.keep(value),
+            })
+            .collect()
+    }
 }
 
 /// A peer certificate with its storage.
@@ -153,14 +163,7 @@ fn conn_info_view(i: &ConnInfo) -> Box<CConnInfo> {
     let peer = tls
         .and_then(|t| t.peer_certificate.as_ref())
         .map(CPeerCert::new);
-    let headers: Vec<wss_header> = i
-        .response_headers
-        .iter()
-        .map(|(name, value)| wss_header {
-            name: s.keep(name),
-            value: s.keep(value),
-        })
-        .collect();
+    let headers = s.headers(&i.response_headers);
     let info = wss_conn_info {
         struct_size: std::mem::size_of::<wss_conn_info>() as u32,
         is_client: u8::from(i.is_client),
