@@ -286,3 +286,75 @@ fn malformed_offer_gets_400_and_bad_settings_are_refused() {
     let server = wss::Server::bind("127.0.0.1:0", server_config(off), recorder(false).0).unwrap();
     server.shutdown(WAIT).unwrap();
 }
+
+/// A large message is compressed a step per turn of its I/O thread, the other connections on
+/// that thread served in between (whole, 16 MiB held the thread for ~300 ms). Deterministic:
+/// B's message waits in its socket (B paused from `on_open`) until A's 4 MiB message is in;
+/// the server then queues A's compressed echo and resumes B. B's echo is written before the
+/// first byte of A's (and loopback puts a write into the peer's buffer at once), so when A
+/// sees its first byte, B's echo is already there to read.
+#[test]
+fn a_large_compressed_message_does_not_hold_its_io_thread() {
+    use std::io::Read;
+    use std::sync::{mpsc, Arc, Mutex};
+    use wss::{Connection, Handler};
+
+    struct H {
+        b: Mutex<Option<Connection>>,
+        b_open: Mutex<mpsc::Sender<()>>,
+    }
+    impl Handler for H {
+        fn on_open(&self, conn: &Connection) {
+            if conn.info().deflate.is_none() {
+                conn.pause_reading();
+                *self.b.lock().unwrap() = Some(conn.clone());
+                self.b_open.lock().unwrap().send(()).unwrap();
+            }
+        }
+        fn on_message(&self, conn: &Connection, _kind: MessageKind, data: &[u8]) {
+            let text = std::str::from_utf8(data).unwrap();
+            conn.send_text(text).unwrap();
+            if conn.info().deflate.is_some() {
+                let b = self.b.lock().unwrap();
+                b.as_ref().expect("B opened first").resume_reading();
+            }
+        }
+    }
+
+    let (tx, b_open) = mpsc::channel();
+    let handler = Arc::new(H {
+        b: Mutex::new(None),
+        b_open: Mutex::new(tx),
+    });
+    let config = ServerConfig {
+        io_threads: 1,
+        limits: Limits {
+            max_message_size: 8 << 20,
+            ..Default::default()
+        },
+        ..server_config(Deflate::on())
+    };
+    let server = local_server(config, handler);
+    let (mut b, head) = upgrade_with(server.port(), "");
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    b_open.recv_timeout(WAIT).expect("B's on_open");
+    b.write_all(&frame(0x81, b"b1")).unwrap();
+
+    let offer = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    let (mut a, head) = upgrade_with(server.port(), offer);
+    assert!(head.contains("permessage-deflate"), "{head}");
+    let big = words(4 << 20);
+    a.write_all(&frame(0x81, big.as_bytes())).unwrap();
+    let mut first = [0u8; 1];
+    a.read_exact(&mut first).unwrap();
+    assert_eq!(first[0], 0xc1, "A's echo: FIN, RSV1 (compressed), text");
+
+    b.set_nonblocking(true).unwrap();
+    let mut got = [0u8; 4];
+    match b.read(&mut got) {
+        Ok(4) => assert_eq!(got, [0x81, 2, b'b', b'1'], "B's echo"),
+        other => panic!("B's echo was not written before A's compressed echo began: {other:?}"),
+    }
+    drop((a, b));
+    server.shutdown(WAIT).unwrap();
+}

@@ -81,7 +81,7 @@ pub(crate) struct DirectSend {
 }
 
 impl DirectSend {
-    /// A final (FIN) frame with `opcode` (1 text, 2 binary) carrying `payload`.
+    /// A final (FIN) frame with `opcode` (1 text, 2 binary; 0x40 added for RSV1) carrying `payload`.
     pub(crate) fn new(opcode: u8, payload: Bytes, mask: Option<[u8; 4]>) -> Self {
         let mut head = Vec::with_capacity(CHUNK);
         head.push(0x80 | opcode);

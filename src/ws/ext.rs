@@ -11,6 +11,22 @@ pub(crate) trait MessageExtension: Send {
     /// payload to send with RSV1 set, `Ok(false)` when it should go as is.
     fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<bool, ExtError>;
 
+    /// Encode a large message a step at a time, so one message does not hold its I/O thread
+    /// (and every other connection on it) for the whole time: take at most `step` more bytes
+    /// of `payload` from `progress.pos`. `Ok(None)`: call again; `Ok(Some(true))`:
+    /// `progress.out` holds the payload to send with RSV1; `Ok(Some(false))`: send `payload`
+    /// as it is. Between the steps of one message nothing else may be encoded.
+    fn encode_step(
+        &mut self,
+        payload: &[u8],
+        progress: &mut Encoding,
+        step: usize,
+    ) -> Result<Option<bool>, ExtError> {
+        let _ = step;
+        progress.pos = payload.len();
+        self.encode(payload, &mut progress.out).map(Some)
+    }
+
     /// Decode the next piece of an incoming RSV1 message as it arrives (`fin` on its last
     /// frame), appending to `out`, failing once `out` would exceed `max` bytes.
     fn decode(
@@ -20,6 +36,15 @@ pub(crate) trait MessageExtension: Send {
         max: usize,
         out: &mut Vec<u8>,
     ) -> Result<(), ExtError>;
+}
+
+/// A message being encoded step by step ([`MessageExtension::encode_step`]).
+#[derive(Debug, Default)]
+pub(crate) struct Encoding {
+    /// Bytes of the payload taken so far.
+    pub pos: usize,
+    /// The encoded output so far.
+    pub out: Vec<u8>,
 }
 
 /// Why an extension could not encode or decode: the close code to fail the connection with

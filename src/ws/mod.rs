@@ -16,7 +16,7 @@ pub(crate) mod reader;
 mod utf8;
 pub(crate) mod writer;
 
-pub(crate) use ext::MessageExtension;
+pub(crate) use ext::{Encoding, MessageExtension};
 pub(crate) use reader::{Event, Reader, Violation};
 pub(crate) use writer::Writer;
 

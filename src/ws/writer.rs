@@ -97,6 +97,23 @@ impl Writer {
         Ok(())
     }
 
+    /// Queue a data message an extension has already encoded (step by step): sent with RSV1,
+    /// straight from `payload` when it is large and nothing else is waiting.
+    pub(crate) fn encoded_message(&mut self, text: bool, payload: Bytes) {
+        let data = if text { Data::Text } else { Data::Binary };
+        if payload.len() >= DIRECT_MIN && self.is_idle() {
+            let mask = (self.role == Role::Client).then(|| self.masks.next());
+            const RSV1: u8 = 0x40;
+            self.direct = Some(Box::new(DirectSend::new(
+                RSV1 | u8::from(OpCode::Data(data)),
+                payload,
+                mask,
+            )));
+            return;
+        }
+        self.frame(OpCode::Data(data), true, true, &payload);
+    }
+
     /// Format one frame into the batch: any opcode, `fin` clear for all but a fragmented
     /// message's last frame, `rsv1` on an encoded message's first frame. Control frames may go
     /// between the fragments of a data message.

@@ -46,6 +46,9 @@ pub(crate) struct Worker {
     rr: usize,
     /// Connections to read again (budget used up, resumed, retry due) before the next poll.
     again: Vec<usize>,
+    /// Connections to pump again before the next poll (a large message compressing a step per
+    /// turn).
+    pump_again: Vec<usize>,
     /// Connections with newly queued output, pumped after the command queue is drained.
     dirty: Vec<usize>,
     /// Next sweep of busy connections' TLS buffers (None: no connection keeps them).
@@ -70,6 +73,7 @@ impl Worker {
             accept_paused_until: None,
             rr: 0,
             again: Vec::new(),
+            pump_again: Vec::new(),
             dirty: Vec::new(),
             sweep_at: None,
             stopping: false,
@@ -80,7 +84,7 @@ impl Worker {
         CURRENT.with(|c| c.set(self.handle.uid));
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = if self.again.is_empty() {
+            let timeout = if self.again.is_empty() && self.pump_again.is_empty() {
                 self.poll_timeout()
             } else {
                 Some(Duration::ZERO)
@@ -106,6 +110,11 @@ impl Worker {
             }
             for k in std::mem::take(&mut self.again) {
                 self.guarded(Some(k), |w| w.drive(k, true, false));
+            }
+            for k in std::mem::take(&mut self.pump_again) {
+                if self.conns.contains(k) {
+                    self.guarded(Some(k), |w| w.pump(k));
+                }
             }
             if !self.drain_commands() {
                 break;

@@ -30,7 +30,7 @@ use super::upgrade::{PendingOpen, Upgrade};
 use crate::conn::Connection;
 use crate::error::Error;
 use crate::stream::{Stream, Tcp};
-use crate::ws::{MessageExtension, Outgoing, Reader, Writer};
+use crate::ws::{Encoding, MessageExtension, Outgoing, Reader, Writer};
 
 /// What a connection's timer is for. Each connection has at most one armed timer of each
 /// kind: arming again moves it, and an entry whose kind is no longer armed at that instant (its
@@ -222,6 +222,9 @@ pub(super) struct Open {
     pub discarded: (usize, usize),
     /// Set once the close handshake has started (module `closing`).
     pub closing: Option<Closing>,
+    /// The large message at the front of `queue` being compressed a step per turn
+    /// (`open::ENCODE_STEP`), so other connections on this thread are served in between.
+    pub encoding: Option<Box<Encoding>>,
 }
 
 impl Open {
@@ -257,6 +260,7 @@ impl Open {
             pause_backoff: pause_min,
             discarded: (0, 0),
             closing: None,
+            encoding: None,
         }
     }
 

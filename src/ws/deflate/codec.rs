@@ -13,7 +13,7 @@ use zlib_rs::{Deflate as Compressor, DeflateConfig, DeflateFlush, Inflate, Infla
 
 use super::negotiate::DeflateParams;
 use super::options::Deflate;
-use crate::ws::ext::{ExtError, MessageExtension};
+use crate::ws::ext::{Encoding, ExtError, MessageExtension};
 
 /// The tail a sync flush ends with (RFC 7692 §7.2.1).
 const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
@@ -129,6 +129,15 @@ impl MessageExtension for PerMessageDeflate {
         Ok(self.tx.encode(payload, out))
     }
 
+    fn encode_step(
+        &mut self,
+        payload: &[u8],
+        progress: &mut Encoding,
+        step: usize,
+    ) -> Result<Option<bool>, ExtError> {
+        Ok(self.tx.step(payload, progress, step))
+    }
+
     fn decode(
         &mut self,
         piece: &[u8],
@@ -154,10 +163,31 @@ fn deflate_window_bits(bits: u8) -> u8 {
 }
 
 impl Encoder {
+    /// The whole message in one step.
     fn encode(&mut self, payload: &[u8], out: &mut Vec<u8>) -> bool {
-        out.clear();
-        if payload.len() < self.threshold || payload.is_empty() {
-            return false;
+        let mut progress = Encoding {
+            pos: 0,
+            out: std::mem::take(out),
+        };
+        let sent = self.step(payload, &mut progress, usize::MAX);
+        *out = progress.out;
+        sent.unwrap_or(false)
+    }
+
+    /// Compresses the next `step` bytes of `payload` (from `progress.pos`); the last step ends
+    /// the message with a sync flush. `None`: more to do; `Some(true)`: `progress.out` is the
+    /// message to send with RSV1; `Some(false)`: send `payload` as it is (below the threshold,
+    /// or not smaller once compressed). Steps compress about as well as one call (zlib-rs may
+    /// end blocks elsewhere).
+    fn step(&mut self, payload: &[u8], progress: &mut Encoding, step: usize) -> Option<bool> {
+        let out = &mut progress.out;
+        if progress.pos == 0 {
+            out.clear();
+            if payload.len() < self.threshold || payload.is_empty() {
+                progress.pos = payload.len();
+                return Some(false);
+            }
+            out.reserve(payload.len() / 2 + 64);
         }
         let key = (self.level, self.mem_level, self.window_bits);
         let z = self.state.get_or_insert_with(|| {
@@ -170,15 +200,22 @@ impl Encoder {
                 }))
             })
         });
-        // A sync flush ends with an empty stored block; keep flushing while the output fills.
-        out.reserve(payload.len() / 2 + 64);
-        let mut input = payload;
+        let end = payload.len().min(progress.pos.saturating_add(step));
+        let last = end == payload.len();
+        // The last step ends with a sync flush (an empty stored block): keep flushing while
+        // the output fills. Earlier steps only need their input taken.
+        let flush = if last {
+            DeflateFlush::SyncFlush
+        } else {
+            DeflateFlush::NoFlush
+        };
+        let mut input = &payload[progress.pos..end];
         loop {
             if out.capacity() - out.len() < 64 {
                 out.reserve(out.capacity().max(CHUNK));
             }
             let (in0, out0) = (z.total_in(), z.total_out());
-            let r = z.compress_uninit(input, out.spare_capacity_mut(), DeflateFlush::SyncFlush);
+            let r = z.compress_uninit(input, out.spare_capacity_mut(), flush);
             let consumed = (z.total_in() - in0) as usize;
             let produced = (z.total_out() - out0) as usize;
             // SAFETY: zlib initialised exactly `produced` bytes of the spare capacity.
@@ -186,9 +223,13 @@ impl Encoder {
             input = &input[consumed..];
             // Only a bad configuration (checked by `Deflate::validate`) can fail here.
             debug_assert!(r.is_ok(), "deflate: {r:?}");
-            if r.is_err() || input.is_empty() && out.len() < out.capacity() {
+            if r.is_err() || input.is_empty() && (!last || out.len() < out.capacity()) {
                 break;
             }
+        }
+        progress.pos = end - input.len();
+        if !last && input.is_empty() {
+            return None;
         }
         let ok = input.is_empty() && out.ends_with(&TAIL);
         let smaller = ok && out.len() - TAIL.len() < payload.len();
@@ -197,6 +238,7 @@ impl Encoder {
         } else {
             out.clear();
         }
+        progress.pos = payload.len();
         if self.no_context_takeover {
             if let Some(mut z) = self.state.take() {
                 z.reset();
@@ -207,7 +249,7 @@ impl Encoder {
             // (the peer's window simply holds more than we refer to).
             z.reset();
         }
-        smaller
+        Some(smaller)
     }
 }
 
