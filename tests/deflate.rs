@@ -358,3 +358,32 @@ fn a_large_compressed_message_does_not_hold_its_io_thread() {
     drop((a, b));
     server.shutdown(WAIT).unwrap();
 }
+
+/// Several large messages queued at once, each compressed over more than one turn: each is
+/// sent in order, the next one's steps starting on the turn after the last one finished (a
+/// pump that finished one message and met the next stopped without asking for another turn).
+#[test]
+fn large_compressed_messages_queued_together_all_go_in_order() {
+    let (server, srx) = recording_server(false, server_config(Deflate::on()));
+    let (ch, crx) = recorder(false);
+    let url = format!("ws://127.0.0.1:{}/", server.port());
+    let client = Client::connect(&url, &client_config(Deflate::on()), ch).unwrap();
+    let conn = wait_open(&crx);
+    let sconn = wait_open(&srx);
+    // 300,000 bytes: two steps each (256 KiB, then the rest).
+    let msgs: Vec<String> = (0..4)
+        .map(|i| format!("{i}{}", words(300_000 - 1)))
+        .collect();
+    for m in &msgs {
+        sconn.send_text(m).unwrap();
+    }
+    for m in &msgs {
+        assert_eq!(wait_msg(&crx), (MessageKind::Text, m.clone().into_bytes()));
+    }
+    client.close(1000, "", WAIT).unwrap();
+    wait_close(&srx);
+    drop(conn);
+    assert_no_errors(&srx);
+    assert_no_errors(&crx);
+    server.shutdown(WAIT).unwrap();
+}

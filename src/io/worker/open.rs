@@ -369,7 +369,9 @@ impl Worker {
                             && o.ext.is_some() =>
                     {
                         if stepped {
+                            // This pump compressed already: the next step is the next turn's.
                             o.queue.push_front(Out::Msg(msg, len));
+                            encode_more = true;
                             break;
                         }
                         stepped = true;
