@@ -112,7 +112,9 @@ impl Worker {
                 self.guarded(Some(k), |w| w.drive(k, true, false));
             }
             for k in std::mem::take(&mut self.pump_again) {
-                if self.conns.contains(k) {
+                // A connection whose peer just broke the protocol is pumped after the commands
+                // (its close goes behind the host's sends still in the channel).
+                if self.conns.contains(k) && !self.awaits_commands(k) {
                     self.guarded(Some(k), |w| w.pump(k));
                 }
             }
