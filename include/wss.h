@@ -1526,9 +1526,9 @@ wss_result wss_server_next_event(const struct wss_server *server,
 /* ==== Servers ================================================================================= */
 
 /**
- * Start a server on `bind_address` ("127.0.0.1:0", "[::1]:8443", "0.0.0.0:443"; port 0 picks a
- * free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it needs a
- * certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
+ * Start a server on `bind_address` (`"127.0.0.1:0"`, `"[::1]:8443"`, `"0.0.0.0:443"`; port 0
+ * picks a free port, see `wss_server_port`). `tls` NULL serves ws://, otherwise wss:// (it
+ * needs a certificate). `options` may be NULL for defaults. `callbacks` NULL selects pull mode
  * (`wss_server_next_event`); otherwise the callbacks serve every path until a route is added,
  * and always receive the errors that happen before routing (TLS handshake failures with the full
  * OpenSSL and X509 detail, handshake timeouts). `release(user_data)` is called once after the

@@ -120,6 +120,8 @@ STEP="cargo fmt --check"; log "$STEP"
 cargo fmt --all -- --check
 STEP="cargo clippy"; log "$STEP"
 cargo clippy --all-targets -- -D warnings
+STEP="cargo doc"; log "$STEP (the Rust API docs build without a broken link)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q
 STEP="cargo test"; log "$STEP"
 # Every test binary runs even when one fails, so the counts are complete.
 set +e

@@ -28,7 +28,7 @@ pub type UserData = Arc<dyn Any + Send + Sync>;
 #[derive(Clone)]
 pub struct Event {
     /// The connection's id; 0 for errors that happened before a connection opened (TLS or HTTP
-    /// handshake failures, timeouts), whose [`Error::peer`] names the remote.
+    /// handshake failures, timeouts), whose `peer` names the remote.
     pub conn: u64,
     /// The connection's user data as it was when the event was queued (see
     /// `Connection::set_user_data`); it stays alive while the event does.
