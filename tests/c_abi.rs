@@ -1011,3 +1011,18 @@ fn deflate_valgrind() {
 fn deflate_asan() {
     run_asan("deflate");
 }
+
+#[test]
+fn strict() {
+    run_native("strict");
+}
+
+#[test]
+fn strict_valgrind() {
+    run_valgrind("strict");
+}
+
+#[test]
+fn strict_asan() {
+    run_asan("strict");
+}

@@ -1,7 +1,8 @@
 /*
  * A hand-made WebSocket peer over a plain TCP socket, for what a wss client would hide: the
- * exact HTTP answer to an upgrade (status line, extra headers), and a peer that stops reading
- * or answering. Include after check.h (POSIX sockets; every wait bounded with poll).
+ * exact HTTP answer to an upgrade (status line, extra headers), a peer that stops reading or
+ * answering, and one that sends frames breaking the protocol. Include after check.h (POSIX
+ * sockets; every wait bounded with poll).
  */
 #ifndef WSS_TEST_RAW_PEER_H
 #define WSS_TEST_RAW_PEER_H
@@ -122,6 +123,61 @@ static inline int raw_read_frame_first(int fd, unsigned ms) {
 static inline int raw_read_frame(int fd, unsigned ms) {
     int first = raw_read_frame_first(fd, ms);
     return first < 0 ? -1 : first & 0x0f;
+}
+
+/* Build one client frame in `out` (capacity `cap`): first byte `first` (FIN, RSV1-3, opcode),
+ * `len` payload bytes, masked with a fixed key when `masked` (clients must mask; 0 builds the
+ * violation). Payloads up to 65535 bytes. Returns the frame's length, or 0 if it does not fit. */
+static inline size_t raw_frame(unsigned char *out, size_t cap, unsigned char first,
+                               const unsigned char *payload, size_t len, int masked) {
+    static const unsigned char key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    size_t n = 0, i;
+    if (len > 65535u || cap < 2u + 2u + 4u + len) return 0;
+    out[n++] = first;
+    if (len < 126) {
+        out[n++] = (unsigned char)((masked ? 0x80 : 0) | len);
+    } else {
+        out[n++] = (unsigned char)((masked ? 0x80 : 0) | 126);
+        out[n++] = (unsigned char)(len >> 8);
+        out[n++] = (unsigned char)(len & 0xff);
+    }
+    if (masked) {
+        memcpy(out + n, key, 4);
+        n += 4;
+    }
+    for (i = 0; i < len; i++) {
+        out[n + i] = masked ? (unsigned char)(payload[i] ^ key[i % 4]) : payload[i];
+    }
+    return n + len;
+}
+
+/* Read one frame from the server (unmasked, payload at most `cap` bytes) into `payload`, its
+ * length into *len; returns its first byte, or -1 (also for a longer or masked frame). */
+static inline int raw_read_frame_payload(int fd, unsigned char *payload, size_t cap, size_t *len,
+                                         unsigned ms) {
+    unsigned char h[2], ext[2];
+    size_t n;
+    if (!raw_read_exact(fd, h, 2, ms) || (h[1] & 0x80)) return -1;
+    n = h[1] & 0x7f;
+    if (n == 127) return -1;
+    if (n == 126) {
+        if (!raw_read_exact(fd, ext, 2, ms)) return -1;
+        n = ((size_t)ext[0] << 8) | ext[1];
+    }
+    if (n > cap || (n > 0 && !raw_read_exact(fd, payload, n, ms))) return -1;
+    *len = n;
+    return h[0];
+}
+
+/* Whether the server ends the stream (EOF or reset) within `ms`, sending nothing more. */
+static inline int raw_read_eof(int fd, unsigned ms) {
+    unsigned char b;
+    struct pollfd p;
+    p.fd = fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    if (poll(&p, 1, (int)ms) <= 0) return 0;
+    return recv(fd, &b, 1, 0) <= 0;
 }
 
 #endif /* WSS_TEST_RAW_PEER_H */
