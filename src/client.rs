@@ -212,10 +212,7 @@ impl Client {
         let deadline = Instant::now() + config.connect_timeout;
         let url = WsUrl::parse(url)?;
         for (n, v) in &config.headers {
-            if !http::header_ok(n, v) {
-                return Err(Error::invalid(format!("invalid request header '{n}'")));
-            }
-            if let Some(why) = http::library_header(n) {
+            if let Some(why) = http::host_header_problem(n, v) {
                 return Err(Error::invalid(format!("request header {why}")));
             }
         }

@@ -75,28 +75,23 @@ impl AcceptDecision {
         subprotocol: Option<&String>,
         headers: &[(String, String)],
         offered: &[String],
-    ) -> Option<&'static str> {
+    ) -> Option<String> {
         if subprotocol.is_some_and(|p| !offered.contains(p)) {
-            Some("the accept decision chose a subprotocol the client did not offer")
-        } else if headers.iter().any(|(n, v)| !crate::http::header_ok(n, v)) {
-            Some("the accept decision holds an invalid response header")
-        } else if headers
-            .iter()
-            .any(|(n, _)| crate::http::library_header(n).is_some())
-        {
-            Some("the accept decision sets a header the library writes (Upgrade, Connection, Sec-WebSocket-*, Content-Length, Transfer-Encoding)")
-        } else {
-            None
+            return Some("the accept decision chose a subprotocol the client did not offer".into());
         }
+        headers.iter().find_map(|(n, v)| {
+            crate::http::host_header_problem(n, v)
+                .map(|why| format!("the accept decision's response header {why}"))
+        })
     }
 
     /// Check a decision given to [`crate::Server::decide`] for a request that offered
     /// `offered`.
     pub(crate) fn check_deferred(&self, offered: &[String]) -> Result<()> {
         let problem = match self {
-            AcceptDecision::Defer => Some("a deferred decision cannot be deferred again"),
+            AcceptDecision::Defer => Some("a deferred decision cannot be deferred again".into()),
             AcceptDecision::Reject { status, .. } if !(400..=599).contains(status) => {
-                Some("a refusal's status must be 400..=599")
+                Some("a refusal's status must be 400..=599".into())
             }
             AcceptDecision::Reject { .. } => None,
             AcceptDecision::Accept {

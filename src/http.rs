@@ -233,6 +233,17 @@ pub(crate) fn library_header(name: &str) -> Option<String> {
         })
 }
 
+/// Why a host may not send `name: value` on an upgrade (request or 101), if it may not: it is
+/// not a valid header line, or it is one the library writes itself.
+pub(crate) fn host_header_problem(name: &str, value: &str) -> Option<String> {
+    if !header_ok(name, value) {
+        return Some(format!(
+            "'{name}' is invalid: names are visible ASCII without ':', values hold no CR, LF or NUL"
+        ));
+    }
+    library_header(name)
+}
+
 /// The 101 response.
 pub(crate) fn switching_response(
     key: &str,

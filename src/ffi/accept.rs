@@ -301,10 +301,7 @@ pub unsafe extern "C" fn wss_accept_decision_add_header(
     guard(|| {
         let o = current(decision)?;
         let (name, value) = (str_arg(name, "name")?, str_arg(value, "value")?);
-        if !crate::http::header_ok(name, value) {
-            return Err(Error::invalid(format!("invalid response header '{name}'")));
-        }
-        if let Some(why) = crate::http::library_header(name) {
+        if let Some(why) = crate::http::host_header_problem(name, value) {
             return Err(Error::invalid(format!("response header {why}")));
         }
         // Headers the host pointed at itself come first, copied now.

@@ -395,12 +395,7 @@ pub unsafe extern "C" fn wss_options_add_header(
 ) -> wss_result {
     with(opts, |o| {
         let (n, v) = (str_arg(name, "name")?, str_arg(value, "value")?);
-        if !http::header_ok(n, v) {
-            return Err(Error::invalid(format!(
-                "invalid header '{n}': names are visible ASCII without ':', values hold no CR/LF"
-            )));
-        }
-        if let Some(why) = http::library_header(n) {
+        if let Some(why) = http::host_header_problem(n, v) {
             return Err(Error::invalid(format!("request header {why}")));
         }
         o.client.lock().headers.push((n.to_string(), v.to_string()));
