@@ -374,7 +374,6 @@ fn client_tls(url: &WsUrl, tls: &TlsConfig) -> Result<ClientTls> {
     Ok(ClientTls {
         ssl: Some(ssl),
         checked_name: tls.verifies_hostname().then_some(name),
-        name_is_ip: ip.is_some(),
         verifies_peer: tls.client_verifies_peer(),
     })
 }

@@ -63,8 +63,6 @@ pub(crate) struct ClientTls {
     /// The name (or IP address) the server's certificate is checked against; `None` when the
     /// check is off. A mismatch names it and what the certificate lists.
     pub checked_name: Option<String>,
-    /// `checked_name` is an IP address: a mismatch gets the IP SAN hint.
-    pub name_is_ip: bool,
     pub verifies_peer: bool,
 }
 
@@ -443,7 +441,7 @@ const EINPROGRESS: i32 = 10036;
 const EINPROGRESS: i32 = 36;
 
 /// Say which name was checked and what the certificate lists (OpenSSL says only "hostname
-/// mismatch"), with the IP SAN hint for an address.
+/// mismatch"), with the IP SAN hint when the name is an address.
 fn name_mismatch_detail(err: &mut Error, tls: &ClientTls, names: &[String]) {
     let Some(name) = tls.checked_name.as_deref() else {
         return;
@@ -457,7 +455,7 @@ fn name_mismatch_detail(err: &mut Error, tls: &ClientTls, names: &[String]) {
         "{}; expected {name}, the certificate lists {lists}",
         err.message
     );
-    if tls.name_is_ip {
+    if name.parse::<std::net::IpAddr>().is_ok() {
         err.hint = Some(format!(
             "the server certificate has no IP SAN for {name}: reissue it with IP:{name} in subjectAltName, or connect by a DNS name it lists"
         ));
