@@ -84,34 +84,27 @@ impl Writer {
                 return r.map(|_| ());
             }
         }
-        if payload.len() >= DIRECT_MIN && self.is_idle() {
-            let mask = (self.role == Role::Client).then(|| self.masks.next());
-            self.direct = Some(Box::new(DirectSend::new(
-                u8::from(OpCode::Data(data)),
-                payload,
-                mask,
-            )));
-            return Ok(());
-        }
-        self.frame(OpCode::Data(data), true, false, &payload);
+        self.whole(data, false, payload);
         Ok(())
     }
 
-    /// Queue a data message an extension has already encoded (step by step): sent with RSV1,
-    /// straight from `payload` when it is large and nothing else is waiting.
+    /// Queue a data message an extension has already encoded (step by step): sent with RSV1.
     pub(crate) fn encoded_message(&mut self, text: bool, payload: Bytes) {
         let data = if text { Data::Text } else { Data::Binary };
+        self.whole(data, true, payload);
+    }
+
+    /// One final data frame: straight from `payload` when it is [`DIRECT_MIN`] bytes or more
+    /// and nothing else is waiting, else formatted into the batch.
+    fn whole(&mut self, data: Data, rsv1: bool, payload: Bytes) {
         if payload.len() >= DIRECT_MIN && self.is_idle() {
             let mask = (self.role == Role::Client).then(|| self.masks.next());
             const RSV1: u8 = 0x40;
-            self.direct = Some(Box::new(DirectSend::new(
-                RSV1 | u8::from(OpCode::Data(data)),
-                payload,
-                mask,
-            )));
+            let first = u8::from(OpCode::Data(data)) | if rsv1 { RSV1 } else { 0 };
+            self.direct = Some(Box::new(DirectSend::new(first, payload, mask)));
             return;
         }
-        self.frame(OpCode::Data(data), true, true, &payload);
+        self.frame(OpCode::Data(data), true, rsv1, &payload);
     }
 
     /// Format one frame into the batch: any opcode, `fin` clear for all but a fragmented
